@@ -1,0 +1,14 @@
+"""event-feedback: the routing table. Blueprints carry the views and handlers; nothing else lives here."""
+
+from chalice import Chalice
+
+from chalicelib.api import admin, health, participant
+from chalicelib.api.errors import error_middleware
+from chalicelib.jobs import handlers
+
+app = Chalice(app_name="event-feedback")
+app.register_middleware(error_middleware, "http")
+app.register_blueprint(health.bp)
+app.register_blueprint(participant.bp)
+app.register_blueprint(admin.bp)
+app.register_blueprint(handlers.bp)

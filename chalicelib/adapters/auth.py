@@ -1,0 +1,90 @@
+"""Cognito user-pool JWT verification against the pool's JWKS (moto's pool locally, Cognito in the cloud)."""
+
+from __future__ import annotations
+
+import json
+import time
+import urllib.request
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from chalicelib.domain.errors import Unauthenticated
+
+JWKS_TTL = 3600.0
+ROLES = ("admin", "viewer")
+
+
+@dataclass(frozen=True)
+class Principal:
+    subject: str
+    roles: frozenset[str]
+    events: frozenset[str]  # from groups event:<id>; empty means every event
+
+    @property
+    def role(self) -> str | None:
+        for role in ROLES:
+            if role in self.roles:
+                return role
+        return None
+
+
+def fetch_jwks(url: str) -> dict[str, Any]:
+    if not url.startswith(("https://", "http://127.0.0.1", "http://localhost")):
+        raise Unauthenticated("JWKS URL must be https")
+    with urllib.request.urlopen(url, timeout=5) as reply:  # noqa: S310 - scheme checked above
+        loaded: dict[str, Any] = json.loads(reply.read().decode("utf-8"))
+        return loaded
+
+
+class JwtVerifier:
+    """Verifies RS256 tokens from one user pool: signature (kid from JWKS), expiry, issuer, client, use."""
+
+    def __init__(self, *, jwks_url: str, issuer: str, client_id: str,
+                 fetch: Callable[[str], dict[str, Any]] = fetch_jwks) -> None:
+        self.jwks_url = jwks_url
+        self.issuer = issuer
+        self.client_id = client_id
+        self.fetch = fetch
+        self._keys: dict[str, Any] = {}
+        self._fetched_at = 0.0
+
+    def _key(self, kid: str) -> Any:
+        import jwt  # imported on first verification, not at cold start
+
+        stale = time.monotonic() - self._fetched_at > JWKS_TTL
+        if kid not in self._keys or stale:
+            document = self.fetch(self.jwks_url)
+            self._keys = {k["kid"]: jwt.PyJWK(k).key for k in document.get("keys", []) if "kid" in k}
+            self._fetched_at = time.monotonic()
+        if kid not in self._keys:
+            raise Unauthenticated("unknown signing key")
+        return self._keys[kid]
+
+    def verify(self, token: str) -> Principal:
+        import jwt
+
+        if not token or token.count(".") != 2 or len(token) > 8192:
+            raise Unauthenticated("malformed token")
+        try:
+            header = jwt.get_unverified_header(token)
+            if header.get("alg") != "RS256":
+                raise Unauthenticated("unexpected algorithm")
+            claims = jwt.decode(
+                token,
+                key=self._key(str(header.get("kid", ""))),
+                algorithms=["RS256"],
+                issuer=self.issuer,
+                options={"require": ["exp", "iat", "iss", "sub", "token_use"], "verify_aud": False},
+                leeway=30,
+            )
+        except jwt.PyJWTError as exc:
+            raise Unauthenticated("invalid token") from exc
+        use = claims.get("token_use")
+        audience = claims.get("client_id") if use == "access" else claims.get("aud")
+        if use not in ("access", "id") or audience != self.client_id:
+            raise Unauthenticated("token is not for this application")
+        groups = claims.get("cognito:groups") or []
+        if not isinstance(groups, list):
+            raise Unauthenticated("malformed groups claim")
+        events = frozenset(g.split(":", 1)[1] for g in groups if isinstance(g, str) and g.startswith("event:"))
+        return Principal(subject=str(claims["sub"]), roles=frozenset(g for g in groups if g in ROLES), events=events)

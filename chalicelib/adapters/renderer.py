@@ -1,0 +1,67 @@
+"""Jinja2 rendering of pages and emails, autoescaped everywhere, with gettext catalogues per language.
+
+Templates live in the project's top-level ``templates/``. ``vendor/templates`` links to it, and Chalice
+copies ``vendor/`` into the root of the deployment zip, so in Lambda they sit next to ``app.py`` too.
+"""
+
+from __future__ import annotations
+
+import gettext
+from datetime import datetime
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Mapping
+
+import jinja2
+
+ROOT = Path(__file__).resolve().parent.parent.parent
+TEMPLATES = ROOT / "templates"
+LOCALES = ROOT / "chalicelib" / "locale"
+MONTHS = {
+    "en": ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
+           "November", "December"),
+    "fr": ("janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre", "octobre",
+           "novembre", "décembre"),
+    "es": ("enero", "febrero", "marzo", "abril", "mayo", "junio", "julio", "agosto", "septiembre", "octubre",
+           "noviembre", "diciembre"),
+}
+
+
+def long_date(value: datetime | None, lang: str) -> str:
+    if value is None:
+        return ""
+    months = MONTHS.get(lang, MONTHS["en"])
+    if lang == "es":
+        return f"{value.day} de {months[value.month - 1]} de {value.year}"
+    return f"{value.day} {months[value.month - 1]} {value.year}"
+
+
+@lru_cache(maxsize=8)
+def environment(lang: str) -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(TEMPLATES)),
+        # On for every HTML template (and by default); off only for plain-text email parts, where
+        # entity-escaping would garble names such as O'Brien and nothing is interpreted as markup.
+        autoescape=lambda name: not (name or "").endswith(".txt"),
+        extensions=["jinja2.ext.i18n"],
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    translations = gettext.translation("messages", localedir=str(LOCALES), languages=[lang], fallback=True)
+    env.install_gettext_translations(translations, newstyle=True)  # type: ignore[attr-defined]
+    env.globals["lang"] = lang
+    env.filters["long_date"] = lambda value: long_date(value, lang)
+    return env
+
+
+class JinjaRenderer:
+    def render_page(self, name: str, language: str, context: Mapping[str, Any]) -> str:
+        return environment(language).get_template(f"pages/{name}.html").render(**context)
+
+    def render_email(self, template: str, language: str, context: Mapping[str, Any]) -> tuple[str, str, str]:
+        env = environment(language)
+        subject = env.get_template(f"emails/{template}.subject.txt").render(**context).strip()
+        html = env.get_template(f"emails/{template}.html").render(**context)
+        text = env.get_template(f"emails/{template}.txt").render(**context)
+        return subject, html, text

@@ -1,0 +1,672 @@
+"""DynamoDB repositories over the PynamoDB models in ``tables``. Every write that must be atomic is one
+TransactWriteItems call; every read a summary needs is one Query."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime, timezone
+from typing import Any, Iterable, Iterator, Mapping
+
+from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError, UpdateError
+from pynamodb.expressions.operand import Path
+from pynamodb.transactions import TransactWrite
+
+from chalicelib.adapters import tables as t
+from chalicelib.domain.errors import Conflict, NotFound, TemporarilyUnavailable
+from chalicelib.domain.model import (
+    DIMENSIONS,
+    CloseRule,
+    Event,
+    Invitation,
+    OpenRule,
+    Participant,
+    Response,
+    TokenGrant,
+    Wave,
+)
+from chalicelib.domain.ports import ClaimOutcome, Deltas, SubmitOutcome
+from chalicelib.domain.schedule import parse_instant
+
+UTC = timezone.utc
+DUE_SHARD = "due"
+_THROTTLES = ("ProvisionedThroughputExceeded", "ThrottlingException", "RequestLimitExceeded")
+
+
+def _iso(value: datetime) -> str:
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _throttled(exc: Exception) -> bool:
+    text = f"{getattr(exc, 'cause_response_code', '')} {exc}"
+    return any(code in text for code in _THROTTLES)
+
+
+def _reasons(exc: TransactWriteError) -> list[str]:
+    return [(r.code if r is not None else "None") or "None" for r in (exc.cancellation_reasons or [])]
+
+
+def _raw(value: Any) -> Any:
+    """Plain Python from a raw MapAttribute (PynamoDB returns MapAttribute for nested maps)."""
+    if isinstance(value, t.MapAttribute):
+        return {k: _raw(v) for k, v in value.as_dict().items()}
+    if isinstance(value, dict):
+        return {k: _raw(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_raw(v) for v in value]
+    return value
+
+
+def cell_key(dimension: str, value: str) -> str:
+    return f"{dimension}#{value}"
+
+
+def _agg_updates(tx: TransactWrite, wave_id: str, per_cell: Mapping[str, Mapping[str, int]]) -> None:
+    for cell, deltas in per_cell.items():
+        actions = [Path([name]).add(delta) for name, delta in sorted(deltas.items()) if delta]
+        if actions:
+            tx.update(t.AggregateItem(wave_id, cell), actions=actions)
+
+
+def spread(cells: Mapping[str, str], deltas: Mapping[str, int]) -> dict[str, dict[str, int]]:
+    """The same deltas applied to this participant's cell in every reporting dimension."""
+    return {cell_key(dim, cells[dim]): dict(deltas) for dim in DIMENSIONS if dim in cells}
+
+
+def merge_cell_deltas(*parts: Mapping[str, Mapping[str, int]]) -> dict[str, dict[str, int]]:
+    out: dict[str, dict[str, int]] = {}
+    for part in parts:
+        for cell, deltas in part.items():
+            bucket = out.setdefault(cell, {})
+            for name, delta in deltas.items():
+                bucket[name] = bucket.get(name, 0) + delta
+    return out
+
+
+class DynamoStore:
+    """Implements the domain's repository ports against the stage's DynamoDB tables."""
+
+    # Events --------------------------------------------------------------------------------------
+    def put_event(self, event: Event) -> None:
+        t.EventItem(
+            event.event_id,
+            title=event.title,
+            theme=event.theme,
+            venue=event.venue,
+            timezone=event.timezone,
+            starts_on=event.starts_on.isoformat(),
+            ends_on=event.ends_on.isoformat(),
+            year=str(event.starts_on.year),
+            languages=list(event.languages),
+            created_at=event.created_at,
+        ).save()
+
+    def get_event(self, event_id: str) -> Event:
+        try:
+            item = t.EventItem.get(event_id)
+        except DoesNotExist:
+            raise NotFound("event not found") from None
+        return self._event(item)
+
+    def list_events(self) -> list[Event]:
+        # The events table holds a few rows a year; a Scan here is cheaper than a constant-key index.
+        return sorted((self._event(i) for i in t.EventItem.scan()), key=lambda e: (e.starts_on, e.event_id))
+
+    def events_in_year(self, year: int) -> list[Event]:
+        return [self._event(i) for i in t.EventItem.by_year.query(str(year))]  # type: ignore[attr-defined]
+
+    @staticmethod
+    def _event(item: t.EventItem) -> Event:
+        return Event(
+            event_id=item.event_id,
+            title=item.title,
+            theme=item.theme,
+            venue=item.venue,
+            timezone=item.timezone,
+            starts_on=date.fromisoformat(item.starts_on),
+            ends_on=date.fromisoformat(item.ends_on),
+            languages=list(item.languages or []),
+            created_at=item.created_at,
+        )
+
+    # Participants --------------------------------------------------------------------------------
+    def list_participants(self, event_id: str) -> list[Participant]:
+        return [self._participant(i) for i in t.ParticipantItem.query(event_id)]
+
+    def get_participant(self, event_id: str, participant_id: str) -> Participant:
+        try:
+            return self._participant(t.ParticipantItem.get(event_id, participant_id))
+        except DoesNotExist:
+            raise NotFound("participant not found") from None
+
+    def put_participants(self, participants: Iterable[Participant]) -> None:
+        with t.ParticipantItem.batch_write() as batch:
+            for p in participants:
+                batch.save(
+                    t.ParticipantItem(
+                        p.event_id,
+                        p.participant_id,
+                        email=p.email,
+                        email_key=p.email_key,
+                        full_name=p.full_name,
+                        organisation=p.organisation,
+                        stakeholder_group=p.stakeholder_group,
+                        country=p.country,
+                        region=p.region,
+                        income_group=p.income_group,
+                        language=p.language,
+                        timezone=p.timezone,
+                        sponsored=p.sponsored,
+                        created_at=p.created_at,
+                        updated_at=p.updated_at,
+                        erased_at=p.erased_at,
+                        opted_out_at=p.opted_out_at,
+                    )
+                )
+
+    @staticmethod
+    def _participant(item: t.ParticipantItem) -> Participant:
+        return Participant(
+            event_id=item.event_id,
+            participant_id=item.participant_id,
+            email=item.email or "",
+            full_name=item.full_name or "",
+            organisation=item.organisation or "",
+            stakeholder_group=item.stakeholder_group,
+            country=item.country,
+            language=item.language,
+            timezone=item.timezone,
+            sponsored=bool(item.sponsored),
+            email_key=item.email_key,
+            region=item.region,
+            income_group=item.income_group,
+            created_at=item.created_at,
+            updated_at=item.updated_at,
+            erased_at=item.erased_at,
+            opted_out_at=item.opted_out_at,
+        )
+
+    # Waves ---------------------------------------------------------------------------------------
+    def put_wave(self, wave: Wave) -> None:
+        opens: dict[str, Any] = {}
+        if wave.opens.at is not None:
+            opens["at"] = _iso(wave.opens.at)
+        else:
+            opens.update(after_event_days=wave.opens.after_event_days, local_time=wave.opens.local_time)
+        closes: dict[str, Any] = (
+            {"at": _iso(wave.closes.at)} if wave.closes.at else {"after_open_days": wave.closes.after_open_days}
+        )
+        t.WaveItem(
+            wave.event_id,
+            wave.wave_id,
+            questionnaire_id=wave.questionnaire_id,
+            questionnaire_version=wave.questionnaire_version,
+            opens=opens,
+            closes=closes,
+            reminders_after_days=list(wave.reminders_after_days),
+            status=wave.status,
+            opened_at=wave.opened_at,
+            closes_at=wave.closes_at,
+            closes_epoch=int(wave.closes_at.timestamp()) if wave.closes_at else None,
+            created_at=wave.created_at,
+        ).save()
+
+    def get_wave(self, event_id: str, wave_id: str) -> Wave:
+        try:
+            return self._wave(t.WaveItem.get(event_id, wave_id))
+        except DoesNotExist:
+            raise NotFound("wave not found") from None
+
+    def list_waves(self, event_id: str) -> list[Wave]:
+        return [self._wave(i) for i in t.WaveItem.query(event_id)]
+
+    @staticmethod
+    def _wave(item: t.WaveItem) -> Wave:
+        opens = _raw(item.opens)
+        closes = _raw(item.closes)
+        return Wave(
+            event_id=item.event_id,
+            wave_id=item.wave_id,
+            questionnaire_id=item.questionnaire_id,
+            questionnaire_version=int(item.questionnaire_version),
+            opens=OpenRule(
+                after_event_days=int(opens["after_event_days"]) if "after_event_days" in opens else None,
+                local_time=opens.get("local_time"),
+                at=parse_instant(opens["at"], "opens.at") if "at" in opens else None,
+            ),
+            closes=CloseRule(
+                after_open_days=int(closes["after_open_days"]) if "after_open_days" in closes else None,
+                at=parse_instant(closes["at"], "closes.at") if "at" in closes else None,
+            ),
+            reminders_after_days=[int(d) for d in item.reminders_after_days or []],
+            status=item.status,  # type: ignore[arg-type]
+            opened_at=item.opened_at,
+            closes_at=item.closes_at,
+            created_at=item.created_at,
+        )
+
+    # Invitations ---------------------------------------------------------------------------------
+    def create_invitations(self, invitations: Iterable[Invitation]) -> int:
+        """Create the invitations that do not exist yet; existing ones are never overwritten."""
+        created = 0
+        for inv in invitations:
+            item = self._invitation_item(inv)
+            try:
+                item.save(condition=t.InvitationItem.participant_id.does_not_exist())
+                created += 1
+            except PutError as exc:
+                if _throttled(exc):
+                    raise TemporarilyUnavailable("the database is busy; try again") from exc
+                if "ConditionalCheckFailed" not in str(exc):
+                    raise
+        return created
+
+    def _invitation_item(self, inv: Invitation) -> t.InvitationItem:
+        return t.InvitationItem(
+            inv.wave_id,
+            inv.participant_id,
+            event_id=inv.event_id,
+            cells=dict(inv.cells),
+            language=inv.language,
+            timezone=inv.timezone,
+            email_key=inv.email_key,
+            panel_id=inv.panel_id,
+            first_due_at=_iso(inv.due_at) if inv.due_at else "",
+            due_shard=DUE_SHARD if inv.due_at else None,
+            due_at=_iso(inv.due_at) if inv.due_at else None,
+            due_kind=inv.due_kind,
+            status=inv.status,
+        )
+
+    def list_invitations(self, wave_id: str) -> list[Invitation]:
+        return [self._invitation(i) for i in t.InvitationItem.query(wave_id)]
+
+    def get_invitation(self, wave_id: str, participant_id: str) -> Invitation:
+        try:
+            return self._invitation(t.InvitationItem.get(wave_id, participant_id, consistent_read=True))
+        except DoesNotExist:
+            raise NotFound("invitation not found") from None
+
+    def due_invitations(self, now: datetime, limit: int) -> Iterator[Invitation]:
+        query = t.InvitationItem.due.query(
+            DUE_SHARD, t.InvitationItem.due_at <= _iso(now), limit=limit, page_size=min(limit, 500)
+        )
+        for item in query:
+            yield self._invitation(item)
+
+    def reschedule(self, invitation: Invitation, kind: str | None, due: datetime | None) -> None:
+        """After enqueuing, point the due index at the next email owed, or drop it from the index."""
+        item = t.InvitationItem(invitation.wave_id, invitation.participant_id)
+        if kind is None or due is None:
+            actions = [
+                t.InvitationItem.due_shard.remove(),
+                t.InvitationItem.due_at.remove(),
+                t.InvitationItem.due_kind.remove(),
+            ]
+        else:
+            actions = [
+                t.InvitationItem.due_shard.set(DUE_SHARD),
+                t.InvitationItem.due_at.set(_iso(due)),
+                t.InvitationItem.due_kind.set(kind),
+            ]
+        try:
+            item.update(actions=actions, condition=t.InvitationItem.participant_id.exists())
+        except UpdateError as exc:
+            if "ConditionalCheckFailed" not in str(exc):
+                raise
+
+    def set_due_now(self, wave_id: str, participant_ids: Iterable[str], now: datetime) -> None:
+        """'Send now': make the pending invitation of each participant due at once."""
+        for pid in participant_ids:
+            item = t.InvitationItem(wave_id, pid)
+            try:
+                item.update(
+                    actions=[
+                        t.InvitationItem.due_shard.set(DUE_SHARD),
+                        t.InvitationItem.due_at.set(_iso(now)),
+                        t.InvitationItem.due_kind.set("invitation"),
+                    ],
+                    condition=t.InvitationItem.participant_id.exists()
+                    & t.InvitationItem.due_kind.exists()
+                    & (t.InvitationItem.due_kind == "invitation"),
+                )
+            except UpdateError as exc:
+                if "ConditionalCheckFailed" not in str(exc):
+                    raise
+
+    @staticmethod
+    def _invitation(item: t.InvitationItem) -> Invitation:
+        return Invitation(
+            wave_id=item.wave_id,
+            participant_id=item.participant_id,
+            event_id=item.event_id,
+            cells={k: str(v) for k, v in _raw(item.cells).items()},
+            language=item.language,
+            timezone=item.timezone,
+            email_key=item.email_key,
+            panel_id=item.panel_id,
+            due_at=parse_instant(item.due_at, "due_at") if item.due_at else None,
+            due_kind=item.due_kind,
+            sent_kinds=set(item.sent_kinds or ()),
+            claimed={k: str(v) for k, v in _raw(item.claimed or {}).items()},
+            status=item.status,
+            delivered_at=item.delivered_at,
+            bounced_at=item.bounced_at,
+            opened_at=item.opened_at,
+            completed_at=item.completed_at,
+            opted_out_at=item.opted_out_at,
+            failed_reason=item.failed_reason,
+        )
+
+    def first_due(self, wave_id: str, participant_id: str) -> datetime | None:
+        try:
+            item = t.InvitationItem.get(wave_id, participant_id)
+        except DoesNotExist:
+            return None
+        return parse_instant(item.first_due_at, "first_due_at") if item.first_due_at else None
+
+    # Sending -------------------------------------------------------------------------------------
+    def claim(
+        self,
+        *,
+        event_id: str,
+        wave_id: str,
+        participant_id: str,
+        kind: str,
+        email_key: str,
+        cells: Mapping[str, str],
+        token: TokenGrant,
+        token_extra: Mapping[str, Any],
+        now: datetime,
+    ) -> ClaimOutcome:
+        """Claim the right to send one email, atomically with its token and the invited count.
+
+        One transaction: the invitation must not have this kind yet (at most one email per kind), the
+        address must not be suppressed, and the wave must still be open.
+        """
+        inv = t.InvitationItem(wave_id, participant_id)
+        condition = (
+            t.InvitationItem.participant_id.exists()
+            & t.InvitationItem.opted_out_at.does_not_exist()
+            & t.InvitationItem.bounced_at.does_not_exist()
+            & ~t.InvitationItem.sent_kinds.contains(kind)
+        )
+        if kind != "invitation":
+            condition = condition & t.InvitationItem.completed_at.does_not_exist()
+        try:
+            with TransactWrite(connection=t.connection()) as tx:
+                tx.update(
+                    inv,
+                    actions=[
+                        t.InvitationItem.sent_kinds.add({kind}),
+                        t.InvitationItem.status.set("sent"),
+                    ],
+                    condition=condition,
+                )
+                tx.condition_check(
+                    t.SuppressionItem, email_key, condition=t.SuppressionItem.email_key.does_not_exist()
+                )
+                tx.condition_check(
+                    t.WaveItem,
+                    event_id,
+                    wave_id,
+                    condition=t.WaveItem.closes_epoch > int(now.timestamp()),
+                )
+                tx.save(
+                    t.TokenItem(
+                        token.token_hash,
+                        event_id=event_id,
+                        wave_id=wave_id,
+                        participant_id=participant_id,
+                        kind=kind,
+                        created_at=now,
+                        expires_at=token.expires_at,
+                        **token_extra,
+                    ),
+                    condition=t.TokenItem.token_hash.does_not_exist(),
+                )
+                if kind == "invitation":
+                    _agg_updates(tx, wave_id, spread(cells, {"f:invited": 1}))
+        except TransactWriteError as exc:
+            reasons = _reasons(exc)
+            if any(r in ("ThrottlingError", "ProvisionedThroughputExceeded", "TransactionConflict") for r in reasons) \
+                    or (not reasons and _throttled(exc)):
+                return ClaimOutcome.BUSY
+            if reasons and reasons[0] == "ConditionalCheckFailed":
+                return ClaimOutcome.ALREADY
+            if len(reasons) > 1 and reasons[1] == "ConditionalCheckFailed":
+                return ClaimOutcome.SUPPRESSED
+            if len(reasons) > 2 and reasons[2] == "ConditionalCheckFailed":
+                return ClaimOutcome.CLOSED
+            raise
+        return ClaimOutcome.CLAIMED
+
+    def release(
+        self, *, wave_id: str, participant_id: str, kind: str, token_hash: str, cells: Mapping[str, str]
+    ) -> None:
+        """Undo a claim whose email SES refused to take (throttled), so a retry can send it."""
+        with TransactWrite(connection=t.connection()) as tx:
+            tx.update(
+                t.InvitationItem(wave_id, participant_id),
+                actions=[t.InvitationItem.sent_kinds.delete({kind})],
+                condition=t.InvitationItem.sent_kinds.contains(kind),
+            )
+            tx.delete(t.TokenItem(token_hash))
+            if kind == "invitation":
+                _agg_updates(tx, wave_id, spread(cells, {"f:invited": -1}))
+
+    def mark_outcome(
+        self,
+        *,
+        wave_id: str,
+        participant_id: str,
+        cells: Mapping[str, str],
+        status: str,
+        counter: str,
+        reason: str | None = None,
+        only_once_field: str | None = None,
+        now: datetime | None = None,
+    ) -> bool:
+        """Record a send outcome (suppressed, failed, delivered, bounced...) and count it once."""
+        actions: list[Any] = [t.InvitationItem.status.set(status)]
+        condition: Any = t.InvitationItem.participant_id.exists()
+        if reason is not None:
+            actions.append(t.InvitationItem.failed_reason.set(reason[:200]))
+        if only_once_field is not None:
+            attr = getattr(t.InvitationItem, only_once_field)
+            actions.append(attr.set(now))
+            condition = condition & attr.does_not_exist()
+        try:
+            with TransactWrite(connection=t.connection()) as tx:
+                tx.update(t.InvitationItem(wave_id, participant_id), actions=actions, condition=condition)
+                _agg_updates(tx, wave_id, spread(cells, {f"f:{counter}": 1}))
+        except TransactWriteError as exc:
+            if "ConditionalCheckFailed" in _reasons(exc):
+                return False
+            raise
+        return True
+
+    # Suppressions --------------------------------------------------------------------------------
+    def suppress(self, email_key: str, reason: str, now: datetime) -> bool:
+        try:
+            t.SuppressionItem(email_key, reason=reason, created_at=now).save(
+                condition=t.SuppressionItem.email_key.does_not_exist()
+            )
+        except PutError as exc:
+            if "ConditionalCheckFailed" in str(exc):
+                return False
+            raise
+        return True
+
+    def is_suppressed(self, email_key: str) -> bool:
+        try:
+            t.SuppressionItem.get(email_key)
+        except DoesNotExist:
+            return False
+        return True
+
+    # Tokens and responses ------------------------------------------------------------------------
+    def get_token(self, token_hash: str) -> dict[str, Any] | None:
+        try:
+            item = t.TokenItem.get(token_hash)
+        except DoesNotExist:
+            return None
+        if item.expires_at is not None and item.expires_at <= datetime.now(UTC):
+            return None  # TTL deletes lazily; an expired token must not work in the meantime.
+        return {
+            "event_id": item.event_id,
+            "wave_id": item.wave_id,
+            "participant_id": item.participant_id,
+            "kind": item.kind,
+            "cells": {k: str(v) for k, v in _raw(item.cells).items()},
+            "language": item.language,
+            "panel_id": item.panel_id,
+            "questionnaire_id": item.questionnaire_id,
+            "questionnaire_version": int(item.questionnaire_version),
+        }
+
+    def get_response(self, wave_id: str, participant_id: str) -> Response | None:
+        try:
+            item = t.ResponseItem.get(wave_id, participant_id, consistent_read=True)
+        except DoesNotExist:
+            return None
+        return self._response(item)
+
+    def list_responses(self, wave_id: str) -> Iterator[Response]:
+        for item in t.ResponseItem.query(wave_id):
+            yield self._response(item)
+
+    @staticmethod
+    def _response(item: t.ResponseItem) -> Response:
+        return Response(
+            wave_id=item.wave_id,
+            participant_id=item.participant_id,
+            event_id=item.event_id,
+            panel_id=item.panel_id,
+            answers=_raw(item.answers),
+            cells={k: str(v) for k, v in _raw(item.cells).items()},
+            language=item.language,
+            version=int(item.version),
+            submitted_at=item.submitted_at,
+            updated_at=item.updated_at,
+        )
+
+    def store_response(
+        self,
+        response: Response,
+        *,
+        previous: Response | None,
+        deltas: Deltas,
+        now: datetime,
+    ) -> SubmitOutcome:
+        """Write a response and its aggregate counts in one transaction.
+
+        First submit: the response must not exist, and completes the invitation. Edit: the stored
+        version must be the one read, so two concurrent edits cannot both apply their deltas.
+        Either way the wave must still be open and the participant must not have opted out.
+        """
+        item = t.ResponseItem(
+            response.wave_id,
+            response.participant_id,
+            event_id=response.event_id,
+            panel_id=response.panel_id,
+            answers=response.answers,
+            cells=response.cells,
+            language=response.language,
+            version=response.version,
+            submitted_at=response.submitted_at,
+            updated_at=now,
+        )
+        if previous is None:
+            condition = t.ResponseItem.participant_id.does_not_exist()
+        else:
+            condition = t.ResponseItem.version == previous.version
+        try:
+            with TransactWrite(connection=t.connection()) as tx:
+                tx.save(item, condition=condition)
+                inv = t.InvitationItem(response.wave_id, response.participant_id)
+                inv_condition = t.InvitationItem.participant_id.exists() & t.InvitationItem.opted_out_at.does_not_exist()
+                if previous is None:
+                    tx.update(
+                        inv,
+                        actions=[t.InvitationItem.completed_at.set(now), t.InvitationItem.status.set("completed")],
+                        condition=inv_condition,
+                    )
+                else:
+                    tx.condition_check(
+                        t.InvitationItem, response.wave_id, response.participant_id, condition=inv_condition
+                    )
+                tx.condition_check(
+                    t.WaveItem,
+                    response.event_id,
+                    response.wave_id,
+                    condition=t.WaveItem.closes_epoch > int(now.timestamp()),
+                )
+                _agg_updates(tx, response.wave_id, deltas)
+        except TransactWriteError as exc:
+            reasons = _reasons(exc)
+            if any(r in ("ThrottlingError", "ProvisionedThroughputExceeded", "TransactionConflict") for r in reasons) \
+                    or (not reasons and _throttled(exc)):
+                raise TemporarilyUnavailable("the database is busy; your answers were not saved yet") from exc
+            if reasons[:1] == ["ConditionalCheckFailed"]:
+                return SubmitOutcome.STALE
+            if len(reasons) > 1 and reasons[1] == "ConditionalCheckFailed":
+                return SubmitOutcome.OPTED_OUT
+            if len(reasons) > 2 and reasons[2] == "ConditionalCheckFailed":
+                return SubmitOutcome.CLOSED
+            raise
+        return SubmitOutcome.STORED
+
+    def mark_opened(self, wave_id: str, participant_id: str, cells: Mapping[str, str], now: datetime) -> None:
+        try:
+            with TransactWrite(connection=t.connection()) as tx:
+                tx.update(
+                    t.InvitationItem(wave_id, participant_id),
+                    actions=[t.InvitationItem.opened_at.set(now)],
+                    condition=t.InvitationItem.participant_id.exists() & t.InvitationItem.opened_at.does_not_exist(),
+                )
+                _agg_updates(tx, wave_id, spread(cells, {"f:opened": 1}))
+        except TransactWriteError as exc:
+            if "ConditionalCheckFailed" not in _reasons(exc):
+                raise
+
+    # Aggregates ----------------------------------------------------------------------------------
+    def read_cells(self, wave_id: str, dimension: str) -> dict[str, dict[str, int]]:
+        """One Query: every counter item of one dimension of a wave."""
+        conn = t.AggregateItem._get_connection()
+        prefix = f"{dimension}#"
+        out: dict[str, dict[str, int]] = {}
+        last_key = None
+        while True:
+            page = conn.query(
+                wave_id,
+                range_key_condition=t.AggregateItem.cell.startswith(prefix),
+                exclusive_start_key=last_key,
+            )
+            for raw in page.get("Items", []):
+                cell = raw["cell"]["S"][len(prefix):]
+                out[cell] = {k: int(v["N"]) for k, v in raw.items() if "N" in v}
+            last_key = page.get("LastEvaluatedKey")
+            if not last_key:
+                return out
+
+    # Questionnaires ------------------------------------------------------------------------------
+    def get_questionnaire_definition(self, questionnaire_id: str, version: int) -> dict[str, Any] | None:
+        try:
+            item = t.QuestionnaireItem.get(questionnaire_id, version)
+        except DoesNotExist:
+            return None
+        loaded: dict[str, Any] = json.loads(item.definition)
+        return loaded
+
+    def put_questionnaire_definition(self, questionnaire_id: str, version: int, definition: str, now: datetime) -> None:
+        try:
+            t.QuestionnaireItem(questionnaire_id, version, definition=definition, created_at=now).save(
+                condition=t.QuestionnaireItem.questionnaire_id.does_not_exist()
+            )
+        except PutError as exc:
+            if "ConditionalCheckFailed" in str(exc):
+                raise Conflict(f"questionnaire {questionnaire_id} version {version} already exists") from None
+            raise
+
+    def list_questionnaire_definitions(self) -> list[dict[str, Any]]:
+        return [json.loads(i.definition) for i in t.QuestionnaireItem.scan()]

@@ -1,0 +1,275 @@
+"""PynamoDB models: one per table, each documenting the access patterns it serves.
+
+Table names, region and endpoint come from settings at call time through ``bind()``: PynamoDB reads
+``Meta`` when a connection is first made, so ``bind()`` rewrites ``Meta`` and drops cached connections
+whenever the settings change. The key schemas here must match ``infra/template.json``; a test checks it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pynamodb.attributes import (
+    BooleanAttribute,
+    ListAttribute,
+    MapAttribute,
+    NumberAttribute,
+    TTLAttribute,
+    UnicodeAttribute,
+    UnicodeSetAttribute,
+    UTCDateTimeAttribute,
+)
+from pynamodb.connection import Connection
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+from pynamodb.models import Model
+
+from chalicelib.settings import Settings
+
+
+class _Meta:
+    table_name = "unbound"
+    region = "us-east-1"
+    host: str | None = None
+
+
+class EventItem(Model):
+    """events: GetItem by event_id; the programme view queries ``by-year``."""
+
+    class Meta(_Meta):
+        logical = "events"
+
+    event_id = UnicodeAttribute(hash_key=True)
+    title = UnicodeAttribute()
+    theme = UnicodeAttribute(default="")
+    venue = UnicodeAttribute(default="")
+    timezone = UnicodeAttribute()
+    starts_on = UnicodeAttribute()
+    ends_on = UnicodeAttribute()
+    year = UnicodeAttribute()
+    languages = ListAttribute(of=UnicodeAttribute)  # type: ignore[var-annotated]
+    created_at = UTCDateTimeAttribute()
+
+
+class ByYear(GlobalSecondaryIndex["EventItem"]):
+    class Meta:
+        index_name = "by-year"
+        projection = AllProjection()
+
+    year = UnicodeAttribute(hash_key=True)
+    starts_on = UnicodeAttribute(range_key=True)
+
+
+EventItem.by_year = ByYear()  # type: ignore[attr-defined]
+
+
+class ParticipantItem(Model):
+    """participants: Query by event_id (import merge, listing); GetItem by (event_id, participant_id)."""
+
+    class Meta(_Meta):
+        logical = "participants"
+
+    event_id = UnicodeAttribute(hash_key=True)
+    participant_id = UnicodeAttribute(range_key=True)
+    email = UnicodeAttribute(null=True)
+    email_key = UnicodeAttribute()
+    full_name = UnicodeAttribute(null=True)
+    organisation = UnicodeAttribute(null=True)
+    stakeholder_group = UnicodeAttribute()
+    country = UnicodeAttribute()
+    region = UnicodeAttribute(default="")
+    income_group = UnicodeAttribute(default="")
+    language = UnicodeAttribute()
+    timezone = UnicodeAttribute(default="")
+    sponsored = BooleanAttribute(default=False)
+    created_at = UTCDateTimeAttribute()
+    updated_at = UTCDateTimeAttribute()
+    erased_at = UTCDateTimeAttribute(null=True)
+    opted_out_at = UTCDateTimeAttribute(null=True)
+    expires_at = TTLAttribute(null=True)
+
+
+class WaveItem(Model):
+    """waves: Query by event_id; GetItem by (event_id, wave_id); ConditionCheck on submit (still open)."""
+
+    class Meta(_Meta):
+        logical = "waves"
+
+    event_id = UnicodeAttribute(hash_key=True)
+    wave_id = UnicodeAttribute(range_key=True)
+    questionnaire_id = UnicodeAttribute()
+    questionnaire_version = NumberAttribute()
+    opens = MapAttribute()  # type: ignore[var-annotated]
+    closes = MapAttribute()  # type: ignore[var-annotated]
+    reminders_after_days = ListAttribute(of=NumberAttribute)  # type: ignore[var-annotated]
+    status = UnicodeAttribute(default="scheduled")
+    opened_at = UTCDateTimeAttribute(null=True)
+    closes_at = UTCDateTimeAttribute(null=True)
+    closes_epoch = NumberAttribute(null=True)
+    created_at = UTCDateTimeAttribute()
+
+
+class DueIndex(GlobalSecondaryIndex["InvitationItem"]):
+    """Sparse: only invitations still owed an email carry ``due_shard``/``due_at``."""
+
+    class Meta:
+        index_name = "due"
+        projection = AllProjection()
+
+    due_shard = UnicodeAttribute(hash_key=True)
+    due_at = UnicodeAttribute(range_key=True)
+
+
+class InvitationItem(Model):
+    """invitations: one per (wave, participant). Query by wave_id; the scheduler queries ``due``."""
+
+    class Meta(_Meta):
+        logical = "invitations"
+
+    wave_id = UnicodeAttribute(hash_key=True)
+    participant_id = UnicodeAttribute(range_key=True)
+    event_id = UnicodeAttribute()
+    cells = MapAttribute()  # type: ignore[var-annotated]
+    language = UnicodeAttribute()
+    timezone = UnicodeAttribute(default="")
+    email_key = UnicodeAttribute()
+    panel_id = UnicodeAttribute()
+    first_due_at = UnicodeAttribute()
+    due_shard = UnicodeAttribute(null=True)
+    due_at = UnicodeAttribute(null=True)
+    due_kind = UnicodeAttribute(null=True)
+    sent_kinds = UnicodeSetAttribute(null=True)
+    claimed = MapAttribute(null=True)  # type: ignore[var-annotated]
+    status = UnicodeAttribute(default="pending")
+    delivered_at = UTCDateTimeAttribute(null=True)
+    bounced_at = UTCDateTimeAttribute(null=True)
+    opened_at = UTCDateTimeAttribute(null=True)
+    completed_at = UTCDateTimeAttribute(null=True)
+    opted_out_at = UTCDateTimeAttribute(null=True)
+    failed_reason = UnicodeAttribute(null=True)
+    expires_at = TTLAttribute(null=True)
+    due = DueIndex()
+
+
+class TokenItem(Model):
+    """tokens: GetItem by the SHA-256 of a personal link's token. Holds what a submit needs."""
+
+    class Meta(_Meta):
+        logical = "tokens"
+
+    token_hash = UnicodeAttribute(hash_key=True)
+    event_id = UnicodeAttribute()
+    wave_id = UnicodeAttribute()
+    participant_id = UnicodeAttribute()
+    kind = UnicodeAttribute()
+    cells = MapAttribute()  # type: ignore[var-annotated]
+    language = UnicodeAttribute()
+    panel_id = UnicodeAttribute()
+    questionnaire_id = UnicodeAttribute()
+    questionnaire_version = NumberAttribute()
+    created_at = UTCDateTimeAttribute()
+    expires_at = TTLAttribute(null=True)
+
+
+class ResponseItem(Model):
+    """responses: one per (wave, participant); conditional put on first submit, versioned on edit."""
+
+    class Meta(_Meta):
+        logical = "responses"
+
+    wave_id = UnicodeAttribute(hash_key=True)
+    participant_id = UnicodeAttribute(range_key=True)
+    event_id = UnicodeAttribute()
+    panel_id = UnicodeAttribute()
+    answers = MapAttribute()  # type: ignore[var-annotated]
+    cells = MapAttribute()  # type: ignore[var-annotated]
+    language = UnicodeAttribute()
+    version = NumberAttribute()
+    submitted_at = UTCDateTimeAttribute()
+    updated_at = UTCDateTimeAttribute()
+    expires_at = TTLAttribute(null=True)
+
+
+class AggregateItem(Model):
+    """aggregates: per (wave, ``<dimension>#<value>``) counters; a summary is one Query of one dimension.
+
+    Counter attributes are dynamic: ``f:<stage>`` funnel, ``n:<question>`` answered,
+    ``a:<question>:<value>`` answer counts. They are read raw, because PynamoDB drops undeclared ones.
+    """
+
+    class Meta(_Meta):
+        logical = "aggregates"
+
+    wave_id = UnicodeAttribute(hash_key=True)
+    cell = UnicodeAttribute(range_key=True)
+
+
+class SuppressionItem(Model):
+    """suppressions: GetItem / ConditionCheck by keyed email hash; bounces, complaints and opt-outs."""
+
+    class Meta(_Meta):
+        logical = "suppressions"
+
+    email_key = UnicodeAttribute(hash_key=True)
+    reason = UnicodeAttribute()
+    created_at = UTCDateTimeAttribute()
+
+
+class QuestionnaireItem(Model):
+    """questionnaires: custom definitions, immutable per (id, version)."""
+
+    class Meta(_Meta):
+        logical = "questionnaires"
+
+    questionnaire_id = UnicodeAttribute(hash_key=True)
+    version = NumberAttribute(range_key=True)
+    definition = UnicodeAttribute()
+    created_at = UTCDateTimeAttribute()
+
+
+MODELS: tuple[type[Model], ...] = (
+    EventItem,
+    ParticipantItem,
+    WaveItem,
+    InvitationItem,
+    TokenItem,
+    ResponseItem,
+    AggregateItem,
+    SuppressionItem,
+    QuestionnaireItem,
+)
+
+_bound: tuple[str, str | None, str] | None = None
+_connection: Connection | None = None
+
+
+def bind(settings: Settings) -> None:
+    """Point every model at the stage's tables and endpoint; cheap when nothing changed."""
+    global _bound, _connection
+    key = (settings.table_prefix, settings.endpoint_url, settings.region)
+    if key == _bound:
+        return
+    for model in MODELS:
+        meta: Any = model.Meta
+        meta.table_name = settings.table(meta.logical)
+        meta.region = settings.region
+        meta.host = settings.endpoint_url
+        model._connection = None
+    _connection = None
+    _bound = key
+
+
+def connection() -> Connection:
+    """The low-level connection used for transactions; created on first use."""
+    global _connection
+    if _connection is None:
+        meta: Any = EventItem.Meta
+        _connection = Connection(region=meta.region, host=meta.host)
+    return _connection
+
+
+def unbind() -> None:
+    global _bound, _connection
+    _bound = None
+    _connection = None
+    for model in MODELS:
+        model._connection = None

@@ -1,0 +1,120 @@
+"""Domain errors to HTTP, in exactly one place: JSON for the admin API, friendly pages for participants.
+
+A traceback never reaches a client: anything unexpected becomes a 500 with a generic message, and is
+logged (masked) with the request id.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Callable
+
+from chalice.app import ChaliceViewError, Request, Response
+
+from chalicelib.domain import errors as e
+from chalicelib.observability import logger
+
+STATUS: dict[type[e.DomainError], int] = {
+    e.ValidationFailed: 400,
+    e.NotFound: 404,
+    e.Conflict: 409,
+    e.Unauthenticated: 401,
+    e.Forbidden: 403,
+    e.WaveClosed: 410,
+    e.OptedOut: 410,
+    e.Erased: 410,
+    e.TemporarilyUnavailable: 503,
+    e.ConfigurationError: 500,
+}
+SECURITY_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'none'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; form-action 'self'; "
+        "base-uri 'none'; frame-ancestors 'none'"
+    ),
+    "Referrer-Policy": "no-referrer",
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Cache-Control": "no-store",
+}
+
+
+def status_of(exc: e.DomainError) -> int:
+    for cls in type(exc).__mro__:
+        if cls in STATUS:
+            return STATUS[cls]  # type: ignore[index]
+    return 400
+
+
+def json_error(status: int, code: str, message: str, details: Any = None) -> Response:
+    body: dict[str, Any] = {"error": {"code": code, "message": message}}
+    if details is not None:
+        body["error"]["details"] = details
+    return Response(
+        body=json.dumps(body),
+        status_code=status,
+        headers={"Content-Type": "application/json", "Cache-Control": "no-store",
+                 "X-Content-Type-Options": "nosniff"},
+    )
+
+
+def html_response(body: str, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    return Response(
+        body=body,
+        status_code=status,
+        headers={"Content-Type": "text/html; charset=utf-8", **SECURITY_HEADERS, **(headers or {})},
+    )
+
+
+ERROR_PAGES = {
+    400: "bad_request",
+    404: "not_found",
+    410: "closed",
+    413: "too_large",
+    415: "bad_request",
+    503: "unavailable",
+}
+
+
+def participant_error_page(status: int, exc: Exception | None = None) -> Response:
+    from chalicelib import container
+
+    page = ERROR_PAGES.get(status, "error")
+    if isinstance(exc, e.OptedOut):
+        page = "opted_out"
+    lang = "en"
+    try:
+        from chalicelib.api.participant import request_language
+
+        lang = request_language()
+    except Exception:  # the error page must render even when the request itself is broken
+        lang = "en"
+    body = container.renderer().render_page("error", lang, {"kind": page, "status": status})
+    return html_response(body, status)
+
+
+def is_json_path(path: str) -> bool:
+    return path.startswith("/admin") or path == "/health"
+
+
+def error_middleware(event: Request, get_response: Callable[[Request], Response]) -> Response:
+    """Chalice HTTP middleware: every exception a view raises is turned into a safe response here."""
+    path = event.context.get("resourcePath", "") if isinstance(event.context, dict) else ""
+    try:
+        return get_response(event)
+    except e.DomainError as exc:
+        status = status_of(exc)
+        if is_json_path(path):
+            return json_error(status, exc.code, exc.message, exc.details)
+        return participant_error_page(status, exc)
+    except ChaliceViewError as exc:
+        status = int(getattr(exc, "STATUS_CODE", 400))
+        code = type(exc).__name__.replace("Error", "").lower() or "error"
+        message = "the request body is not valid JSON" if "JSON" in str(exc) else str(exc) or "bad request"
+        if is_json_path(path):
+            return json_error(status, code, message)
+        return participant_error_page(status, exc)
+    except Exception:
+        logger.exception("unhandled error", extra={"path": path})
+        if is_json_path(path):
+            return json_error(500, "internal", "something went wrong on our side; it has been logged")
+        return participant_error_page(500)

@@ -1,0 +1,162 @@
+"""Participant pages: the survey form behind a personal link, the thank-you page and one-click unsubscribe.
+
+No login: the link's token is the credential. Pages are server-rendered and work without JavaScript.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import parse_qs
+
+from chalice import Blueprint
+from chalice.app import Response
+
+from chalicelib import container
+from chalicelib.api.errors import html_response, participant_error_page
+from chalicelib.domain import answering
+from chalicelib.domain.errors import NotFound
+from chalicelib.domain.model import LANGUAGES
+from chalicelib.observability import count, log_event
+
+bp = Blueprint(__name__)
+FORM = "application/x-www-form-urlencoded"
+MAX_BODY = 64 * 1024
+MAX_FIELDS = 400
+
+
+def request_language() -> str:
+    query = bp.current_request.query_params or {}
+    lang = query.get("lang", "")
+    return lang if lang in LANGUAGES else "en"
+
+
+def _override() -> str | None:
+    lang = (bp.current_request.query_params or {}).get("lang")
+    return lang if lang in LANGUAGES else None
+
+
+def _form_page(survey: answering.Survey, token: str, *, values: dict[str, Any], errors: dict[str, str],
+               status: int, version: int) -> Response:
+    body = container.renderer().render_page(
+        "survey",
+        survey.language,
+        {
+            "questionnaire": survey.questionnaire,
+            "q_lang": survey.language,
+            "token": token,
+            "values": values,
+            "errors": errors,
+            "version": version,
+            "closes_at": survey.wave.closes_at,
+            "editing": survey.previous is not None,
+            "languages": survey.questionnaire.languages,
+        },
+    )
+    return html_response(body, status)
+
+
+def _state_page(survey: answering.Survey) -> Response | None:
+    if survey.opted_out:
+        return html_response(
+            container.renderer().render_page("error", survey.language, {"kind": "opted_out", "status": 410}), 410
+        )
+    if survey.closed:
+        return html_response(
+            container.renderer().render_page("error", survey.language, {"kind": "closed", "status": 410}), 410
+        )
+    return None
+
+
+@bp.route("/s/{token}", methods=["GET"])
+def survey_form(token: str) -> Response:
+    survey = answering.open_survey(container.store(), token, now=container.now(), lang=_override())
+    blocked = _state_page(survey)
+    if blocked is not None:
+        return blocked
+    values = dict(survey.previous.answers) if survey.previous else {}
+    version = survey.previous.version if survey.previous else 0
+    return _form_page(survey, token, values=values, errors={}, status=200, version=version)
+
+
+def _read_form() -> dict[str, list[str]]:
+    raw = bp.current_request.raw_body or b""
+    if len(raw) > MAX_BODY:
+        raise _TooLarge()
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise _BadBody() from None
+    try:
+        return parse_qs(text, keep_blank_values=True, max_num_fields=MAX_FIELDS, errors="strict")
+    except (ValueError, UnicodeDecodeError):
+        raise _BadBody() from None
+
+
+class _TooLarge(Exception):
+    pass
+
+
+class _BadBody(Exception):
+    pass
+
+
+@bp.route("/s/{token}", methods=["POST"], content_types=[FORM])
+def survey_submit(token: str) -> Response:
+    try:
+        form = _read_form()
+    except _TooLarge:
+        return participant_error_page(413)
+    except _BadBody:
+        return participant_error_page(400)
+    store = container.store()
+    now = container.now()
+    survey = answering.open_survey(store, token, now=now, lang=_override(), mark_open=False)
+    blocked = _state_page(survey)
+    if blocked is not None:
+        return blocked
+    result = answering.submit(store, token, form, now=now, lang=survey.language)
+    if not result.stored:
+        errors = dict(result.check.errors)
+        if result.check.unknown:
+            errors["_form"] = "unknown_field"
+        version = int((form.get("_v") or ["0"])[-1]) if (form.get("_v") or ["0"])[-1].isdigit() else 0
+        return _form_page(survey, token, values=result.check.answers, errors=errors, status=422, version=version)
+    count("ResponsesStored")
+    log_event("response stored", wave_id=survey.grant["wave_id"], edit=survey.previous is not None)
+    return Response(body="", status_code=303, headers={"Location": f"/s/{token}/thanks?lang={survey.language}",
+                                                        "Cache-Control": "no-store"})
+
+
+@bp.route("/s/{token}/thanks", methods=["GET"])
+def survey_thanks(token: str) -> Response:
+    store = container.store()
+    grant = answering.resolve_token(store, token)
+    lang = _override() or grant["language"]
+    wave = store.get_wave(grant["event_id"], grant["wave_id"])
+    body = container.renderer().render_page(
+        "thanks", lang, {"token": token, "closes_at": wave.closes_at}
+    )
+    return html_response(body)
+
+
+@bp.route("/u/{token}", methods=["GET"])
+def unsubscribe_page(token: str) -> Response:
+    grant = answering.resolve_token(container.store(), token)
+    lang = _override() or grant["language"]
+    body = container.renderer().render_page("unsubscribe", lang, {"token": token, "done": False})
+    return html_response(body)
+
+
+@bp.route("/u/{token}", methods=["POST"], content_types=[FORM, "multipart/form-data", "text/plain"])
+def unsubscribe(token: str) -> Response:
+    """RFC 8058 one-click: the mail client POSTs ``List-Unsubscribe=One-Click``; any POST unsubscribes."""
+    store = container.store()
+    try:
+        grant = answering.resolve_token(store, token)
+    except NotFound:
+        return participant_error_page(404)
+    answering.unsubscribe(store, token, now=container.now())
+    count("OptOuts")
+    lang = _override() or grant["language"]
+    body = container.renderer().render_page("unsubscribe", lang, {"token": token, "done": True})
+    return html_response(body)

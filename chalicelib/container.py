@@ -1,0 +1,84 @@
+"""The one place where adapters are wired into use cases. Everything is built on first use and cached
+per settings, so tests can reset it and moto sees every client."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any, Callable
+
+from chalicelib import clients
+from chalicelib.adapters import tables
+from chalicelib.adapters.auth import JwtVerifier, fetch_jwks
+from chalicelib.adapters.mailer import RateLimiter, SesMailer
+from chalicelib.adapters.queue import SqsSendQueue
+from chalicelib.adapters.renderer import JinjaRenderer
+from chalicelib.adapters.store import DynamoStore
+from chalicelib.settings import Settings, get_settings
+
+_cache: dict[str, tuple[Any, Any]] = {}
+# Tests swap the JWKS fetcher (in-process moto serves no HTTP); the local stack uses the real one.
+jwks_fetcher: Callable[[str], dict[str, Any]] = fetch_jwks
+
+
+def _cached(name: str, key: Any, build: Callable[[], Any]) -> Any:
+    found = _cache.get(name)
+    if found is None or found[0] != key:
+        found = (key, build())
+        _cache[name] = found
+    return found[1]
+
+
+def settings() -> Settings:
+    return get_settings()
+
+
+def now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def store() -> DynamoStore:
+    tables.bind(get_settings())
+    return _cached("store", None, DynamoStore)  # type: ignore[no-any-return]
+
+
+def mailer() -> SesMailer:
+    s = get_settings()
+    return _cached(  # type: ignore[no-any-return]
+        "mailer",
+        (s.ses_sender, s.ses_configuration_set, s.ses_max_send_rate, s.endpoint_url, s.region),
+        lambda: SesMailer(
+            clients.client("ses"),
+            sender=s.ses_sender,
+            configuration_set=s.ses_configuration_set,
+            limiter=RateLimiter(s.ses_max_send_rate),
+        ),
+    )
+
+
+def send_queue() -> SqsSendQueue:
+    s = get_settings()
+    return _cached(  # type: ignore[no-any-return]
+        "queue", (s.send_queue_url, s.endpoint_url), lambda: SqsSendQueue(clients.client("sqs"), s.send_queue_url)
+    )
+
+
+def renderer() -> JinjaRenderer:
+    return _cached("renderer", None, JinjaRenderer)  # type: ignore[no-any-return]
+
+
+def verifier() -> JwtVerifier:
+    s = get_settings()
+    return _cached(  # type: ignore[no-any-return]
+        "verifier",
+        (s.cognito_jwks_url, s.cognito_issuer, s.cognito_client_id, jwks_fetcher),
+        lambda: JwtVerifier(
+            jwks_url=s.cognito_jwks_url, issuer=s.cognito_issuer, client_id=s.cognito_client_id, fetch=jwks_fetcher
+        ),
+    )
+
+
+def reset() -> None:
+    """Forget every built adapter and client (tests call this between moto sessions)."""
+    _cache.clear()
+    clients.reset_clients()
+    tables.unbind()

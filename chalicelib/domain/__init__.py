@@ -1,0 +1,1 @@
+"""The pure domain: no boto3, chalice, jinja2 or os.environ here."""

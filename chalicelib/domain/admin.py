@@ -1,0 +1,316 @@
+"""Administration use cases: events, the registration list, waves and the impact summary."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any, Mapping
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from chalicelib.domain import catalogue, countries
+from chalicelib.domain.errors import ValidationFailed
+from chalicelib.domain.model import DIMENSIONS, INVITATION, LANGUAGES, Event, Invitation, Participant, Wave
+from chalicelib.domain.participants import merge_participants, parse_registration_csv
+from chalicelib.domain.schedule import closes_at, invitation_due, opening_reference, parse_wave_rules
+from chalicelib.domain.sentences import report_sentences
+from chalicelib.domain.summary import build_summary
+from chalicelib.domain.tokens import panel_id
+
+MAX_TITLE = 200
+
+
+def _text(body: Mapping[str, Any], name: str, *, required: bool, limit: int = MAX_TITLE) -> str:
+    value = body.get(name, "")
+    if value is None:
+        value = ""
+    if not isinstance(value, str):
+        raise ValidationFailed(f"{name} must be a string")
+    value = value.strip()
+    if required and not value:
+        raise ValidationFailed(f"{name} is required")
+    if len(value) > limit:
+        raise ValidationFailed(f"{name} must be at most {limit} characters")
+    return value
+
+
+def _date(body: Mapping[str, Any], name: str) -> date:
+    value = body.get(name)
+    try:
+        return date.fromisoformat(value) if isinstance(value, str) else date.fromisoformat("")
+    except ValueError:
+        raise ValidationFailed(f"{name} must be a date, YYYY-MM-DD") from None
+
+
+def new_id(prefix: str) -> str:
+    return f"{prefix}_{secrets.token_hex(6)}"
+
+
+def create_event(store: Any, body: Any, now: datetime) -> Event:
+    """Validate and store a new event."""
+    if not isinstance(body, dict):
+        raise ValidationFailed("the body must be a JSON object")
+    title = _text(body, "title", required=True)
+    starts_on, ends_on = _date(body, "starts_on"), _date(body, "ends_on")
+    if ends_on < starts_on:
+        raise ValidationFailed("ends_on must not be before starts_on")
+    tz = _text(body, "timezone", required=True, limit=64)
+    try:
+        ZoneInfo(tz)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValidationFailed("timezone must be an IANA name such as Europe/Geneva") from None
+    languages = body.get("languages", list(LANGUAGES))
+    if (
+        not isinstance(languages, list)
+        or not languages
+        or any(lang not in LANGUAGES for lang in languages)
+        or len(set(languages)) != len(languages)
+    ):
+        raise ValidationFailed(f"languages must be a non-empty list drawn from {list(LANGUAGES)}")
+    event = Event(
+        event_id=new_id("ev"),
+        title=title,
+        starts_on=starts_on,
+        ends_on=ends_on,
+        timezone=tz,
+        venue=_text(body, "venue", required=False),
+        theme=_text(body, "theme", required=False, limit=500),
+        languages=languages,
+        created_at=now,
+    )
+    store.put_event(event)
+    return event
+
+
+def event_view(event: Event) -> dict[str, Any]:
+    return {
+        "event_id": event.event_id,
+        "title": event.title,
+        "theme": event.theme,
+        "venue": event.venue,
+        "timezone": event.timezone,
+        "starts_on": event.starts_on.isoformat(),
+        "ends_on": event.ends_on.isoformat(),
+        "languages": list(event.languages),
+        "created_at": event.created_at.isoformat() if event.created_at else None,
+    }
+
+
+def place(code: str) -> tuple[str, str]:
+    found = countries.lookup(code)
+    return (found.region, found.income_group) if found else ("unknown", "unknown")
+
+
+def participant_zone(participant: Participant, event: Event) -> str:
+    """The participant's own zone; else the main zone of their country; else the event's."""
+    if participant.timezone:
+        return participant.timezone
+    found = countries.lookup(participant.country)
+    return found.timezone if found else event.timezone
+
+
+@dataclass
+class ImportReport:
+    imported: int
+    updated: int
+    unchanged: int
+    rejected: list[dict[str, object]]
+    invitations_planned: int
+
+    def view(self) -> dict[str, Any]:
+        return {
+            "imported": self.imported,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+            "rejected": self.rejected,
+            "invitations_planned": self.invitations_planned,
+        }
+
+
+def import_participants(store: Any, event_id: str, csv_text: str, *, secret: str, panel_secret: str,
+                        now: datetime) -> ImportReport:
+    """Import the registration list idempotently, then plan invitations for the event's live waves."""
+    event = store.get_event(event_id)
+    parsed = parse_registration_csv(csv_text, countries.is_valid)
+    existing = store.list_participants(event_id)
+    merge = merge_participants(event_id, parsed.rows, existing, secret=secret, now=now, place=place)
+    if merge.to_write:
+        store.put_participants(merge.to_write)
+    planned = 0
+    for wave in store.list_waves(event_id):
+        if wave.status != "closed":
+            planned += plan_wave(store, event, wave, panel_secret=panel_secret, now=now)
+    return ImportReport(merge.imported, merge.updated + merge.unchanged, merge.unchanged, parsed.rejected, planned)
+
+
+def plan_wave(store: Any, event: Event, wave: Wave, *, panel_secret: str, now: datetime,
+              due_now: bool = False) -> int:
+    """Create the missing invitations of a wave, each due at its participant's local opening time."""
+    have = {inv.participant_id for inv in store.list_invitations(wave.wave_id)}
+    fresh = []
+    for p in store.list_participants(event.event_id):
+        if p.participant_id in have or p.erased_at is not None:
+            continue
+        tz = participant_zone(p, event)
+        due = now if due_now else invitation_due(event, wave.opens, tz)
+        fresh.append(
+            Invitation(
+                wave_id=wave.wave_id,
+                participant_id=p.participant_id,
+                event_id=event.event_id,
+                cells=p.cells(),
+                language=p.language if p.language in event.languages else event.languages[0],
+                timezone=tz,
+                email_key=p.email_key,
+                panel_id=panel_id(panel_secret, p.participant_id),
+                due_at=due,
+                due_kind=INVITATION,
+            )
+        )
+    return int(store.create_invitations(fresh))
+
+
+def create_wave(store: Any, event_id: str, body: Any, *, panel_secret: str, now: datetime) -> Wave:
+    """Create a wave with its questionnaire (version pinned), schedule and closing rule."""
+    if not isinstance(body, dict):
+        raise ValidationFailed("the body must be a JSON object")
+    event = store.get_event(event_id)
+    qid = body.get("questionnaire")
+    if not isinstance(qid, str) or not qid:
+        raise ValidationFailed("questionnaire is required, e.g. \"satisfaction\"")
+    version = body.get("questionnaire_version")
+    if version is not None and (not isinstance(version, int) or isinstance(version, bool)):
+        raise ValidationFailed("questionnaire_version must be an integer")
+    try:
+        questionnaire = catalogue.resolve(store, qid, version)
+    except Exception as exc:
+        raise ValidationFailed(f"unknown questionnaire {qid!r}") from exc
+    missing = [lang for lang in event.languages if lang not in questionnaire.languages]
+    if missing:
+        raise ValidationFailed(f"questionnaire {qid!r} has no text in {', '.join(missing)}")
+    open_rule, close_rule, reminders = parse_wave_rules(body)
+    reference = opening_reference(event, open_rule)
+    wave = Wave(
+        event_id=event_id,
+        wave_id=new_id("wv"),
+        questionnaire_id=questionnaire.id,
+        questionnaire_version=questionnaire.version,
+        opens=open_rule,
+        closes=close_rule,
+        reminders_after_days=reminders,
+        status="scheduled",
+        closes_at=closes_at(close_rule, reference),
+        created_at=now,
+    )
+    if wave.closes_at is not None and wave.closes_at <= now:
+        raise ValidationFailed("the wave would already be closed")
+    store.put_wave(wave)
+    plan_wave(store, event, wave, panel_secret=panel_secret, now=now)
+    return wave
+
+
+def wave_view(wave: Wave) -> dict[str, Any]:
+    opens: dict[str, Any] = (
+        {"at": wave.opens.at.isoformat()}
+        if wave.opens.at
+        else {"after_event_days": wave.opens.after_event_days, "local_time": wave.opens.local_time}
+    )
+    closes: dict[str, Any] = (
+        {"at": wave.closes.at.isoformat()} if wave.closes.at else {"after_open_days": wave.closes.after_open_days}
+    )
+    return {
+        "event_id": wave.event_id,
+        "wave_id": wave.wave_id,
+        "questionnaire": wave.questionnaire_id,
+        "questionnaire_version": wave.questionnaire_version,
+        "opens": opens,
+        "closes": closes,
+        "reminders_after_days": wave.reminders_after_days,
+        "status": wave.status,
+        "opened_at": wave.opened_at.isoformat() if wave.opened_at else None,
+        "closes_at": wave.closes_at.isoformat() if wave.closes_at else None,
+    }
+
+
+def send_now(store: Any, event_id: str, wave_id: str, *, panel_secret: str, now: datetime) -> dict[str, Any]:
+    """Open the wave now: every invitation not yet sent becomes due at once. Pressing twice is harmless."""
+    event = store.get_event(event_id)
+    wave = store.get_wave(event_id, wave_id)
+    if wave.closes_at is not None and wave.closes_at <= now:
+        raise ValidationFailed("the wave is closed")
+    if wave.opened_at is None:
+        wave.opened_at = now
+        wave.status = "open"
+        if wave.closes.after_open_days is not None:
+            wave.closes_at = closes_at(wave.closes, now)
+        store.put_wave(wave)
+    planned = plan_wave(store, event, wave, panel_secret=panel_secret, now=now, due_now=True)
+    pending = [inv.participant_id for inv in store.list_invitations(wave_id) if INVITATION not in inv.sent_kinds]
+    store.set_due_now(wave_id, pending, now)
+    return {"wave_id": wave_id, "status": wave.status, "planned": planned, "due_now": len(pending)}
+
+
+def participants_view(store: Any, event_id: str) -> list[dict[str, Any]]:
+    store.get_event(event_id)
+    waves = store.list_waves(event_id)
+    status = {w.wave_id: {i.participant_id: i for i in store.list_invitations(w.wave_id)} for w in waves}
+    out = []
+    for p in sorted(store.list_participants(event_id), key=lambda x: (x.full_name.lower(), x.participant_id)):
+        out.append(
+            {
+                "participant_id": p.participant_id,
+                "email": p.email,
+                "full_name": p.full_name,
+                "organisation": p.organisation,
+                "stakeholder_group": p.stakeholder_group,
+                "country": p.country,
+                "region": p.region,
+                "income_group": p.income_group,
+                "language": p.language,
+                "timezone": p.timezone,
+                "sponsored": p.sponsored,
+                "erased": p.erased_at is not None,
+                "waves": {
+                    wid: _invitation_status(status[wid].get(p.participant_id)) for wid in status
+                },
+            }
+        )
+    return out
+
+
+def _invitation_status(inv: Invitation | None) -> dict[str, Any]:
+    if inv is None:
+        return {"status": "not_invited"}
+    return {
+        "status": inv.status,
+        "sent": sorted(inv.sent_kinds),
+        "next": inv.due_kind,
+        "next_at": inv.due_at.isoformat() if inv.due_at else None,
+        "opened": inv.opened_at is not None,
+        "completed": inv.completed_at is not None,
+        "opted_out": inv.opted_out_at is not None,
+        "bounced": inv.bounced_at is not None,
+    }
+
+
+def summarize(store: Any, event_id: str, wave_id: str | None, by: str | None, *, k: int) -> dict[str, Any]:
+    """The impact summary of one wave: one Query of its aggregate counters, whatever the response count."""
+    dimension = by or "stakeholder_group"
+    if dimension not in DIMENSIONS:
+        raise ValidationFailed(f"by must be one of {', '.join(DIMENSIONS)}")
+    event = store.get_event(event_id)
+    if wave_id is None:
+        waves = sorted(store.list_waves(event_id), key=lambda w: w.created_at or datetime.min)
+        if not waves:
+            raise ValidationFailed("the event has no wave yet")
+        wave = waves[-1]
+    else:
+        wave = store.get_wave(event_id, wave_id)
+    questionnaire = catalogue.resolve(store, wave.questionnaire_id, wave.questionnaire_version)
+    cells = store.read_cells(wave.wave_id, dimension)
+    summary = build_summary(
+        event_id=event_id, wave_id=wave.wave_id, questionnaire=questionnaire, cells=cells, by=dimension, k=k
+    )
+    summary["event_title"] = event.title
+    summary["sentences"] = report_sentences(questionnaire, summary["questions"], k=k)
+    return summary

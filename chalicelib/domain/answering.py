@@ -1,0 +1,167 @@
+"""Participant use cases: open a personal link, submit or edit answers, unsubscribe."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Mapping, Sequence
+
+from chalicelib.domain import catalogue
+from chalicelib.domain.errors import NotFound, OptedOut, TemporarilyUnavailable, WaveClosed
+from chalicelib.domain.model import DIMENSIONS, Response, Wave
+from chalicelib.domain.ports import SubmitOutcome
+from chalicelib.domain.questionnaires import AnswerCheck, Questionnaire, aggregate_deltas, check_answers
+from chalicelib.domain.tokens import hash_token, looks_like_token
+
+MAX_STALE_RETRIES = 3
+
+
+@dataclass
+class Survey:
+    """Everything a survey page needs, resolved from a token."""
+
+    grant: dict[str, Any]
+    questionnaire: Questionnaire
+    wave: Wave
+    language: str
+    previous: Response | None
+    opted_out: bool
+    closed: bool
+
+
+def resolve_token(store: Any, token: str) -> dict[str, Any]:
+    """The grant behind a token; NotFound for unknown and malformed tokens alike."""
+    if not looks_like_token(token):
+        raise NotFound("unknown link")
+    grant = store.get_token(hash_token(token))
+    if grant is None:
+        raise NotFound("unknown link")
+    return dict(grant)
+
+
+def open_survey(store: Any, token: str, *, now: datetime, lang: str | None = None, mark_open: bool = True) -> Survey:
+    """Load the form for a token: questionnaire, previous answers, and whether it can still be answered."""
+    grant = resolve_token(store, token)
+    wave = store.get_wave(grant["event_id"], grant["wave_id"])
+    questionnaire = catalogue.resolve(store, grant["questionnaire_id"], grant["questionnaire_version"])
+    invitation = store.get_invitation(grant["wave_id"], grant["participant_id"])
+    language = lang if lang in questionnaire.languages else grant["language"]
+    if language not in questionnaire.languages:
+        language = questionnaire.languages[0]
+    closed = wave.closes_at is None or wave.closes_at <= now
+    previous = store.get_response(grant["wave_id"], grant["participant_id"]) if invitation.completed_at else None
+    if mark_open and invitation.opened_at is None and not closed:
+        store.mark_opened(grant["wave_id"], grant["participant_id"], grant["cells"], now)
+    return Survey(
+        grant=grant,
+        questionnaire=questionnaire,
+        wave=wave,
+        language=language,
+        previous=previous,
+        opted_out=invitation.opted_out_at is not None,
+        closed=closed,
+    )
+
+
+@dataclass
+class SubmitResult:
+    stored: bool
+    check: AnswerCheck
+    survey_language: str
+    questionnaire: Questionnaire
+
+
+def _cell_deltas(cells: Mapping[str, str], deltas: Mapping[str, int], sign: int) -> dict[str, dict[str, int]]:
+    return {f"{d}#{cells[d]}": {k: sign * v for k, v in deltas.items()} for d in DIMENSIONS if d in cells}
+
+
+def _merge(*parts: Mapping[str, Mapping[str, int]]) -> dict[str, dict[str, int]]:
+    out: dict[str, dict[str, int]] = {}
+    for part in parts:
+        for cell, deltas in part.items():
+            bucket = out.setdefault(cell, {})
+            for key, value in deltas.items():
+                bucket[key] = bucket.get(key, 0) + value
+    return {cell: {k: v for k, v in d.items() if v} for cell, d in out.items() if any(d.values())}
+
+
+def submit(
+    store: Any,
+    token: str,
+    form: Mapping[str, Sequence[str]],
+    *,
+    now: datetime,
+    lang: str | None = None,
+) -> SubmitResult:
+    """Validate and store the answers of one personal link: one response, edited in place until closing.
+
+    A first submit costs two calls (token read, one transaction); an edit adds a read of the stored answers.
+    """
+    grant = resolve_token(store, token)
+    questionnaire = catalogue.resolve(store, grant["questionnaire_id"], grant["questionnaire_version"])
+    language = lang if lang in questionnaire.languages else grant["language"]
+    check = check_answers(questionnaire, form)
+    if not check.ok:
+        return SubmitResult(False, check, language, questionnaire)
+    new_counts = aggregate_deltas(questionnaire, check.answers)
+    # The form says whether it was showing stored answers; that only picks the likely path.
+    previous: Response | None = None
+    if (form.get("_v") or ["0"])[-1] not in ("", "0"):
+        previous = store.get_response(grant["wave_id"], grant["participant_id"])
+    for _ in range(MAX_STALE_RETRIES):
+        if previous is None:
+            deltas = _cell_deltas(grant["cells"], {**new_counts, "f:completed": 1}, +1)
+            response = Response(
+                wave_id=grant["wave_id"],
+                participant_id=grant["participant_id"],
+                event_id=grant["event_id"],
+                panel_id=grant["panel_id"],
+                answers=check.answers,
+                cells=grant["cells"],
+                language=language,
+                version=1,
+                submitted_at=now,
+                updated_at=now,
+            )
+        else:
+            old_counts = aggregate_deltas(questionnaire, previous.answers)
+            deltas = _merge(
+                _cell_deltas(previous.cells, old_counts, -1), _cell_deltas(previous.cells, new_counts, +1)
+            )
+            response = Response(
+                wave_id=previous.wave_id,
+                participant_id=previous.participant_id,
+                event_id=previous.event_id,
+                panel_id=previous.panel_id,
+                answers=check.answers,
+                cells=previous.cells,
+                language=language,
+                version=previous.version + 1,
+                submitted_at=previous.submitted_at,
+                updated_at=now,
+            )
+        outcome = store.store_response(response, previous=previous, deltas=deltas, now=now)
+        if outcome is SubmitOutcome.STORED:
+            return SubmitResult(True, check, language, questionnaire)
+        if outcome is SubmitOutcome.CLOSED:
+            raise WaveClosed("the survey is closed")
+        if outcome is SubmitOutcome.OPTED_OUT:
+            raise OptedOut("the participant opted out")
+        previous = store.get_response(grant["wave_id"], grant["participant_id"])
+    raise TemporarilyUnavailable("the answers changed while saving; please submit again")
+
+
+def unsubscribe(store: Any, token: str, *, now: datetime) -> None:
+    """One click: stop every email to this address, for every event. Idempotent."""
+    grant = resolve_token(store, token)
+    invitation = store.get_invitation(grant["wave_id"], grant["participant_id"])
+    store.suppress(invitation.email_key, "unsubscribe", now)
+    store.mark_outcome(
+        wave_id=grant["wave_id"],
+        participant_id=grant["participant_id"],
+        cells=grant["cells"],
+        status="opted_out",
+        counter="opted_out",
+        only_once_field="opted_out_at",
+        now=now,
+    )

@@ -1,0 +1,295 @@
+"""Distribution use cases: find due emails, send each at most once, and record what SES reports back.
+
+At most one email per (participant, wave, kind): the sender *claims* before it sends, with a conditional
+write that fails when the kind was claimed before. SES's own Send/Delivery/Bounce events (through SNS)
+are the *mark*. A crash between claim and send leaves a claim with no Send event: never resent blindly,
+and listed for reconciliation. Normal path: one DynamoDB transaction plus one SES call per email.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, Mapping
+
+from chalicelib.domain import catalogue
+from chalicelib.domain.errors import ValidationFailed
+from chalicelib.domain.model import INVITATION, Event, Invitation, TokenGrant, Wave
+from chalicelib.domain.participants import email_key
+from chalicelib.domain.ports import (
+    ClaimOutcome,
+    EmailRenderer,
+    Mailer,
+    OutgoingEmail,
+    SendQueue,
+    SendRejected,
+    SendThrottled,
+)
+from chalicelib.domain.schedule import next_kind, zone
+from chalicelib.domain.tokens import hash_token, new_token
+
+MESSAGE_VERSION = 1
+TOKEN_GRACE = timedelta(days=30)
+
+
+class RetryLater(Exception):
+    """The job could not run now (throttled); the queue must deliver it again."""
+
+
+@dataclass
+class DispatchReport:
+    enqueued: int = 0
+    skipped: int = 0
+    waves: set[str] = field(default_factory=set)
+
+
+def _job(inv: Invitation, kind: str, participant: Any, event: Event, wave: Wave) -> dict[str, Any]:
+    # Everything the sender needs travels in the message, so sending reads nothing.
+    return {
+        "v": MESSAGE_VERSION,
+        "event_id": inv.event_id,
+        "wave_id": inv.wave_id,
+        "participant_id": inv.participant_id,
+        "kind": kind,
+        "email": participant.email,
+        "name": participant.full_name,
+        "language": inv.language,
+        "email_key": inv.email_key,
+        "cells": dict(inv.cells),
+        "panel_id": inv.panel_id,
+        "event_title": event.title,
+        "questionnaire_id": wave.questionnaire_id,
+        "questionnaire_version": wave.questionnaire_version,
+        "closes_at": wave.closes_at.isoformat() if wave.closes_at else None,
+    }
+
+
+def dispatch_due(store: Any, queue: SendQueue, now: datetime, *, limit: int) -> DispatchReport:
+    """Queue every email that is due: the scheduled Lambda's work. Never scans: it queries the due index.
+
+    Enqueue first, then move the invitation's due time on; a crash in between only re-queues, and the
+    sender's claim drops the duplicate.
+    """
+    report = DispatchReport()
+    events: dict[str, Event] = {}
+    waves: dict[tuple[str, str], Wave] = {}
+    participants: dict[tuple[str, str], Any] = {}
+    batch: list[tuple[Invitation, str, dict[str, Any]]] = []
+
+    def flush() -> None:
+        if not batch:
+            return
+        queue.enqueue([job for _, _, job in batch])
+        for inv, kind, _ in batch:
+            wave = waves[(inv.event_id, inv.wave_id)]
+            sent = inv.sent_kinds | {kind}
+            first = store.first_due(inv.wave_id, inv.participant_id) if kind != INVITATION else inv.due_at
+            following = None
+            if first is not None and wave.closes_at is not None:
+                following = next_kind(sent, first, wave.reminders_after_days, zone(inv.timezone, "UTC"),
+                                      wave.closes_at)
+            store.reschedule(inv, *(following or (None, None)))
+        report.enqueued += len(batch)
+        batch.clear()
+
+    for inv in store.due_invitations(now, limit):
+        kind = inv.due_kind or INVITATION
+        key = (inv.event_id, inv.wave_id)
+        if key not in waves:
+            waves[key] = store.get_wave(*key)
+        wave = waves[key]
+        if inv.event_id not in events:
+            events[inv.event_id] = store.get_event(inv.event_id)
+        if kind in inv.sent_kinds or wave.closes_at is None or wave.closes_at <= now or (
+            kind != INVITATION and (inv.completed_at or inv.opted_out_at or inv.bounced_at)
+        ):
+            store.reschedule(inv, None, None)
+            report.skipped += 1
+            continue
+        if (inv.event_id, inv.participant_id) not in participants:
+            for p in store.list_participants(inv.event_id):
+                participants[(inv.event_id, p.participant_id)] = p
+        person = participants.get((inv.event_id, inv.participant_id))
+        if person is None or person.erased_at is not None or not person.email:
+            store.reschedule(inv, None, None)
+            report.skipped += 1
+            continue
+        batch.append((inv, kind, _job(inv, kind, person, events[inv.event_id], wave)))
+        report.waves.add(inv.wave_id)
+        if len(batch) >= 10:
+            flush()
+    flush()
+    return report
+
+
+def remind_now(store: Any, queue: SendQueue, event_id: str, wave_id: str, now: datetime) -> dict[str, Any]:
+    """One reminder now, outside the schedule, to everyone invited who has not completed or opted out."""
+    event = store.get_event(event_id)
+    wave = store.get_wave(event_id, wave_id)
+    if wave.closes_at is None or wave.closes_at <= now:
+        raise ValidationFailed("the wave is closed")
+    people = {p.participant_id: p for p in store.list_participants(event_id)}
+    jobs = []
+    for inv in store.list_invitations(wave_id):
+        person = people.get(inv.participant_id)
+        if (
+            INVITATION not in inv.sent_kinds
+            or inv.completed_at
+            or inv.opted_out_at
+            or inv.bounced_at
+            or person is None
+            or person.erased_at is not None
+        ):
+            continue
+        manual = sum(1 for k in inv.sent_kinds if k.startswith("manual-")) + 1
+        jobs.append(_job(inv, f"manual-{manual}", person, event, wave))
+    for start in range(0, len(jobs), 10):
+        queue.enqueue(jobs[start:start + 10])
+    return {"wave_id": wave_id, "queued": len(jobs)}
+
+
+def send_job(
+    store: Any,
+    mailer: Mailer,
+    renderer: EmailRenderer,
+    job: Mapping[str, Any],
+    *,
+    base_url: str,
+    now: datetime,
+) -> str:
+    """Send one queued email at most once. Returns what happened; raises RetryLater when throttled."""
+    if not isinstance(job, Mapping) or job.get("v") != MESSAGE_VERSION:
+        raise ValueError("not a send job this version understands")
+    kind = str(job["kind"])
+    token = new_token()
+    closes = datetime.fromisoformat(job["closes_at"]) if job.get("closes_at") else now
+    grant = TokenGrant(
+        token_hash=hash_token(token),
+        event_id=job["event_id"],
+        wave_id=job["wave_id"],
+        participant_id=job["participant_id"],
+        kind=kind,
+        expires_at=closes + TOKEN_GRACE,
+    )
+    outcome = store.claim(
+        event_id=job["event_id"],
+        wave_id=job["wave_id"],
+        participant_id=job["participant_id"],
+        kind=kind,
+        email_key=job["email_key"],
+        cells=job["cells"],
+        token=grant,
+        token_extra={
+            "cells": job["cells"],
+            "language": job["language"],
+            "panel_id": job["panel_id"],
+            "questionnaire_id": job["questionnaire_id"],
+            "questionnaire_version": job["questionnaire_version"],
+        },
+        now=now,
+    )
+    if outcome is ClaimOutcome.BUSY:
+        raise RetryLater("claim throttled")
+    if outcome is ClaimOutcome.SUPPRESSED:
+        if kind == INVITATION:
+            store.mark_outcome(wave_id=job["wave_id"], participant_id=job["participant_id"], cells=job["cells"],
+                               status="suppressed", counter="suppressed", only_once_field=None)
+        return "suppressed"
+    if outcome is not ClaimOutcome.CLAIMED:
+        return outcome.value
+    email = compose(renderer, job, token, base_url=base_url)
+    try:
+        mailer.send(email)
+    except SendThrottled as exc:
+        store.release(wave_id=job["wave_id"], participant_id=job["participant_id"], kind=kind,
+                      token_hash=grant.token_hash, cells=job["cells"])
+        raise RetryLater("SES throttled") from exc
+    except SendRejected as exc:
+        store.mark_outcome(wave_id=job["wave_id"], participant_id=job["participant_id"], cells=job["cells"],
+                           status="failed", counter="failed", reason=str(exc)[:200])
+        return "rejected"
+    return "sent"
+
+
+def compose(renderer: EmailRenderer, job: Mapping[str, Any], token: str, *, base_url: str) -> OutgoingEmail:
+    lang = str(job["language"])
+    survey_url = f"{base_url}/s/{token}"
+    unsubscribe_url = f"{base_url}/u/{token}"
+    closes = datetime.fromisoformat(job["closes_at"]) if job.get("closes_at") else None
+    template = "invitation" if job["kind"] == INVITATION else "reminder"
+    subject, html, text = renderer.render_email(
+        template,
+        lang,
+        {
+            "name": job["name"],
+            "event_title": job["event_title"],
+            "survey_url": survey_url,
+            "unsubscribe_url": unsubscribe_url,
+            "closes_on": closes,
+        },
+    )
+    return OutgoingEmail(
+        to=str(job["email"]),
+        subject=subject,
+        html=html,
+        text=text,
+        headers={
+            "List-Unsubscribe": f"<{unsubscribe_url}>",
+            "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+        },
+        tags={
+            "ef-wave": str(job["wave_id"]),
+            "ef-participant": str(job["participant_id"]),
+            "ef-event": str(job["event_id"]),
+            "ef-kind": str(job["kind"]),
+        },
+    )
+
+
+def questionnaire_for(store: Any, job: Mapping[str, Any]) -> Any:
+    return catalogue.resolve(store, str(job["questionnaire_id"]), int(job["questionnaire_version"]))
+
+
+def record_feedback(store: Any, notification: Mapping[str, Any], *, secret: str, now: datetime) -> list[str]:
+    """Apply one SES notification (event publishing or identity notification JSON). Idempotent."""
+    kind = str(notification.get("eventType") or notification.get("notificationType") or "")
+    mail = notification.get("mail") or {}
+    tags = {k: (v[0] if isinstance(v, list) and v else v) for k, v in (mail.get("tags") or {}).items()}
+    wave_id, participant_id = tags.get("ef-wave"), tags.get("ef-participant")
+    done: list[str] = []
+    cells: Mapping[str, str] | None = None
+    if wave_id and participant_id:
+        try:
+            cells = store.get_invitation(wave_id, participant_id).cells
+        except Exception:  # an invitation erased or from another stage: suppression still applies
+            cells = None
+    if kind == "Bounce":
+        bounce = notification.get("bounce") or {}
+        if bounce.get("bounceType") == "Permanent":
+            for recipient in bounce.get("bouncedRecipients") or []:
+                address = recipient.get("emailAddress")
+                if address and store.suppress(email_key(secret, address), "bounce", now):
+                    done.append("suppressed")
+            if cells is not None:
+                store.mark_outcome(wave_id=wave_id, participant_id=participant_id, cells=cells, status="bounced",
+                                   counter="bounced", only_once_field="bounced_at", now=now)
+                done.append("bounced")
+    elif kind == "Complaint":
+        for recipient in (notification.get("complaint") or {}).get("complainedRecipients") or []:
+            address = recipient.get("emailAddress")
+            if address and store.suppress(email_key(secret, address), "complaint", now):
+                done.append("suppressed")
+        if cells is not None:
+            # A complaint is an opt-out said loudly: no further email for this wave either.
+            if store.mark_outcome(wave_id=wave_id, participant_id=participant_id, cells=cells, status="complained",
+                                  counter="complained", only_once_field="opted_out_at", now=now):
+                done.append("complained")
+    elif kind == "Delivery" and cells is not None:
+        if store.mark_outcome(wave_id=wave_id, participant_id=participant_id, cells=cells, status="delivered",
+                              counter="delivered", only_once_field="delivered_at", now=now):
+            done.append("delivered")
+    elif kind == "Reject" and cells is not None:
+        store.mark_outcome(wave_id=wave_id, participant_id=participant_id, cells=cells, status="failed",
+                           counter="failed", reason="rejected by SES")
+        done.append("failed")
+    return done

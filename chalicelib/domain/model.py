@@ -1,0 +1,158 @@
+"""Entities and value objects. Plain dataclasses; the adapters map them to DynamoDB items."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Literal
+
+STAKEHOLDER_GROUPS = (
+    "government",
+    "civil_society",
+    "academia",
+    "media",
+    "international_organization",
+    "private_sector",
+    "other",
+)
+LANGUAGES = ("en", "fr", "es")
+DIMENSIONS = ("stakeholder_group", "region", "income_group", "sponsored", "language")
+FUNNEL_STAGES = ("invited", "delivered", "bounced", "opened", "completed", "opted_out")
+# Counted too, beyond the contract's funnel: skipped before sending, SES refused, complaints.
+EXTRA_STAGES = ("suppressed", "failed", "complained")
+
+Kind = str  # "invitation" or "reminder-1", "reminder-2", ...
+INVITATION: Kind = "invitation"
+
+
+def reminder_kind(n: int) -> Kind:
+    return f"reminder-{n}"
+
+
+@dataclass
+class Event:
+    event_id: str
+    title: str
+    starts_on: date
+    ends_on: date
+    timezone: str
+    venue: str = ""
+    theme: str = ""
+    languages: list[str] = field(default_factory=lambda: list(LANGUAGES))
+    created_at: datetime | None = None
+
+    @property
+    def year(self) -> int:
+        return self.starts_on.year
+
+
+@dataclass
+class Participant:
+    event_id: str
+    participant_id: str
+    email: str
+    full_name: str
+    organisation: str
+    stakeholder_group: str
+    country: str
+    language: str
+    timezone: str
+    sponsored: bool
+    email_key: str
+    region: str = ""
+    income_group: str = ""
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+    erased_at: datetime | None = None
+    opted_out_at: datetime | None = None
+
+    def cells(self) -> dict[str, str]:
+        """The breakdown value of this participant in each reporting dimension."""
+        return {
+            "stakeholder_group": self.stakeholder_group,
+            "region": self.region or "unknown",
+            "income_group": self.income_group or "unknown",
+            "sponsored": "yes" if self.sponsored else "no",
+            "language": self.language,
+        }
+
+
+@dataclass
+class OpenRule:
+    """Either ``after_event_days`` + ``local_time`` (per participant time zone) or an absolute ``at``."""
+
+    after_event_days: int | None = None
+    local_time: str | None = None
+    at: datetime | None = None
+
+
+@dataclass
+class CloseRule:
+    after_open_days: int | None = None
+    at: datetime | None = None
+
+
+@dataclass
+class Wave:
+    event_id: str
+    wave_id: str
+    questionnaire_id: str
+    questionnaire_version: int
+    opens: OpenRule
+    closes: CloseRule
+    reminders_after_days: list[int]
+    status: Literal["scheduled", "open", "closed"] = "scheduled"
+    opened_at: datetime | None = None
+    closes_at: datetime | None = None
+    created_at: datetime | None = None
+
+
+@dataclass
+class Invitation:
+    """One participant's place in one wave: which emails went out and what they did."""
+
+    wave_id: str
+    participant_id: str
+    event_id: str
+    cells: dict[str, str]
+    language: str
+    timezone: str
+    email_key: str
+    panel_id: str
+    due_at: datetime | None = None
+    due_kind: Kind | None = None
+    sent_kinds: set[str] = field(default_factory=set)
+    claimed: dict[str, str] = field(default_factory=dict)
+    status: str = "pending"
+    delivered_at: datetime | None = None
+    bounced_at: datetime | None = None
+    opened_at: datetime | None = None
+    completed_at: datetime | None = None
+    opted_out_at: datetime | None = None
+    failed_reason: str | None = None
+
+
+@dataclass
+class TokenGrant:
+    """What a personal link's token opens. Only the token's hash is stored."""
+
+    token_hash: str
+    event_id: str
+    wave_id: str
+    participant_id: str
+    kind: Kind
+    expires_at: datetime | None = None
+
+
+@dataclass
+class Response:
+    wave_id: str
+    participant_id: str
+    event_id: str
+    panel_id: str
+    answers: dict[str, str | list[str]]
+    cells: dict[str, str]
+    language: str
+    version: int = 1
+    submitted_at: datetime | None = None
+    updated_at: datetime | None = None

@@ -1,0 +1,71 @@
+"""Ready-to-paste report sentences in the organisation's style, in English, French and Spanish."""
+
+from __future__ import annotations
+
+from typing import Any, Mapping, Sequence
+
+from chalicelib.domain.numbers import percent_phrase, report_percent
+from chalicelib.domain.questionnaires import Questionnaire
+
+LEAD = {
+    "en": "{pct} of respondents indicated that {statement}",
+    "fr": "{pct} des répondants ont indiqué que {statement}",
+    "es": "{pct} de los encuestados indicó que {statement}",
+}
+FOLLOW = {"en": "{pct} that {statement}", "fr": "{pct} que {statement}", "es": "{pct} que {statement}"}
+LAST_JOIN = {"en": ", and ", "fr": " et ", "es": " y "}
+FOOTNOTE = {
+    "en": "({agree} of {n} respondents; 95% confidence interval {low}–{high} per cent)",
+    "fr": "({agree} sur {n} répondants ; intervalle de confiance à 95 % : {low}–{high} pour cent)",
+    "es": "({agree} de {n} encuestados; intervalo de confianza del 95 %: {low}–{high} por ciento)",
+}
+
+
+def _fmt(value: float) -> str:
+    return str(int(round(value)))
+
+
+def report_sentences(
+    questionnaire: Questionnaire, questions: Sequence[Mapping[str, Any]], *, k: int
+) -> dict[str, list[str]]:
+    """One combined sentence over the agreement indicators, then one sentence each with n, N and the interval.
+
+    A suppressed figure (n below k) produces no sentence.
+    """
+    usable = []
+    for entry in questions:
+        question = questionnaire.question(str(entry["id"]))
+        if question is None or question.statement is None or entry.get("suppressed"):
+            continue
+        if entry.get("agree_pct") is None or int(entry.get("n") or 0) < k:
+            continue
+        usable.append((question, entry))
+    out: dict[str, list[str]] = {}
+    for lang in ("en", "fr", "es"):
+        sentences: list[str] = []
+        if lang not in questionnaire.languages:
+            out[lang] = sentences
+            continue
+        parts = []
+        for index, (question, entry) in enumerate(usable):
+            value, qualifier = report_percent(float(entry["agree_pct"]))
+            phrase = percent_phrase(value, lang, sentence_start=index == 0, qualifier=qualifier)
+            template = LEAD[lang] if index == 0 else FOLLOW[lang]
+            parts.append(template.format(pct=phrase, statement=question.statement[lang]))  # type: ignore[index]
+        if len(parts) > 1:
+            sentences.append(", ".join(parts[:-1]) + LAST_JOIN[lang] + parts[-1] + ".")
+        for question, entry in usable:
+            value, qualifier = report_percent(float(entry["agree_pct"]))
+            phrase = percent_phrase(value, lang, sentence_start=True, qualifier=qualifier)
+            n = int(entry["n"])
+            agree = round(float(entry["agree_pct"]) * n / 100)
+            low, high = entry["ci95"]
+            note = FOOTNOTE[lang].format(agree=agree, n=n, low=_fmt(low), high=_fmt(high))
+            sentences.append(
+                LEAD[lang].format(pct=phrase, statement=question.statement[lang])  # type: ignore[index]
+                + " "
+                + note
+                + "."
+            )
+        out[lang] = sentences
+    return out

@@ -1,0 +1,96 @@
+"""Event handlers: the schedule that queues due emails, the SQS sender, and SES feedback from SNS.
+
+Each handler is idempotent per record, so a whole-batch retry (the only kind Chalice's SQS trigger
+knows) repeats nothing: the claim in ``send_job`` drops any email already claimed.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from chalice import Blueprint
+from chalice.app import CloudWatchEvent, SNSEvent, SQSEvent
+
+from chalicelib import container
+from chalicelib.domain import distribution
+from chalicelib.observability import count, flushing, logger
+from chalicelib.wiring import FEEDBACK_TOPIC, SCHEDULE, SEND_QUEUE
+
+bp = Blueprint(__name__)
+
+
+def run_schedule() -> dict[str, Any]:
+    report = distribution.dispatch_due(
+        container.store(), container.send_queue(), container.now(), limit=container.settings().schedule_batch
+    )
+    if report.enqueued:
+        count("EmailsQueued", report.enqueued)
+    logger.info("schedule ran", extra={"queued": report.enqueued, "skipped": report.skipped})
+    return {"queued": report.enqueued, "skipped": report.skipped}
+
+
+@bp.schedule(SCHEDULE, name="schedule")
+@flushing
+def schedule(event: CloudWatchEvent) -> dict[str, Any]:
+    return run_schedule()
+
+
+def send_records(bodies: list[str]) -> dict[str, int]:
+    """Send every job; raise at the end if any must be retried, after the others are done."""
+    outcomes: dict[str, int] = {}
+    retry = False
+    settings = container.settings()
+    for body in bodies:
+        try:
+            job = json.loads(body)
+            outcome = distribution.send_job(
+                container.store(), container.mailer(), container.renderer(), job,
+                base_url=settings.public_base_url, now=container.now(),
+            )
+        except distribution.RetryLater:
+            outcome = "retry"
+            retry = True
+        except (ValueError, KeyError, TypeError):
+            # A job we cannot read will never succeed: fail so that redrive moves it to the DLQ.
+            logger.error("unreadable send job", extra={"size": len(body)})
+            outcome = "poison"
+            retry = True
+        outcomes[outcome] = outcomes.get(outcome, 0) + 1
+    for name, metric in (("sent", "EmailsSent"), ("rejected", "EmailsFailed"), ("suppressed", "EmailsSuppressed")):
+        if outcomes.get(name):
+            count(metric, outcomes[name])
+    logger.info("send batch", extra={"outcomes": outcomes})
+    if retry:
+        raise RuntimeError(f"send batch needs a retry: {outcomes}")
+    return outcomes
+
+
+@bp.on_sqs_message(queue=SEND_QUEUE, batch_size=1, name="sender")
+@flushing
+def sender(event: SQSEvent) -> dict[str, int]:
+    return send_records([record.body for record in event])
+
+
+def apply_feedback(messages: list[str]) -> list[str]:
+    settings = container.settings()
+    done: list[str] = []
+    for message in messages:
+        try:
+            notification = json.loads(message)
+        except ValueError:
+            logger.error("unreadable SES notification", extra={"size": len(message)})
+            continue
+        done += distribution.record_feedback(
+            container.store(), notification, secret=settings.pseudonym_secret, now=container.now()
+        )
+    for outcome, metric in (("bounced", "Bounces"), ("complained", "Complaints"), ("delivered", "Deliveries")):
+        if outcome in done:
+            count(metric, done.count(outcome))
+    return done
+
+
+@bp.on_sns_message(topic=FEEDBACK_TOPIC, name="ses_feedback")
+@flushing
+def ses_feedback(event: SNSEvent) -> list[str]:
+    return apply_feedback([event.message])
