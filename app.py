@@ -3,11 +3,9 @@
 from chalice import Chalice
 
 from chalicelib.api import admin, health, participant
-from chalicelib.api.errors import error_middleware
 from chalicelib.jobs import handlers
 
 app = Chalice(app_name="event-feedback")
-app.register_middleware(error_middleware, "http")
 app.register_blueprint(health.bp)
 app.register_blueprint(participant.bp)
 app.register_blueprint(admin.bp)

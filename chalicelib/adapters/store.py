@@ -56,15 +56,59 @@ def _raw(value: Any) -> Any:
     return value
 
 
+_BUSY = ("ThrottlingError", "ProvisionedThroughputExceeded", "TransactionConflict", "RequestLimitExceeded")
+
+
+class Tx:
+    """A PynamoDB transaction that remembers which item each position is, so a cancellation can be read.
+
+    PynamoDB sends condition checks, then deletes, then puts, then updates, whatever the call order.
+    """
+
+    def __init__(self) -> None:
+        self.tx = TransactWrite(connection=t.connection())
+        self.groups: dict[str, list[str]] = {"check": [], "delete": [], "put": [], "update": []}
+
+    def __enter__(self) -> "Tx":
+        self.tx.__enter__()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.tx.__exit__(*exc)
+
+    def check(self, label: str, model: Any, hash_key: str, range_key: str | None = None, *, condition: Any) -> None:
+        self.groups["check"].append(label)
+        self.tx.condition_check(model, hash_key, range_key, condition=condition)
+
+    def delete(self, label: str, item: Any) -> None:
+        self.groups["delete"].append(label)
+        self.tx.delete(item)
+
+    def save(self, label: str, item: Any, *, condition: Any = None) -> None:
+        self.groups["put"].append(label)
+        self.tx.save(item, condition=condition)
+
+    def update(self, label: str, item: Any, *, actions: list[Any], condition: Any = None) -> None:
+        self.groups["update"].append(label)
+        self.tx.update(item, actions=actions, condition=condition)
+
+    def counters(self, wave_id: str, per_cell: Mapping[str, Mapping[str, int]]) -> None:
+        for cell, deltas in per_cell.items():
+            actions = [Path([name]).add(delta) for name, delta in sorted(deltas.items()) if delta]
+            if actions:
+                self.update("aggregate", t.AggregateItem(wave_id, cell), actions=actions)
+
+    def failed(self, exc: TransactWriteError) -> set[str]:
+        """Labels whose condition failed; raises TemporarilyUnavailable when the cause was load."""
+        order = self.groups["check"] + self.groups["delete"] + self.groups["put"] + self.groups["update"]
+        codes = _reasons(exc)
+        if any(code in _BUSY for code in codes) or (not codes and _throttled(exc)):
+            raise TemporarilyUnavailable("the database is busy; try again") from exc
+        return {label for label, code in zip(order, codes) if code == "ConditionalCheckFailed"}
+
+
 def cell_key(dimension: str, value: str) -> str:
     return f"{dimension}#{value}"
-
-
-def _agg_updates(tx: TransactWrite, wave_id: str, per_cell: Mapping[str, Mapping[str, int]]) -> None:
-    for cell, deltas in per_cell.items():
-        actions = [Path([name]).add(delta) for name, delta in sorted(deltas.items()) if delta]
-        if actions:
-            tx.update(t.AggregateItem(wave_id, cell), actions=actions)
 
 
 def spread(cells: Mapping[str, str], deltas: Mapping[str, int]) -> dict[str, dict[str, int]]:
@@ -383,7 +427,6 @@ class DynamoStore:
         One transaction: the invitation must not have this kind yet (at most one email per kind), the
         address must not be suppressed, and the wave must still be open.
         """
-        inv = t.InvitationItem(wave_id, participant_id)
         condition = (
             t.InvitationItem.participant_id.exists()
             & t.InvitationItem.opted_out_at.does_not_exist()
@@ -392,26 +435,21 @@ class DynamoStore:
         )
         if kind != "invitation":
             condition = condition & t.InvitationItem.completed_at.does_not_exist()
+        tx = Tx()
         try:
-            with TransactWrite(connection=t.connection()) as tx:
+            with tx:
                 tx.update(
-                    inv,
-                    actions=[
-                        t.InvitationItem.sent_kinds.add({kind}),
-                        t.InvitationItem.status.set("sent"),
-                    ],
+                    "invitation",
+                    t.InvitationItem(wave_id, participant_id),
+                    actions=[t.InvitationItem.sent_kinds.add({kind}), t.InvitationItem.status.set("sent")],
                     condition=condition,
                 )
-                tx.condition_check(
-                    t.SuppressionItem, email_key, condition=t.SuppressionItem.email_key.does_not_exist()
-                )
-                tx.condition_check(
-                    t.WaveItem,
-                    event_id,
-                    wave_id,
-                    condition=t.WaveItem.closes_epoch > int(now.timestamp()),
-                )
+                tx.check("suppression", t.SuppressionItem, email_key,
+                         condition=t.SuppressionItem.email_key.does_not_exist())
+                tx.check("wave", t.WaveItem, event_id, wave_id,
+                         condition=t.WaveItem.closes_epoch > int(now.timestamp()))
                 tx.save(
+                    "token",
                     t.TokenItem(
                         token.token_hash,
                         event_id=event_id,
@@ -425,17 +463,17 @@ class DynamoStore:
                     condition=t.TokenItem.token_hash.does_not_exist(),
                 )
                 if kind == "invitation":
-                    _agg_updates(tx, wave_id, spread(cells, {"f:invited": 1}))
+                    tx.counters(wave_id, spread(cells, {"f:invited": 1}))
         except TransactWriteError as exc:
-            reasons = _reasons(exc)
-            if any(r in ("ThrottlingError", "ProvisionedThroughputExceeded", "TransactionConflict") for r in reasons) \
-                    or (not reasons and _throttled(exc)):
+            try:
+                failed = tx.failed(exc)
+            except TemporarilyUnavailable:
                 return ClaimOutcome.BUSY
-            if reasons and reasons[0] == "ConditionalCheckFailed":
+            if "invitation" in failed:
                 return ClaimOutcome.ALREADY
-            if len(reasons) > 1 and reasons[1] == "ConditionalCheckFailed":
+            if "suppression" in failed:
                 return ClaimOutcome.SUPPRESSED
-            if len(reasons) > 2 and reasons[2] == "ConditionalCheckFailed":
+            if "wave" in failed:
                 return ClaimOutcome.CLOSED
             raise
         return ClaimOutcome.CLAIMED
@@ -444,15 +482,17 @@ class DynamoStore:
         self, *, wave_id: str, participant_id: str, kind: str, token_hash: str, cells: Mapping[str, str]
     ) -> None:
         """Undo a claim whose email SES refused to take (throttled), so a retry can send it."""
-        with TransactWrite(connection=t.connection()) as tx:
+        tx = Tx()
+        with tx:
             tx.update(
+                "invitation",
                 t.InvitationItem(wave_id, participant_id),
                 actions=[t.InvitationItem.sent_kinds.delete({kind})],
                 condition=t.InvitationItem.sent_kinds.contains(kind),
             )
-            tx.delete(t.TokenItem(token_hash))
+            tx.delete("token", t.TokenItem(token_hash))
             if kind == "invitation":
-                _agg_updates(tx, wave_id, spread(cells, {"f:invited": -1}))
+                tx.counters(wave_id, spread(cells, {"f:invited": -1}))
 
     def mark_outcome(
         self,
@@ -460,14 +500,17 @@ class DynamoStore:
         wave_id: str,
         participant_id: str,
         cells: Mapping[str, str],
-        status: str,
+        status: str | None,
         counter: str,
         reason: str | None = None,
         only_once_field: str | None = None,
         now: datetime | None = None,
     ) -> bool:
-        """Record a send outcome (suppressed, failed, delivered, bounced...) and count it once."""
-        actions: list[Any] = [t.InvitationItem.status.set(status)]
+        """Record a send outcome or a participant action (delivered, bounced, opened, opted out...) and
+        count it, at most once when ``only_once_field`` names the timestamp that marks it."""
+        actions: list[Any] = []
+        if status is not None:
+            actions.append(t.InvitationItem.status.set(status))
         condition: Any = t.InvitationItem.participant_id.exists()
         if reason is not None:
             actions.append(t.InvitationItem.failed_reason.set(reason[:200]))
@@ -475,12 +518,14 @@ class DynamoStore:
             attr = getattr(t.InvitationItem, only_once_field)
             actions.append(attr.set(now))
             condition = condition & attr.does_not_exist()
+        tx = Tx()
         try:
-            with TransactWrite(connection=t.connection()) as tx:
-                tx.update(t.InvitationItem(wave_id, participant_id), actions=actions, condition=condition)
-                _agg_updates(tx, wave_id, spread(cells, {f"f:{counter}": 1}))
+            with tx:
+                tx.update("invitation", t.InvitationItem(wave_id, participant_id), actions=actions,
+                          condition=condition)
+                tx.counters(wave_id, spread(cells, {f"f:{counter}": 1}))
         except TransactWriteError as exc:
-            if "ConditionalCheckFailed" in _reasons(exc):
+            if "invitation" in tx.failed(exc):
                 return False
             raise
         return True
@@ -580,54 +625,38 @@ class DynamoStore:
             condition = t.ResponseItem.participant_id.does_not_exist()
         else:
             condition = t.ResponseItem.version == previous.version
+        inv_condition = t.InvitationItem.participant_id.exists() & t.InvitationItem.opted_out_at.does_not_exist()
+        tx = Tx()
         try:
-            with TransactWrite(connection=t.connection()) as tx:
-                tx.save(item, condition=condition)
-                inv = t.InvitationItem(response.wave_id, response.participant_id)
-                inv_condition = t.InvitationItem.participant_id.exists() & t.InvitationItem.opted_out_at.does_not_exist()
+            with tx:
+                tx.save("response", item, condition=condition)
                 if previous is None:
                     tx.update(
-                        inv,
+                        "invitation",
+                        t.InvitationItem(response.wave_id, response.participant_id),
                         actions=[t.InvitationItem.completed_at.set(now), t.InvitationItem.status.set("completed")],
                         condition=inv_condition,
                     )
                 else:
-                    tx.condition_check(
-                        t.InvitationItem, response.wave_id, response.participant_id, condition=inv_condition
-                    )
-                tx.condition_check(
-                    t.WaveItem,
-                    response.event_id,
-                    response.wave_id,
-                    condition=t.WaveItem.closes_epoch > int(now.timestamp()),
-                )
-                _agg_updates(tx, response.wave_id, deltas)
+                    tx.check("invitation", t.InvitationItem, response.wave_id, response.participant_id,
+                             condition=inv_condition)
+                tx.check("wave", t.WaveItem, response.event_id, response.wave_id,
+                         condition=t.WaveItem.closes_epoch > int(now.timestamp()))
+                tx.counters(response.wave_id, deltas)
         except TransactWriteError as exc:
-            reasons = _reasons(exc)
-            if any(r in ("ThrottlingError", "ProvisionedThroughputExceeded", "TransactionConflict") for r in reasons) \
-                    or (not reasons and _throttled(exc)):
-                raise TemporarilyUnavailable("the database is busy; your answers were not saved yet") from exc
-            if reasons[:1] == ["ConditionalCheckFailed"]:
-                return SubmitOutcome.STALE
-            if len(reasons) > 1 and reasons[1] == "ConditionalCheckFailed":
-                return SubmitOutcome.OPTED_OUT
-            if len(reasons) > 2 and reasons[2] == "ConditionalCheckFailed":
+            failed = tx.failed(exc)
+            if "wave" in failed:
                 return SubmitOutcome.CLOSED
+            if "invitation" in failed:
+                return SubmitOutcome.OPTED_OUT
+            if "response" in failed:
+                return SubmitOutcome.STALE
             raise
         return SubmitOutcome.STORED
 
     def mark_opened(self, wave_id: str, participant_id: str, cells: Mapping[str, str], now: datetime) -> None:
-        try:
-            with TransactWrite(connection=t.connection()) as tx:
-                tx.update(
-                    t.InvitationItem(wave_id, participant_id),
-                    actions=[t.InvitationItem.opened_at.set(now)],
-                    condition=t.InvitationItem.participant_id.exists() & t.InvitationItem.opened_at.does_not_exist(),
-                )
-                _agg_updates(tx, wave_id, spread(cells, {"f:opened": 1}))
-        except TransactWriteError as exc:
-            if "ConditionalCheckFailed" not in _reasons(exc):
-                raise
+        self.mark_outcome(wave_id=wave_id, participant_id=participant_id, cells=cells, status=None,
+                          counter="opened", only_once_field="opened_at", now=now)
 
     # Aggregates ----------------------------------------------------------------------------------
     def read_cells(self, wave_id: str, dimension: str) -> dict[str, dict[str, int]]:

@@ -15,8 +15,10 @@ from chalice.app import AuthRequest, Response
 
 from chalicelib import container
 from chalicelib.adapters.auth import Principal
+from chalicelib.api.errors import handled
 from chalicelib.domain import admin, catalogue, distribution
-from chalicelib.domain.errors import Forbidden, Unauthenticated, ValidationFailed
+from chalicelib.domain.errors import Forbidden, TemporarilyUnavailable, Unauthenticated, ValidationFailed
+from chalicelib.observability import logger
 
 bp = Blueprint(__name__)
 MAX_CSV = 5 * 1024 * 1024
@@ -31,6 +33,9 @@ def cognito_jwt(auth_request: AuthRequest) -> AuthResponse:
         principal = container.verifier().verify(token)
     except Unauthenticated as exc:
         return AuthResponse(routes=["*"], principal_id="anonymous", context={"ok": "0", "reason": exc.message})
+    except Exception:  # JWKS unreachable: say so, rather than letting the gateway answer 500
+        logger.exception("token verification unavailable")
+        return AuthResponse(routes=["*"], principal_id="anonymous", context={"ok": "0", "reason": "unavailable"})
     return AuthResponse(
         routes=["*"],
         principal_id=principal.subject,
@@ -41,6 +46,8 @@ def cognito_jwt(auth_request: AuthRequest) -> AuthResponse:
 def _principal(role: str) -> Principal:
     ctx = (bp.current_request.context or {}).get("authorizer") or {}
     if ctx.get("ok") != "1":
+        if ctx.get("reason") == "unavailable":
+            raise TemporarilyUnavailable("sign-in cannot be checked just now; try again")
         raise Unauthenticated("a valid bearer token is required")
     roles = frozenset(r for r in str(ctx.get("roles", "")).split(",") if r)
     events = frozenset(e for e in str(ctx.get("events", "")).split(",") if e)
@@ -60,6 +67,7 @@ def admin_route(path: str, methods: list[str], role: str, **kwargs: Any) -> Call
     """Register an admin route: always behind the authorizer, always checking ``role``."""
 
     def register(view: Callable[..., Any]) -> Any:
+        @handled(as_json=True)
         def guarded(**params: Any) -> Any:
             principal = _principal(role)
             if "event_id" in params:

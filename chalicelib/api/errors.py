@@ -6,10 +6,11 @@ logged (masked) with the request id.
 
 from __future__ import annotations
 
+import functools
 import json
 from typing import Any, Callable
 
-from chalice.app import ChaliceViewError, Request, Response
+from chalice.app import ChaliceViewError, Response
 
 from chalicelib.domain import errors as e
 from chalicelib.observability import logger
@@ -92,29 +93,36 @@ def participant_error_page(status: int, exc: Exception | None = None) -> Respons
     return html_response(body, status)
 
 
-def is_json_path(path: str) -> bool:
-    return path.startswith("/admin") or path == "/health"
-
-
-def error_middleware(event: Request, get_response: Callable[[Request], Response]) -> Response:
-    """Chalice HTTP middleware: every exception a view raises is turned into a safe response here."""
-    path = event.context.get("resourcePath", "") if isinstance(event.context, dict) else ""
-    try:
-        return get_response(event)
-    except e.DomainError as exc:
+def _map(exc: Exception, as_json: bool) -> Response:
+    if isinstance(exc, e.DomainError):
         status = status_of(exc)
-        if is_json_path(path):
+        if as_json:
             return json_error(status, exc.code, exc.message, exc.details)
         return participant_error_page(status, exc)
-    except ChaliceViewError as exc:
+    if isinstance(exc, ChaliceViewError):
         status = int(getattr(exc, "STATUS_CODE", 400))
         code = type(exc).__name__.replace("Error", "").lower() or "error"
         message = "the request body is not valid JSON" if "JSON" in str(exc) else str(exc) or "bad request"
-        if is_json_path(path):
+        if as_json:
             return json_error(status, code, message)
         return participant_error_page(status, exc)
-    except Exception:
-        logger.exception("unhandled error", extra={"path": path})
-        if is_json_path(path):
-            return json_error(500, "internal", "something went wrong on our side; it has been logged")
-        return participant_error_page(500)
+    logger.exception("unhandled error")
+    if as_json:
+        return json_error(500, "internal", "something went wrong on our side; it has been logged")
+    return participant_error_page(500)
+
+
+def handled(as_json: bool) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Wrap a view so every exception becomes a safe response (Chalice would answer its own 500 JSON)."""
+
+    def wrap(view: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(view)
+        def run(**params: Any) -> Any:
+            try:
+                return view(**params)
+            except Exception as exc:  # noqa: BLE001 - this is the one place errors become responses
+                return _map(exc, as_json)
+
+        return run
+
+    return wrap

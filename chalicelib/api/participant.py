@@ -12,7 +12,7 @@ from chalice import Blueprint
 from chalice.app import Response
 
 from chalicelib import container
-from chalicelib.api.errors import html_response, participant_error_page
+from chalicelib.api.errors import handled, html_response, participant_error_page
 from chalicelib.domain import answering
 from chalicelib.domain.errors import NotFound
 from chalicelib.domain.model import LANGUAGES
@@ -68,6 +68,7 @@ def _state_page(survey: answering.Survey) -> Response | None:
 
 
 @bp.route("/s/{token}", methods=["GET"])
+@handled(as_json=False)
 def survey_form(token: str) -> Response:
     survey = answering.open_survey(container.store(), token, now=container.now(), lang=_override())
     blocked = _state_page(survey)
@@ -101,6 +102,7 @@ class _BadBody(Exception):
 
 
 @bp.route("/s/{token}", methods=["POST"], content_types=[FORM])
+@handled(as_json=False)
 def survey_submit(token: str) -> Response:
     try:
         form = _read_form()
@@ -128,6 +130,7 @@ def survey_submit(token: str) -> Response:
 
 
 @bp.route("/s/{token}/thanks", methods=["GET"])
+@handled(as_json=False)
 def survey_thanks(token: str) -> Response:
     store = container.store()
     grant = answering.resolve_token(store, token)
@@ -140,6 +143,7 @@ def survey_thanks(token: str) -> Response:
 
 
 @bp.route("/u/{token}", methods=["GET"])
+@handled(as_json=False)
 def unsubscribe_page(token: str) -> Response:
     grant = answering.resolve_token(container.store(), token)
     lang = _override() or grant["language"]
@@ -148,6 +152,7 @@ def unsubscribe_page(token: str) -> Response:
 
 
 @bp.route("/u/{token}", methods=["POST"], content_types=[FORM, "multipart/form-data", "text/plain"])
+@handled(as_json=False)
 def unsubscribe(token: str) -> Response:
     """RFC 8058 one-click: the mail client POSTs ``List-Unsubscribe=One-Click``; any POST unsubscribes."""
     store = container.store()

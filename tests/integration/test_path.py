@@ -1,0 +1,255 @@
+"""The walking skeleton, end to end in-process: event, import, wave, send, answer, summary."""
+
+from __future__ import annotations
+
+import json
+import re
+from email import message_from_string
+from email.policy import default as default_policy
+from typing import Any
+
+import pytest
+
+from chalicelib.jobs.handlers import apply_feedback, send_records
+from devstack import ses_events
+
+CSV = (
+    "email,full_name,organisation,stakeholder_group,country,language,timezone,sponsored\n"
+    "amina.diallo@example.org,Amina Diallo,Ministry of Labour,government,SN,fr,,yes\n"
+    "li.wei@example.org,Li Wei,Tsinghua University,academia,CN,en,Asia/Shanghai,no\n"
+    "maria.lopez@example.org,María López,Red de Migrantes,civil_society,MX,es,,yes\n"
+    "john.smith@example.org,John Smith,The Daily Planet,media,GB,en,,no\n"
+    "not-an-email,Bad Row,Nowhere,government,FR,en,,no\n"
+    "x@example.org,Unknown Group,Nowhere,aliens,FR,en,,no\n"
+    "y@example.org,Bad Country,Nowhere,government,XX,en,,no\n"
+    "z@example.org,Bad Language,Nowhere,government,FR,de,,no\n"
+    "li.wei@example.org,Li Wei Again,Tsinghua University,academia,CN,en,,no\n"
+)
+
+
+def auth(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+
+
+def body(response: Any) -> Any:
+    return json.loads(response.body)
+
+
+def make_event(client: Any, token: str) -> str:
+    r = client.http.post(
+        "/admin/events",
+        headers=auth(token),
+        body=json.dumps(
+            {
+                "title": "International Dialogue on Migration 2026",
+                "starts_on": "2026-11-02",
+                "ends_on": "2026-11-03",
+                "timezone": "Europe/Zurich",
+                "venue": "Geneva",
+                "theme": "Migrants and development",
+            }
+        ),
+    )
+    assert r.status_code == 201, r.body
+    return str(body(r)["event_id"])
+
+
+def import_csv(client: Any, token: str, event_id: str, text: str = CSV) -> dict[str, Any]:
+    r = client.http.post(
+        f"/admin/events/{event_id}/participants",
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "text/csv"},
+        body=text.encode(),
+    )
+    assert r.status_code == 200, r.body
+    return dict(body(r))
+
+
+def make_wave(client: Any, token: str, event_id: str) -> str:
+    r = client.http.post(
+        f"/admin/events/{event_id}/waves",
+        headers=auth(token),
+        body=json.dumps(
+            {
+                "questionnaire": "satisfaction",
+                "opens": {"after_event_days": 1, "local_time": "09:00"},
+                "reminders_after_days": [7],
+                "closes": {"after_open_days": 30},
+            }
+        ),
+    )
+    assert r.status_code == 201, r.body
+    return str(body(r)["wave_id"])
+
+
+def deliver_queue(stack: Any) -> dict[str, int]:
+    bodies = stack.queue_bodies()
+    return send_records(bodies) if bodies else {}
+
+
+def links(message: Any) -> str:
+    parsed = message_from_string(message.raw_data, policy=default_policy)
+    text = parsed.get_body(preferencelist=("plain",)).get_content()
+    found = re.search(r"http://testserver/s/([A-Za-z0-9_-]{43})", text)
+    assert found, text
+    return found.group(1)
+
+
+def test_import_reports_each_rejected_row_and_is_idempotent(client, tokens):
+    event_id = make_event(client, tokens["admin"])
+    report = import_csv(client, tokens["admin"], event_id)
+    assert report["imported"] == 4
+    reasons = {r["row"]: r["reason"] for r in report["rejected"]}
+    assert sorted(reasons) == [6, 7, 8, 9, 10]
+    assert "email" in reasons[6]
+    assert "stakeholder_group" in reasons[7]
+    assert "country" in reasons[8]
+    assert "language" in reasons[9]
+    assert "repeats row 3" in reasons[10]
+
+    again = import_csv(client, tokens["admin"], event_id)
+    assert again["imported"] == 0 and again["updated"] == 4
+    listed = body(client.http.get(f"/admin/events/{event_id}/participants", headers=auth(tokens["admin"])))
+    assert len(listed["participants"]) == 4
+    senegal = next(p for p in listed["participants"] if p["country"] == "SN")
+    assert senegal["region"] == "sub_saharan_africa"
+
+
+def test_whole_path_send_answer_summary(client, tokens, stack):
+    admin = tokens["admin"]
+    event_id = make_event(client, admin)
+    import_csv(client, admin, event_id)
+    wave_id = make_wave(client, admin, event_id)
+
+    r = client.http.post(f"/admin/events/{event_id}/waves/{wave_id}/send", headers=auth(admin))
+    assert r.status_code == 202, r.body
+    assert body(r)["queued"] == 4
+    outcomes = deliver_queue(stack)
+    assert outcomes == {"sent": 4}
+    sent = stack.ses_messages()
+    assert len(sent) == 4
+
+    # Pressing send again, and re-running the schedule, sends nothing more.
+    client.http.post(f"/admin/events/{event_id}/waves/{wave_id}/send", headers=auth(admin))
+    client.lambda_.invoke("schedule", client.events.generate_cw_event("Scheduled Event", "aws.events", {}, []))
+    deliver_queue(stack)
+    assert len(stack.ses_messages()) == 4
+
+    # Every email has both parts, the personal link and the one-click unsubscribe headers.
+    for message in sent:
+        parsed = message_from_string(message.raw_data, policy=default_policy)
+        assert parsed["List-Unsubscribe-Post"].strip() == "List-Unsubscribe=One-Click"
+        assert parsed["List-Unsubscribe"].strip().startswith("<http://testserver/u/")
+        assert parsed.get_body(preferencelist=("plain",)) is not None
+        assert parsed.get_body(preferencelist=("html",)) is not None
+
+    # SES reports delivery through SNS.
+    from chalicelib import container
+
+    for message in sent:
+        records = ses_events.notifications(message.id, message.raw_data, ses_events.token_tags(container.store()))
+        apply_feedback(ses_events.sns_messages(records))
+
+    token = links(sent[0])
+    page = client.http.get(f"/s/{token}?lang=en")
+    assert page.status_code == 200
+    assert b"furthered mutual learning" in page.body
+    assert page.headers["Referrer-Policy"] == "no-referrer"
+
+    form = "overall=5&mutual_learning=5&understanding=4&cooperation_measures=2&comments=%3Cscript%3Ealert(1)%3C%2Fscript%3E"
+    r = client.http.post(f"/s/{token}", headers={"Content-Type": "application/x-www-form-urlencoded"}, body=form.encode())
+    assert r.status_code == 303, r.body
+    assert r.headers["Location"].startswith(f"/s/{token}/thanks")
+
+    again = client.http.get(f"/s/{token}")
+    assert b"<script>alert" not in again.body
+    assert b"&lt;script&gt;" in again.body
+
+    summary = body(client.http.get(f"/admin/events/{event_id}/summary?wave={wave_id}", headers=auth(tokens["viewer"])))
+    funnel = summary["funnel"]
+    assert funnel["invited"] == 4
+    assert funnel["delivered"] == 4
+    assert funnel["opened"] == 1
+    assert funnel["completed"] == 1
+    assert funnel["response_rate"] == 25.0
+    questions = {q["id"]: q for q in summary["questions"]}
+    # One respondent is below k=5: every figure is suppressed.
+    assert questions["mutual_learning"]["n"] == 1
+    assert questions["mutual_learning"].get("suppressed") is True
+    assert summary["suppression_threshold"] == 5
+    assert set(summary["sentences"]) == {"en", "fr", "es"}
+
+
+def test_edit_replaces_the_answer_and_moves_counts(client, tokens, stack):
+    admin = tokens["admin"]
+    event_id = make_event(client, admin)
+    import_csv(client, admin, event_id)
+    wave_id = make_wave(client, admin, event_id)
+    client.http.post(f"/admin/events/{event_id}/waves/{wave_id}/send", headers=auth(admin))
+    deliver_queue(stack)
+    token = links(stack.ses_messages()[0])
+    headers = {"Content-Type": "application/x-www-form-urlencoded"}
+    base = "overall=4&understanding=4&cooperation_measures=4"
+    assert client.http.post(f"/s/{token}", headers=headers, body=(base + "&mutual_learning=5").encode()).status_code == 303
+    assert client.http.post(f"/s/{token}", headers=headers, body=(base + "&mutual_learning=1&_v=1").encode()).status_code == 303
+    # Stale form (no version): still one response, counts moved once.
+    assert client.http.post(f"/s/{token}", headers=headers, body=(base + "&mutual_learning=2").encode()).status_code == 303
+    from chalicelib import container
+
+    cells = container.store().read_cells(wave_id, "language")
+    total: dict[str, int] = {}
+    for counters in cells.values():
+        for k, v in counters.items():
+            total[k] = total.get(k, 0) + v
+    assert total["f:completed"] == 1
+    assert total["n:mutual_learning"] == 1
+    assert total.get("a:mutual_learning:5", 0) == 0
+    assert total.get("a:mutual_learning:1", 0) == 0
+    assert total["a:mutual_learning:2"] == 1
+    responses = list(container.store().list_responses(wave_id))
+    assert len(responses) == 1 and responses[0].version == 3
+
+
+def test_invalid_answers_get_422_with_values_kept(client, tokens, stack):
+    admin = tokens["admin"]
+    event_id = make_event(client, admin)
+    import_csv(client, admin, event_id)
+    wave_id = make_wave(client, admin, event_id)
+    client.http.post(f"/admin/events/{event_id}/waves/{wave_id}/send", headers=auth(admin))
+    deliver_queue(stack)
+    token = links(stack.ses_messages()[0])
+    headers = {"Content-Type": "application/x-www-form-urlencoded"}
+    r = client.http.post(f"/s/{token}?lang=en", headers=headers, body=b"overall=6&understanding=4&comments=keep+me")
+    assert r.status_code == 422
+    assert b"keep me" in r.body
+    assert b'value="4" checked' in r.body
+    assert b'id="e-overall"' in r.body and b'id="e-mutual_learning"' in r.body
+
+
+@pytest.mark.parametrize("token", ["nope", "A" * 43, "A" * 42 + "%21", "x" * 500])
+def test_unknown_links_get_the_same_404_page(client, stack, token):
+    r = client.http.get(f"/s/{token}")
+    assert r.status_code == 404
+    assert b"Link not recognised" in r.body
+    assert b"Traceback" not in r.body
+
+
+def test_admin_api_refuses_missing_forged_and_underprivileged_tokens(client, tokens):
+    assert client.http.get("/admin/events").status_code == 401
+    forged = tokens["admin"][:-4] + ("AAAA" if not tokens["admin"].endswith("AAAA") else "BBBB")
+    r = client.http.get("/admin/events", headers=auth(forged))
+    assert r.status_code == 401
+    assert body(r)["error"]["code"] == "unauthorized"
+    r = client.http.get("/admin/events", headers=auth("not.a.jwt"))
+    assert r.status_code == 401
+    r = client.http.post("/admin/events", headers=auth(tokens["viewer"]), body=json.dumps({"title": "x"}))
+    assert r.status_code == 403
+    assert body(r)["error"]["code"] == "forbidden"
+
+
+def test_bad_json_gets_a_json_4xx(client, tokens):
+    r = client.http.post("/admin/events", headers=auth(tokens["admin"]), body=b"{not json")
+    assert 400 <= r.status_code < 500
+    assert "error" in body(r)
+    r = client.http.post("/admin/events", headers=auth(tokens["admin"]), body=json.dumps({"title": "T"}))
+    assert r.status_code == 400
+    assert body(r)["error"]["code"] == "invalid"
