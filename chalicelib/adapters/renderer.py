@@ -1,12 +1,15 @@
 """Jinja2 rendering of pages and emails, autoescaped everywhere, with gettext catalogues per language.
 
 Templates live in the project's top-level ``templates/``. ``vendor/templates`` links to it, and Chalice
-copies ``vendor/`` into the root of the deployment zip, so in Lambda they sit next to ``app.py`` too.
+packages ``vendor/`` with the dependencies: with ``automatic_layer`` that is the layer, whose
+site-packages directory is on ``sys.path`` in Lambda. So the loader looks next to the project first,
+then in a ``templates`` directory at the root of any ``sys.path`` entry.
 """
 
 from __future__ import annotations
 
 import gettext
+import sys
 from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
@@ -36,10 +39,16 @@ def long_date(value: datetime | None, lang: str) -> str:
     return f"{value.day} {months[value.month - 1]} {value.year}"
 
 
+@lru_cache(maxsize=1)
+def template_dirs() -> tuple[str, ...]:
+    found = [TEMPLATES] + [Path(p) / "templates" for p in sys.path if p and (Path(p) / "templates" / "pages").is_dir()]
+    return tuple(dict.fromkeys(str(d) for d in found if d.is_dir()))
+
+
 @lru_cache(maxsize=8)
 def environment(lang: str) -> jinja2.Environment:
     env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(TEMPLATES)),
+        loader=jinja2.FileSystemLoader(list(template_dirs())),
         # On for every HTML template (and by default); off only for plain-text email parts, where
         # entity-escaping would garble names such as O'Brien and nothing is interpreted as markup.
         autoescape=lambda name: not (name or "").endswith(".txt"),

@@ -245,7 +245,13 @@ def send_now(store: Any, event_id: str, wave_id: str, *, panel_secret: str, now:
             wave.closes_at = closes_at(wave.closes, now)
         store.put_wave(wave)
     planned = plan_wave(store, event, wave, panel_secret=panel_secret, now=now, due_now=True)
-    pending = [inv.participant_id for inv in store.list_invitations(wave_id) if INVITATION not in inv.sent_kinds]
+    # Invitations planned for a later local opening time become due now; the others already are.
+    pending = [
+        inv.participant_id
+        for inv in store.list_invitations(wave_id)
+        if INVITATION not in inv.sent_kinds and inv.due_kind == INVITATION and inv.due_at is not None
+        and inv.due_at > now
+    ]
     store.set_due_now(wave_id, pending, now)
     return {"wave_id": wave_id, "status": wave.status, "planned": planned, "due_now": len(pending)}
 

@@ -258,6 +258,8 @@ def record_feedback(store: Any, notification: Mapping[str, Any], *, secret: str,
     wave_id, participant_id = tags.get("ef-wave"), tags.get("ef-participant")
     done: list[str] = []
     cells: Mapping[str, str] | None = None
+    if kind not in ("Bounce", "Complaint", "Delivery", "Reject"):
+        return done  # Send, Open, Click...: nothing to record yet
     if wave_id and participant_id:
         try:
             cells = store.get_invitation(wave_id, participant_id).cells

@@ -1,0 +1,209 @@
+"""`make run`: the whole system on one machine, in the foreground until Ctrl-C.
+
+moto server (DynamoDB, SES, SQS, SNS, Cognito) on 127.0.0.1:$AWS_PORT, built from infra/template.json;
+`chalice local` on 127.0.0.1:$PORT; the local pump; the demo event unless SEED=0.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+LOCAL = ROOT / ".local"
+OUTBOX = LOCAL / "outbox"
+SENDER = "surveys@example.org"
+FAKE_AWS = {
+    "AWS_ACCESS_KEY_ID": "local",
+    "AWS_SECRET_ACCESS_KEY": "local",
+    "AWS_DEFAULT_REGION": "us-east-1",
+    "AWS_REGION": "us-east-1",
+    "POWERTOOLS_TRACE_DISABLED": "1",
+    "POWERTOOLS_METRICS_NAMESPACE": "EventFeedback",
+}
+
+
+def app_environment(outputs: dict[str, str], endpoint: str, port: int) -> dict[str, str]:
+    return {
+        **FAKE_AWS,
+        "EF_STAGE": "local",
+        "EF_ENDPOINT_URL": endpoint,
+        "EF_TABLE_PREFIX": outputs["TablePrefix"],
+        "EF_SEND_QUEUE_URL": outputs["SendQueueUrl"],
+        "EF_FEEDBACK_TOPIC_ARN": outputs["FeedbackTopicArn"],
+        "EF_SES_SENDER": SENDER,
+        "EF_SES_CONFIGURATION_SET": outputs["ConfigurationSetName"],
+        "EF_SES_MAX_SEND_RATE": "1000",
+        "EF_PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
+        "EF_COGNITO_USER_POOL_ID": outputs["UserPoolId"],
+        "EF_COGNITO_CLIENT_ID": outputs["UserPoolClientId"],
+        "EF_PSEUDONYM_SECRET": "local-pseudonym-secret-not-for-production",
+        "EF_PANEL_SECRET": "local-panel-secret-not-for-production!!",
+    }
+
+
+def wait_for(url: str, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=2) as reply:  # noqa: S310 - loopback only
+                if reply.status == 200:
+                    return True
+        except Exception:
+            time.sleep(0.2)
+    return False
+
+
+class LocalStack:
+    """Starts and stops the pieces; the e2e tests use it too."""
+
+    def __init__(self, *, aws_port: int, port: int, seed: bool, quiet: bool = False) -> None:
+        self.aws_port = aws_port
+        self.port = port
+        self.seed = seed
+        self.quiet = quiet
+        self.endpoint = f"http://127.0.0.1:{aws_port}"
+        self.server = None
+        self.api: subprocess.Popen[bytes] | None = None
+        self.pump = None
+        self.thread: threading.Thread | None = None
+        self.demo = None
+
+    def say(self, text: str) -> None:
+        if not self.quiet:
+            print(text, flush=True)
+
+    def start(self) -> None:
+        from moto.server import ThreadedMotoServer
+
+        os.environ.update(FAKE_AWS)
+        self.server = ThreadedMotoServer(ip_address="127.0.0.1", port=self.aws_port, verbose=False)
+        self.server.start()
+        from devstack import identity
+        from devstack.provision import provision
+
+        outputs = provision(self.endpoint, region="us-east-1", prefix="event-feedback", sender=SENDER)
+        env = app_environment(outputs, self.endpoint, self.port)
+        os.environ.update(env)
+        self.outputs, self.env = outputs, env
+        if OUTBOX.exists():
+            shutil.rmtree(OUTBOX)  # a fresh embedded AWS each run: old mail would point at nothing
+        OUTBOX.mkdir(parents=True)
+
+        import boto3
+
+        idp = boto3.client("cognito-idp", region_name="us-east-1", endpoint_url=self.endpoint)
+        self.credentials = {}
+        for role in ("admin", "viewer"):
+            email, password = f"{role}@example.org", identity.new_password()
+            identity.ensure_user(idp, outputs["UserPoolId"], email, password, role)
+            self.credentials[role] = (email, password)
+            (LOCAL / f"{role}-credentials").write_text(f"{email}\n{password}\n", encoding="utf-8")
+        self.idp = idp
+        self.refresh_token()
+
+        from devstack.pump import Pump
+        from moto.core import DEFAULT_ACCOUNT_ID
+        from moto.ses.models import ses_backends
+
+        def accepted() -> list[object]:
+            return list(ses_backends[DEFAULT_ACCOUNT_ID]["us-east-1"].sent_messages)
+
+        self.pump = Pump(endpoint_url=self.endpoint, outputs=outputs, outbox=OUTBOX, ses_messages=accepted)
+        if self.seed:
+            from chalicelib import container
+            from devstack.seed import seed_demo
+
+            self.demo = seed_demo(container.store(), self.pump, pseudonym_secret=env["EF_PSEUDONYM_SECRET"],
+                                  panel_secret=env["EF_PANEL_SECRET"], outbox=OUTBOX)
+        self.api = subprocess.Popen(
+            [str(Path(sys.executable).with_name("chalice")), "local", "--stage", "local",
+             "--host", "127.0.0.1", "--port", str(self.port)],
+            cwd=ROOT,
+            env={**os.environ, **env},
+            stdout=subprocess.DEVNULL if self.quiet else None,
+            stderr=subprocess.DEVNULL if self.quiet else None,
+        )
+        if not wait_for(f"http://127.0.0.1:{self.port}/health", 60):
+            self.stop()
+            raise RuntimeError("chalice local did not answer /health within 60 s")
+        self.thread = threading.Thread(target=self.pump.run, kwargs={"interval": 2.0}, daemon=True)
+        self.thread.start()
+
+    def refresh_token(self) -> str:
+        from devstack import identity
+
+        email, password = self.credentials["admin"]
+        token = identity.sign_in(self.idp, self.outputs["UserPoolClientId"], email, password)
+        (LOCAL / "admin-token").write_text(token + "\n", encoding="utf-8")
+        self.admin_token = token
+        return token
+
+    def stop(self) -> None:
+        if self.pump is not None:
+            self.pump.stop_event.set()
+        if self.api is not None and self.api.poll() is None:
+            self.api.terminate()
+            try:
+                self.api.wait(10)
+            except subprocess.TimeoutExpired:
+                self.api.kill()
+        if self.server is not None:
+            self.server.stop()
+
+    def banner(self) -> None:
+        base = f"http://127.0.0.1:{self.port}"
+        self.say("")
+        self.say("event-feedback is running locally.")
+        self.say(f"  API:              {base}   (health: {base}/health)")
+        self.say(f"  Embedded AWS:     {self.endpoint}  (moto: DynamoDB, SES, SQS, SNS, Cognito)")
+        self.say(f"  Admin token:      {LOCAL / 'admin-token'}   (use: Authorization: Bearer $(cat .local/admin-token))")
+        self.say(f"  Admin sign-in:    {LOCAL / 'admin-credentials'}   (viewer: {LOCAL / 'viewer-credentials'})")
+        self.say(f"  Outbox:           {OUTBOX}/   (every email SES accepted, as .eml)")
+        if self.demo is not None:
+            d = self.demo
+            self.say(f"  Demo event:       {d.event_id}, wave {d.wave_id}: {d.participants} participants, "
+                     f"{d.answered} answered")
+            if d.open_link_token:
+                self.say(f"  Answer as a participant (still open): {base}/s/{d.open_link_token}")
+            self.say(f"  Impact summary:   curl -H \"Authorization: Bearer $(cat .local/admin-token)\" "
+                     f"'{base}/admin/events/{d.event_id}/summary?wave={d.wave_id}&by=stakeholder_group'")
+        self.say("Press Ctrl-C to stop.")
+
+
+def main() -> int:
+    LOCAL.mkdir(exist_ok=True)
+    stack = LocalStack(
+        aws_port=int(os.environ.get("AWS_PORT", "5000")),
+        port=int(os.environ.get("PORT", "8000")),
+        seed=os.environ.get("SEED", "1") != "0",
+    )
+    started = time.monotonic()
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        stack.start()
+        stack.say(f"Ready in {time.monotonic() - started:.1f} s.")
+        stack.banner()
+        last_refresh = time.monotonic()
+        while not stop.wait(5):
+            if time.monotonic() - last_refresh > 1800:  # tokens live an hour; keep the file valid
+                stack.refresh_token()
+                last_refresh = time.monotonic()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        stack.say("Stopping...")
+        stack.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
