@@ -35,8 +35,15 @@ FAKE_AWS = {
     "AWS_REGION": "us-east-1",
 }
 # Anything that could point packaging at a real account or endpoint is dropped.
-DROPPED = ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_ENDPOINT_URL", "AWS_CONFIG_FILE",
-           "AWS_SHARED_CREDENTIALS_FILE", "AWS_ROLE_ARN", "AWS_WEB_IDENTITY_TOKEN_FILE")
+DROPPED = (
+    "AWS_PROFILE",
+    "AWS_DEFAULT_PROFILE",
+    "AWS_ENDPOINT_URL",
+    "AWS_CONFIG_FILE",
+    "AWS_SHARED_CREDENTIALS_FILE",
+    "AWS_ROLE_ARN",
+    "AWS_WEB_IDENTITY_TOKEN_FILE",
+)
 
 
 def chalice_executable() -> str:
@@ -63,8 +70,9 @@ def packaging_env() -> dict[str, str]:
 def run_chalice_package(stage: str, out: Path) -> subprocess.CompletedProcess[str]:
     """Run ``chalice package --stage <stage> <out>`` from the project root; raise with its output on failure."""
     cmd = [chalice_executable(), "--project-dir", str(ROOT), "package", "--stage", stage, str(out)]
-    run = subprocess.run(cmd, cwd=ROOT, env=packaging_env(), capture_output=True, text=True,
-                         timeout=TIMEOUT_SECONDS, check=False)
+    run = subprocess.run(
+        cmd, cwd=ROOT, env=packaging_env(), capture_output=True, text=True, timeout=TIMEOUT_SECONDS, check=False
+    )
     if run.returncode != 0:
         raise RuntimeError(
             f"{' '.join(cmd)} exited {run.returncode}\n--- stdout\n{run.stdout}\n--- stderr\n{run.stderr}"

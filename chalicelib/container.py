@@ -3,8 +3,9 @@ per settings, so tests can reset it and moto sees every client."""
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
-from typing import Any, Callable
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
 
 from chalicelib import clients
 from chalicelib.adapters import tables
@@ -33,7 +34,7 @@ def settings() -> Settings:
 
 
 def now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def store() -> DynamoStore:

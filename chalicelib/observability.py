@@ -6,10 +6,11 @@ and a filter masks anything that looks like an email address or a token, traceba
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
-import functools
-from typing import Any, Callable, TypeVar
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
 

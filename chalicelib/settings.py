@@ -8,8 +8,8 @@ the environment it was built from changes; tests can also call ``reset_settings(
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Mapping
 
 from chalicelib.domain.errors import ConfigurationError
 

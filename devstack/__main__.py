@@ -18,7 +18,6 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 LOCAL = ROOT / ".local"
-OUTBOX = LOCAL / "outbox"
 SENDER = "surveys@example.org"
 FAKE_AWS = {
     "AWS_ACCESS_KEY_ID": "local",
@@ -53,7 +52,7 @@ def wait_for(url: str, timeout: float) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
-            with urllib.request.urlopen(url, timeout=2) as reply:  # noqa: S310 - loopback only
+            with urllib.request.urlopen(url, timeout=2) as reply:
                 if reply.status == 200:
                     return True
         except Exception:
@@ -64,7 +63,9 @@ def wait_for(url: str, timeout: float) -> bool:
 class LocalStack:
     """Starts and stops the pieces; the e2e tests use it too."""
 
-    def __init__(self, *, aws_port: int, port: int, seed: bool, quiet: bool = False) -> None:
+    def __init__(self, *, aws_port: int, port: int, seed: bool, quiet: bool = False, local_dir: Path = LOCAL) -> None:
+        self.local = local_dir
+        self.outbox = local_dir / "outbox"
         self.aws_port = aws_port
         self.port = port
         self.seed = seed
@@ -81,9 +82,19 @@ class LocalStack:
             print(text, flush=True)
 
     def start(self) -> None:
+        self.local.mkdir(parents=True, exist_ok=True)
+        import logging
+
         from moto.server import ThreadedMotoServer
 
+        from devstack import moto_speedups
+
+        moto_speedups.install()
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's per-request access log
         os.environ.update(FAKE_AWS)
+        # The pump runs the handlers in this process: keep their logs and EMF metrics off the console.
+        os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
+        os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
         self.server = ThreadedMotoServer(ip_address="127.0.0.1", port=self.aws_port, verbose=False)
         self.server.start()
         from devstack import identity
@@ -93,9 +104,9 @@ class LocalStack:
         env = app_environment(outputs, self.endpoint, self.port)
         os.environ.update(env)
         self.outputs, self.env = outputs, env
-        if OUTBOX.exists():
-            shutil.rmtree(OUTBOX)  # a fresh embedded AWS each run: old mail would point at nothing
-        OUTBOX.mkdir(parents=True)
+        if self.outbox.exists():
+            shutil.rmtree(self.outbox)  # a fresh embedded AWS each run: old mail would point at nothing
+        self.outbox.mkdir(parents=True)
 
         import boto3
 
@@ -105,32 +116,53 @@ class LocalStack:
             email, password = f"{role}@example.org", identity.new_password()
             identity.ensure_user(idp, outputs["UserPoolId"], email, password, role)
             self.credentials[role] = (email, password)
-            (LOCAL / f"{role}-credentials").write_text(f"{email}\n{password}\n", encoding="utf-8")
+            (self.local / f"{role}-credentials").write_text(f"{email}\n{password}\n", encoding="utf-8")
         self.idp = idp
         self.refresh_token()
 
-        from devstack.pump import Pump
         from moto.core import DEFAULT_ACCOUNT_ID
         from moto.ses.models import ses_backends
+
+        from devstack.pump import Pump
 
         def accepted() -> list[object]:
             return list(ses_backends[DEFAULT_ACCOUNT_ID]["us-east-1"].sent_messages)
 
-        self.pump = Pump(endpoint_url=self.endpoint, outputs=outputs, outbox=OUTBOX, ses_messages=accepted)
+        self.pump = Pump(endpoint_url=self.endpoint, outputs=outputs, outbox=self.outbox, ses_messages=accepted)
+        self.api = subprocess.Popen(
+            [
+                str(Path(sys.executable).with_name("chalice")),
+                "local",
+                "--stage",
+                "local",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--no-autoreload",
+            ],
+            cwd=ROOT,
+            env={
+                **os.environ,
+                **env,
+                "POWERTOOLS_LOG_LEVEL": os.environ.get("EF_API_LOG_LEVEL", "INFO"),
+                "POWERTOOLS_METRICS_DISABLED": "false",
+            },
+            stdout=subprocess.DEVNULL if self.quiet else None,
+            stderr=subprocess.DEVNULL if self.quiet else None,
+        )
+        # chalice local starts in parallel with the seeding; /health is checked once both are done.
         if self.seed:
             from chalicelib import container
             from devstack.seed import seed_demo
 
-            self.demo = seed_demo(container.store(), self.pump, pseudonym_secret=env["EF_PSEUDONYM_SECRET"],
-                                  panel_secret=env["EF_PANEL_SECRET"], outbox=OUTBOX)
-        self.api = subprocess.Popen(
-            [str(Path(sys.executable).with_name("chalice")), "local", "--stage", "local",
-             "--host", "127.0.0.1", "--port", str(self.port)],
-            cwd=ROOT,
-            env={**os.environ, **env},
-            stdout=subprocess.DEVNULL if self.quiet else None,
-            stderr=subprocess.DEVNULL if self.quiet else None,
-        )
+            self.demo = seed_demo(
+                container.store(),
+                self.pump,
+                pseudonym_secret=env["EF_PSEUDONYM_SECRET"],
+                panel_secret=env["EF_PANEL_SECRET"],
+                outbox=self.outbox,
+            )
         if not wait_for(f"http://127.0.0.1:{self.port}/health", 60):
             self.stop()
             raise RuntimeError("chalice local did not answer /health within 60 s")
@@ -142,7 +174,7 @@ class LocalStack:
 
         email, password = self.credentials["admin"]
         token = identity.sign_in(self.idp, self.outputs["UserPoolClientId"], email, password)
-        (LOCAL / "admin-token").write_text(token + "\n", encoding="utf-8")
+        (self.local / "admin-token").write_text(token + "\n", encoding="utf-8")
         self.admin_token = token
         return token
 
@@ -164,17 +196,25 @@ class LocalStack:
         self.say("event-feedback is running locally.")
         self.say(f"  API:              {base}   (health: {base}/health)")
         self.say(f"  Embedded AWS:     {self.endpoint}  (moto: DynamoDB, SES, SQS, SNS, Cognito)")
-        self.say(f"  Admin token:      {LOCAL / 'admin-token'}   (use: Authorization: Bearer $(cat .local/admin-token))")
-        self.say(f"  Admin sign-in:    {LOCAL / 'admin-credentials'}   (viewer: {LOCAL / 'viewer-credentials'})")
-        self.say(f"  Outbox:           {OUTBOX}/   (every email SES accepted, as .eml)")
+        self.say(
+            f"  Admin token:      {self.local / 'admin-token'}   (Authorization: Bearer $(cat .local/admin-token))"
+        )
+        self.say(
+            f"  Admin sign-in:    {self.local / 'admin-credentials'}   (viewer: {self.local / 'viewer-credentials'})"
+        )
+        self.say(f"  Outbox:           {self.outbox}/   (every email SES accepted, as .eml)")
         if self.demo is not None:
             d = self.demo
-            self.say(f"  Demo event:       {d.event_id}, wave {d.wave_id}: {d.participants} participants, "
-                     f"{d.answered} answered")
+            self.say(
+                f"  Demo event:       {d.event_id}, wave {d.wave_id}: {d.participants} participants, "
+                f"{d.answered} answered"
+            )
             if d.open_link_token:
                 self.say(f"  Answer as a participant (still open): {base}/s/{d.open_link_token}")
-            self.say(f"  Impact summary:   curl -H \"Authorization: Bearer $(cat .local/admin-token)\" "
-                     f"'{base}/admin/events/{d.event_id}/summary?wave={d.wave_id}&by=stakeholder_group'")
+            self.say(
+                f'  Impact summary:   curl -H "Authorization: Bearer $(cat .local/admin-token)" '
+                f"'{base}/admin/events/{d.event_id}/summary?wave={d.wave_id}&by=stakeholder_group'"
+            )
         self.say("Press Ctrl-C to stop.")
 
 

@@ -21,9 +21,10 @@ from __future__ import annotations
 import json
 import os
 import re
+from collections.abc import Callable
 from graphlib import TopologicalSorter
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import boto3
 from botocore.exceptions import ClientError

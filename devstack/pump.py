@@ -138,7 +138,9 @@ class Pump:
         handled = 0
         for _ in range(max_rounds):
             reply = self.sqs.receive_message(
-                QueueUrl=self.outputs["SendQueueUrl"], MaxNumberOfMessages=10, VisibilityTimeout=2,
+                QueueUrl=self.outputs["SendQueueUrl"],
+                MaxNumberOfMessages=10,
+                VisibilityTimeout=2,
                 AttributeNames=["All"],
             )
             messages = reply.get("Messages", [])
@@ -160,7 +162,7 @@ class Pump:
         from chalicelib import container
 
         messages = self.ses_messages()
-        fresh = messages[self.seen:]
+        fresh = messages[self.seen :]
         self.seen = len(messages)
         lookup = ses_events.token_tags(container.store())
         for message in fresh:
@@ -179,15 +181,19 @@ class Pump:
             messages = reply.get("Messages", [])
             if not messages:
                 break
+            done = []
             for message in messages:
                 envelope = json.loads(message["Body"])
                 try:
-                    handlers.ses_feedback(sns_event(envelope["Message"], self.outputs["FeedbackTopicArn"]),
-                                          LambdaContext())
-                except Exception:
+                    handlers.ses_feedback(
+                        sns_event(envelope["Message"], self.outputs["FeedbackTopicArn"]), LambdaContext()
+                    )
+                except Exception:  # stays on the tap queue and is delivered again, as SNS retries
                     continue
-                self.sqs.delete_message(QueueUrl=self.tap_url, ReceiptHandle=message["ReceiptHandle"])
-                handled += 1
+                done.append({"Id": str(len(done)), "ReceiptHandle": message["ReceiptHandle"]})
+            if done:
+                self.sqs.delete_message_batch(QueueUrl=self.tap_url, Entries=done)
+            handled += len(done)
         self.stats.notifications += handled
         return handled
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import random
 import re
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from email import message_from_string
 from email.policy import default as default_policy
 from pathlib import Path
@@ -15,33 +15,166 @@ from typing import Any
 
 # (country, language) pairs: a realistic spread of the programme's membership.
 COUNTRIES = [
-    ("US", "en"), ("GB", "en"), ("CA", "en"), ("AU", "en"), ("IE", "en"), ("NZ", "en"), ("IN", "en"),
-    ("PK", "en"), ("BD", "en"), ("LK", "en"), ("NP", "en"), ("PH", "en"), ("ID", "en"), ("TH", "en"),
-    ("VN", "en"), ("CN", "en"), ("JP", "en"), ("KR", "en"), ("MY", "en"), ("NG", "en"), ("GH", "en"),
-    ("KE", "en"), ("UG", "en"), ("TZ", "en"), ("ET", "en"), ("ZA", "en"), ("ZW", "en"), ("ZM", "en"),
-    ("EG", "en"), ("JO", "en"), ("LB", "en"), ("TR", "en"), ("DE", "en"), ("NL", "en"), ("SE", "en"),
-    ("NO", "en"), ("IT", "en"), ("PL", "en"), ("GR", "en"), ("UA", "en"), ("GE", "en"), ("AM", "en"),
-    ("KZ", "en"), ("KG", "en"), ("AF", "en"), ("IQ", "en"), ("FJ", "en"), ("JM", "en"),
-    ("FR", "fr"), ("CH", "fr"), ("BE", "fr"), ("SN", "fr"), ("ML", "fr"), ("NE", "fr"), ("BF", "fr"),
-    ("CI", "fr"), ("CM", "fr"), ("CD", "fr"), ("MA", "fr"), ("TN", "fr"), ("DZ", "fr"), ("HT", "fr"),
-    ("MG", "fr"), ("TD", "fr"),
-    ("ES", "es"), ("MX", "es"), ("GT", "es"), ("HN", "es"), ("SV", "es"), ("CO", "es"), ("EC", "es"),
-    ("PE", "es"), ("BO", "es"), ("AR", "es"), ("CL", "es"), ("PY", "es"), ("DO", "es"), ("CR", "es"),
+    ("US", "en"),
+    ("GB", "en"),
+    ("CA", "en"),
+    ("AU", "en"),
+    ("IE", "en"),
+    ("NZ", "en"),
+    ("IN", "en"),
+    ("PK", "en"),
+    ("BD", "en"),
+    ("LK", "en"),
+    ("NP", "en"),
+    ("PH", "en"),
+    ("ID", "en"),
+    ("TH", "en"),
+    ("VN", "en"),
+    ("CN", "en"),
+    ("JP", "en"),
+    ("KR", "en"),
+    ("MY", "en"),
+    ("NG", "en"),
+    ("GH", "en"),
+    ("KE", "en"),
+    ("UG", "en"),
+    ("TZ", "en"),
+    ("ET", "en"),
+    ("ZA", "en"),
+    ("ZW", "en"),
+    ("ZM", "en"),
+    ("EG", "en"),
+    ("JO", "en"),
+    ("LB", "en"),
+    ("TR", "en"),
+    ("DE", "en"),
+    ("NL", "en"),
+    ("SE", "en"),
+    ("NO", "en"),
+    ("IT", "en"),
+    ("PL", "en"),
+    ("GR", "en"),
+    ("UA", "en"),
+    ("GE", "en"),
+    ("AM", "en"),
+    ("KZ", "en"),
+    ("KG", "en"),
+    ("AF", "en"),
+    ("IQ", "en"),
+    ("FJ", "en"),
+    ("JM", "en"),
+    ("FR", "fr"),
+    ("CH", "fr"),
+    ("BE", "fr"),
+    ("SN", "fr"),
+    ("ML", "fr"),
+    ("NE", "fr"),
+    ("BF", "fr"),
+    ("CI", "fr"),
+    ("CM", "fr"),
+    ("CD", "fr"),
+    ("MA", "fr"),
+    ("TN", "fr"),
+    ("DZ", "fr"),
+    ("HT", "fr"),
+    ("MG", "fr"),
+    ("TD", "fr"),
+    ("ES", "es"),
+    ("MX", "es"),
+    ("GT", "es"),
+    ("HN", "es"),
+    ("SV", "es"),
+    ("CO", "es"),
+    ("EC", "es"),
+    ("PE", "es"),
+    ("BO", "es"),
+    ("AR", "es"),
+    ("CL", "es"),
+    ("PY", "es"),
+    ("DO", "es"),
+    ("CR", "es"),
 ]
 GROUPS = [
-    ("government", 45), ("civil_society", 15), ("academia", 11), ("international_organization", 13),
-    ("media", 4), ("private_sector", 6), ("other", 6),
+    ("government", 45),
+    ("civil_society", 15),
+    ("academia", 11),
+    ("international_organization", 13),
+    ("media", 4),
+    ("private_sector", 6),
+    ("other", 6),
 ]
-FIRST = ["Amina", "Li", "María", "John", "Fatou", "Ahmed", "Sofia", "Kwame", "Priya", "Jean", "Olga",
-         "Carlos", "Aiko", "Nadia", "Tomás", "Grace", "Yusuf", "Elena", "Ibrahim", "Chen", "Lucía", "Omar",
-         "Anna", "Kofi", "Hana", "Pierre", "Rosa", "Samuel", "Leila", "Mateo"]
-LAST = ["Diallo", "Wei", "López", "Smith", "Ndiaye", "Hassan", "Rossi", "Mensah", "Sharma", "Dupont",
-        "Ivanova", "García", "Tanaka", "Haddad", "Fernández", "Okafor", "Demir", "Popescu", "Traoré",
-        "Nguyen", "Morales", "Khan", "Nowak", "Asante", "Kim", "Martin", "Silva", "Mwangi", "Rahman", "Pérez"]
+FIRST = [
+    "Amina",
+    "Li",
+    "María",
+    "John",
+    "Fatou",
+    "Ahmed",
+    "Sofia",
+    "Kwame",
+    "Priya",
+    "Jean",
+    "Olga",
+    "Carlos",
+    "Aiko",
+    "Nadia",
+    "Tomás",
+    "Grace",
+    "Yusuf",
+    "Elena",
+    "Ibrahim",
+    "Chen",
+    "Lucía",
+    "Omar",
+    "Anna",
+    "Kofi",
+    "Hana",
+    "Pierre",
+    "Rosa",
+    "Samuel",
+    "Leila",
+    "Mateo",
+]
+LAST = [
+    "Diallo",
+    "Wei",
+    "López",
+    "Smith",
+    "Ndiaye",
+    "Hassan",
+    "Rossi",
+    "Mensah",
+    "Sharma",
+    "Dupont",
+    "Ivanova",
+    "García",
+    "Tanaka",
+    "Haddad",
+    "Fernández",
+    "Okafor",
+    "Demir",
+    "Popescu",
+    "Traoré",
+    "Nguyen",
+    "Morales",
+    "Khan",
+    "Nowak",
+    "Asante",
+    "Kim",
+    "Martin",
+    "Silva",
+    "Mwangi",
+    "Rahman",
+    "Pérez",
+]
 ORGS = {
-    "government": "Ministry of Foreign Affairs", "civil_society": "Migrant Rights Network",
-    "academia": "Institute for Migration Studies", "international_organization": "Regional Consultative Process",
-    "media": "International Press Agency", "private_sector": "Chamber of Commerce", "other": "Independent",
+    "government": "Ministry of Foreign Affairs",
+    "civil_society": "Migrant Rights Network",
+    "academia": "Institute for Migration Studies",
+    "international_organization": "Regional Consultative Process",
+    "media": "International Press Agency",
+    "private_sector": "Chamber of Commerce",
+    "other": "Independent",
 }
 HEADER = "email,full_name,organisation,stakeholder_group,country,language,timezone,sponsored"
 SOUTH_SPONSORED = 0.55
@@ -61,9 +194,34 @@ def registration_csv(count: int = 272, seed: int = 2013) -> str:
         email = email.encode("ascii", "ignore").decode()
         if index == count - 1:
             email = "bounce@simulator.amazonses.com"
-        sponsored = "yes" if country not in {"US", "GB", "CA", "AU", "IE", "NZ", "JP", "KR", "DE", "NL", "SE",
-                                              "NO", "IT", "FR", "CH", "BE", "ES", "PL", "GR", "CL"} \
-            and rng.random() < SOUTH_SPONSORED else "no"
+        sponsored = (
+            "yes"
+            if country
+            not in {
+                "US",
+                "GB",
+                "CA",
+                "AU",
+                "IE",
+                "NZ",
+                "JP",
+                "KR",
+                "DE",
+                "NL",
+                "SE",
+                "NO",
+                "IT",
+                "FR",
+                "CH",
+                "BE",
+                "ES",
+                "PL",
+                "GR",
+                "CL",
+            }
+            and rng.random() < SOUTH_SPONSORED
+            else "no"
+        )
         rows.append(f"{email},{first} {last},{ORGS[group]},{group},{country},{language},,{sponsored}")
     return "\n".join(rows) + "\n"
 
@@ -87,11 +245,15 @@ def answers(rng: random.Random) -> dict[str, list[str]]:
         "information": [rng.choice(["2", "3", "4", "5"])],
     }
     if rng.random() < 0.3:
-        form["comments"] = [rng.choice([
-            "More time for open discussion between governments and civil society would help.",
-            "Excellent panel on labour migration; please share the presentations.",
-            "Interpretation into Spanish was very helpful.",
-        ])]
+        form["comments"] = [
+            rng.choice(
+                [
+                    "More time for open discussion between governments and civil society would help.",
+                    "Excellent panel on labour migration; please share the presentations.",
+                    "Interpretation into Spanish was very helpful.",
+                ]
+            )
+        ]
     return form
 
 
@@ -116,29 +278,48 @@ class Demo:
     answered: int
 
 
-def seed_demo(store: Any, pump: Any, *, pseudonym_secret: str, panel_secret: str, outbox: Path,
-              count: int = 272, answer_share: float = 0.8) -> Demo:
+def seed_demo(
+    store: Any,
+    pump: Any,
+    *,
+    pseudonym_secret: str,
+    panel_secret: str,
+    outbox: Path,
+    count: int = 272,
+    answer_share: float = 0.8,
+) -> Demo:
     from chalicelib.domain import admin, answering
 
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     ends = (now - timedelta(days=2)).date()
-    event = admin.create_event(store, {
-        "title": "International Dialogue on Migration: Migrants and development",
-        "theme": "Migrants and development",
-        "venue": "Geneva",
-        "starts_on": (ends - timedelta(days=1)).isoformat(),
-        "ends_on": ends.isoformat(),
-        "timezone": "Europe/Zurich",
-        "languages": ["en", "fr", "es"],
-    }, now)
-    admin.import_participants(store, event.event_id, registration_csv(count), secret=pseudonym_secret,
-                              panel_secret=panel_secret, now=now)
-    wave = admin.create_wave(store, event.event_id, {
-        "questionnaire": "satisfaction",
-        "opens": {"after_event_days": 1, "local_time": "09:00"},
-        "reminders_after_days": [7, 14],
-        "closes": {"after_open_days": 30},
-    }, panel_secret=panel_secret, now=now)
+    event = admin.create_event(
+        store,
+        {
+            "title": "International Dialogue on Migration: Migrants and development",
+            "theme": "Migrants and development",
+            "venue": "Geneva",
+            "starts_on": (ends - timedelta(days=1)).isoformat(),
+            "ends_on": ends.isoformat(),
+            "timezone": "Europe/Zurich",
+            "languages": ["en", "fr", "es"],
+        },
+        now,
+    )
+    admin.import_participants(
+        store, event.event_id, registration_csv(count), secret=pseudonym_secret, panel_secret=panel_secret, now=now
+    )
+    wave = admin.create_wave(
+        store,
+        event.event_id,
+        {
+            "questionnaire": "satisfaction",
+            "opens": {"after_event_days": 1, "local_time": "09:00"},
+            "reminders_after_days": [7, 14],
+            "closes": {"after_open_days": 30},
+        },
+        panel_secret=panel_secret,
+        now=now,
+    )
     admin.send_now(store, event.event_id, wave.wave_id, panel_secret=panel_secret, now=now)
     pump.settle()
     rng = random.Random(7)
@@ -148,8 +329,8 @@ def seed_demo(store: Any, pump: Any, *, pseudonym_secret: str, panel_secret: str
         if "simulator" in recipient:
             continue
         if rng.random() < answer_share:
-            answering.open_survey(store, token, now=datetime.now(timezone.utc))
-            answering.submit(store, token, answers(rng), now=datetime.now(timezone.utc))
+            answering.open_survey(store, token, now=datetime.now(UTC))
+            answering.submit(store, token, answers(rng), now=datetime.now(UTC))
             answered += 1
         elif open_link is None:
             open_link = token

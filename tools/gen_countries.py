@@ -223,9 +223,7 @@ def load_converter_rows() -> dict[str, tuple[str, str]]:
     try:
         data = coco.CountryConverter().data
     except TypeError as exc:
-        raise SystemExit(
-            f"country_converter failed to load ({exc}); install pandas<3, see the docstring"
-        ) from exc
+        raise SystemExit(f"country_converter failed to load ({exc}); install pandas<3, see the docstring") from exc
     rows: dict[str, tuple[str, str]] = {}
     for iso2, name, un_region in zip(data["ISO2"], data["name_short"], data["UNregion"], strict=True):
         # A few ISO2 cells are regexes, e.g. "^GB$|^UK$": the first code is the ISO one.

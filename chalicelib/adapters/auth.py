@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 import time
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from chalicelib.domain.errors import Unauthenticated
 
@@ -39,8 +40,9 @@ def fetch_jwks(url: str) -> dict[str, Any]:
 class JwtVerifier:
     """Verifies RS256 tokens from one user pool: signature (kid from JWKS), expiry, issuer, client, use."""
 
-    def __init__(self, *, jwks_url: str, issuer: str, client_id: str,
-                 fetch: Callable[[str], dict[str, Any]] = fetch_jwks) -> None:
+    def __init__(
+        self, *, jwks_url: str, issuer: str, client_id: str, fetch: Callable[[str], dict[str, Any]] = fetch_jwks
+    ) -> None:
         self.jwks_url = jwks_url
         self.issuer = issuer
         self.client_id = client_id

@@ -13,8 +13,13 @@ from botocore.exceptions import ClientError
 from chalicelib.domain.ports import OutgoingEmail, SendRejected, SendThrottled
 
 _THROTTLED = ("Throttling", "ThrottlingException", "MaxSendingRateExceeded", "LimitExceeded")
-_REJECTED = ("MessageRejected", "MailFromDomainNotVerified", "ConfigurationSetDoesNotExist",
-             "AccountSendingPausedException", "InvalidParameterValue")
+_REJECTED = (
+    "MessageRejected",
+    "MailFromDomainNotVerified",
+    "ConfigurationSetDoesNotExist",
+    "AccountSendingPausedException",
+    "InvalidParameterValue",
+)
 
 
 class RateLimiter:

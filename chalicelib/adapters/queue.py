@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from typing import Any, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 
 class SqsSendQueue:
@@ -13,7 +14,7 @@ class SqsSendQueue:
 
     def enqueue(self, messages: Sequence[Mapping[str, Any]]) -> None:
         for start in range(0, len(messages), 10):
-            chunk = messages[start:start + 10]
+            chunk = messages[start : start + 10]
             entries = [{"Id": str(i), "MessageBody": json.dumps(m, separators=(",", ":"))} for i, m in enumerate(chunk)]
             reply = self.sqs.send_message_batch(QueueUrl=self.queue_url, Entries=entries)
             failed = reply.get("Failed") or []

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import gettext
 import sys
+from collections.abc import Mapping
 from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import jinja2
 
@@ -21,12 +22,48 @@ ROOT = Path(__file__).resolve().parent.parent.parent
 TEMPLATES = ROOT / "templates"
 LOCALES = ROOT / "chalicelib" / "locale"
 MONTHS = {
-    "en": ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
-           "November", "December"),
-    "fr": ("janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre", "octobre",
-           "novembre", "décembre"),
-    "es": ("enero", "febrero", "marzo", "abril", "mayo", "junio", "julio", "agosto", "septiembre", "octubre",
-           "noviembre", "diciembre"),
+    "en": (
+        "January",
+        "February",
+        "March",
+        "April",
+        "May",
+        "June",
+        "July",
+        "August",
+        "September",
+        "October",
+        "November",
+        "December",
+    ),
+    "fr": (
+        "janvier",
+        "février",
+        "mars",
+        "avril",
+        "mai",
+        "juin",
+        "juillet",
+        "août",
+        "septembre",
+        "octobre",
+        "novembre",
+        "décembre",
+    ),
+    "es": (
+        "enero",
+        "febrero",
+        "marzo",
+        "abril",
+        "mayo",
+        "junio",
+        "julio",
+        "agosto",
+        "septiembre",
+        "octubre",
+        "noviembre",
+        "diciembre",
+    ),
 }
 
 
@@ -51,7 +88,9 @@ def environment(lang: str) -> jinja2.Environment:
         loader=jinja2.FileSystemLoader(list(template_dirs())),
         # On for every HTML template (and by default); off only for plain-text email parts, where
         # entity-escaping would garble names such as O'Brien and nothing is interpreted as markup.
-        autoescape=lambda name: not (name or "").endswith(".txt"),
+        autoescape=jinja2.select_autoescape(
+            enabled_extensions=("html", "xml"), disabled_extensions=("txt",), default=True, default_for_string=True
+        ),
         extensions=["jinja2.ext.i18n"],
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,

@@ -4,8 +4,9 @@ TransactWriteItems call; every read a summary needs is one Query."""
 from __future__ import annotations
 
 import json
-from datetime import date, datetime, timezone
-from typing import Any, Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from datetime import UTC, date, datetime
+from typing import Any
 
 from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError, UpdateError
 from pynamodb.expressions.operand import Path
@@ -27,7 +28,7 @@ from chalicelib.domain.model import (
 from chalicelib.domain.ports import ClaimOutcome, Deltas, SubmitOutcome
 from chalicelib.domain.schedule import parse_instant
 
-UTC = timezone.utc
+UTC = UTC
 DUE_SHARD = "due"
 _THROTTLES = ("ProvisionedThroughputExceeded", "ThrottlingException", "RequestLimitExceeded")
 
@@ -69,7 +70,7 @@ class Tx:
         self.tx = TransactWrite(connection=t.connection())
         self.groups: dict[str, list[str]] = {"check": [], "delete": [], "put": [], "update": []}
 
-    def __enter__(self) -> "Tx":
+    def __enter__(self) -> Tx:
         self.tx.__enter__()
         return self
 
@@ -104,7 +105,7 @@ class Tx:
         codes = _reasons(exc)
         if any(code in _BUSY for code in codes) or (not codes and _throttled(exc)):
             raise TemporarilyUnavailable("the database is busy; try again") from exc
-        return {label for label, code in zip(order, codes) if code == "ConditionalCheckFailed"}
+        return {label for label, code in zip(order, codes, strict=False) if code == "ConditionalCheckFailed"}
 
 
 def cell_key(dimension: str, value: str) -> str:
@@ -337,9 +338,15 @@ class DynamoStore:
         for item in query:
             yield self._invitation(item)
 
-    def reschedule(self, invitation: Invitation, kind: str | None, due: datetime | None) -> None:
-        """After enqueuing, point the due index at the next email owed, or drop it from the index."""
+    def reschedule(
+        self, invitation: Invitation, kind: str | None, due: datetime | None, anchor: datetime | None = None
+    ) -> None:
+        """After enqueuing, point the due index at the next email owed, or drop it from the index.
+
+        ``anchor`` records when the invitation actually went out: reminders count their days from it.
+        """
         item = t.InvitationItem(invitation.wave_id, invitation.participant_id)
+        actions: list[Any]
         if kind is None or due is None:
             actions = [
                 t.InvitationItem.due_shard.remove(),
@@ -352,6 +359,8 @@ class DynamoStore:
                 t.InvitationItem.due_at.set(_iso(due)),
                 t.InvitationItem.due_kind.set(kind),
             ]
+        if anchor is not None:
+            actions.append(t.InvitationItem.first_due_at.set(_iso(anchor)))
         try:
             item.update(actions=actions, condition=t.InvitationItem.participant_id.exists())
         except UpdateError as exc:
@@ -444,10 +453,12 @@ class DynamoStore:
                     actions=[t.InvitationItem.sent_kinds.add({kind}), t.InvitationItem.status.set("sent")],
                     condition=condition,
                 )
-                tx.check("suppression", t.SuppressionItem, email_key,
-                         condition=t.SuppressionItem.email_key.does_not_exist())
-                tx.check("wave", t.WaveItem, event_id, wave_id,
-                         condition=t.WaveItem.closes_epoch > int(now.timestamp()))
+                tx.check(
+                    "suppression", t.SuppressionItem, email_key, condition=t.SuppressionItem.email_key.does_not_exist()
+                )
+                tx.check(
+                    "wave", t.WaveItem, event_id, wave_id, condition=t.WaveItem.closes_epoch > int(now.timestamp())
+                )
                 tx.save(
                     "token",
                     t.TokenItem(
@@ -521,8 +532,7 @@ class DynamoStore:
         tx = Tx()
         try:
             with tx:
-                tx.update("invitation", t.InvitationItem(wave_id, participant_id), actions=actions,
-                          condition=condition)
+                tx.update("invitation", t.InvitationItem(wave_id, participant_id), actions=actions, condition=condition)
                 tx.counters(wave_id, spread(cells, {f"f:{counter}": 1}))
         except TransactWriteError as exc:
             if "invitation" in tx.failed(exc):
@@ -638,10 +648,20 @@ class DynamoStore:
                         condition=inv_condition,
                     )
                 else:
-                    tx.check("invitation", t.InvitationItem, response.wave_id, response.participant_id,
-                             condition=inv_condition)
-                tx.check("wave", t.WaveItem, response.event_id, response.wave_id,
-                         condition=t.WaveItem.closes_epoch > int(now.timestamp()))
+                    tx.check(
+                        "invitation",
+                        t.InvitationItem,
+                        response.wave_id,
+                        response.participant_id,
+                        condition=inv_condition,
+                    )
+                tx.check(
+                    "wave",
+                    t.WaveItem,
+                    response.event_id,
+                    response.wave_id,
+                    condition=t.WaveItem.closes_epoch > int(now.timestamp()),
+                )
                 tx.counters(response.wave_id, deltas)
         except TransactWriteError as exc:
             failed = tx.failed(exc)
@@ -655,8 +675,15 @@ class DynamoStore:
         return SubmitOutcome.STORED
 
     def mark_opened(self, wave_id: str, participant_id: str, cells: Mapping[str, str], now: datetime) -> None:
-        self.mark_outcome(wave_id=wave_id, participant_id=participant_id, cells=cells, status=None,
-                          counter="opened", only_once_field="opened_at", now=now)
+        self.mark_outcome(
+            wave_id=wave_id,
+            participant_id=participant_id,
+            cells=cells,
+            status=None,
+            counter="opened",
+            only_once_field="opened_at",
+            now=now,
+        )
 
     # Aggregates ----------------------------------------------------------------------------------
     def read_cells(self, wave_id: str, dimension: str) -> dict[str, dict[str, int]]:
@@ -672,7 +699,7 @@ class DynamoStore:
                 exclusive_start_key=last_key,
             )
             for raw in page.get("Items", []):
-                cell = raw["cell"]["S"][len(prefix):]
+                cell = raw["cell"]["S"][len(prefix) :]
                 out[cell] = {k: int(v["N"]) for k, v in raw.items() if "N" in v}
             last_key = page.get("LastEvaluatedKey")
             if not last_key:

@@ -8,7 +8,8 @@ view keeps the behaviour identical under ``chalice local``, the test client and 
 from __future__ import annotations
 
 import json
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from chalice import AuthResponse, Blueprint
 from chalice.app import AuthRequest, Response
@@ -16,6 +17,7 @@ from chalice.app import AuthRequest, Response
 from chalicelib import container
 from chalicelib.adapters.auth import Principal
 from chalicelib.api.errors import handled
+from chalicelib.api.request import body_bytes, query
 from chalicelib.domain import admin, catalogue, distribution
 from chalicelib.domain.errors import Forbidden, TemporarilyUnavailable, Unauthenticated, ValidationFailed
 from chalicelib.observability import logger
@@ -33,7 +35,7 @@ def cognito_jwt(auth_request: AuthRequest) -> AuthResponse:
         principal = container.verifier().verify(token)
     except Unauthenticated as exc:
         return AuthResponse(routes=["*"], principal_id="anonymous", context={"ok": "0", "reason": exc.message})
-    except Exception:  # JWKS unreachable: say so, rather than letting the gateway answer 500
+    except Exception:  # noqa: BLE001 - JWKS unreachable: say so, rather than letting the gateway answer 500
         logger.exception("token verification unavailable")
         return AuthResponse(routes=["*"], principal_id="anonymous", context={"ok": "0", "reason": "unavailable"})
     return AuthResponse(
@@ -113,10 +115,14 @@ def show_event(event_id: str) -> dict[str, Any]:
     return view
 
 
-@admin_route("/admin/events/{event_id}/participants", ["POST"], "admin",
-             content_types=["text/csv", "text/plain", "application/csv"])
+@admin_route(
+    "/admin/events/{event_id}/participants",
+    ["POST"],
+    "admin",
+    content_types=["text/csv", "text/plain", "application/csv"],
+)
 def import_participants(event_id: str) -> dict[str, Any]:
-    raw = bp.current_request.raw_body or b""
+    raw = body_bytes(bp.current_request)
     if len(raw) > MAX_CSV:
         raise ValidationFailed(f"the CSV is larger than {MAX_CSV // (1024 * 1024)} MB; split it")
     try:
@@ -125,7 +131,11 @@ def import_participants(event_id: str) -> dict[str, Any]:
         raise ValidationFailed("the CSV must be UTF-8") from None
     s = container.settings()
     report = admin.import_participants(
-        container.store(), event_id, text, secret=s.pseudonym_secret, panel_secret=s.panel_secret,
+        container.store(),
+        event_id,
+        text,
+        secret=s.pseudonym_secret,
+        panel_secret=s.panel_secret,
         now=container.now(),
     )
     return report.view()
@@ -144,7 +154,10 @@ def list_questionnaires() -> dict[str, Any]:
 @admin_route("/admin/events/{event_id}/waves", ["POST"], "admin")
 def create_wave(event_id: str) -> Response:
     wave = admin.create_wave(
-        container.store(), event_id, _json_body(), panel_secret=container.settings().panel_secret,
+        container.store(),
+        event_id,
+        _json_body(),
+        panel_secret=container.settings().panel_secret,
         now=container.now(),
     )
     return _created(admin.wave_view(wave))
@@ -176,7 +189,7 @@ def remind_wave(event_id: str, wave_id: str) -> Response:
 
 @admin_route("/admin/events/{event_id}/summary", ["GET"], "viewer")
 def summary(event_id: str) -> dict[str, Any]:
-    query = bp.current_request.query_params or {}
+    params = query(bp.current_request)
     return admin.summarize(
-        container.store(), event_id, query.get("wave"), query.get("by"), k=container.settings().suppression_k
+        container.store(), event_id, params.get("wave"), params.get("by"), k=container.settings().suppression_k
     )

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import functools
 import json
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from chalice.app import ChaliceViewError, Response
 
@@ -53,8 +54,7 @@ def json_error(status: int, code: str, message: str, details: Any = None) -> Res
     return Response(
         body=json.dumps(body),
         status_code=status,
-        headers={"Content-Type": "application/json", "Cache-Control": "no-store",
-                 "X-Content-Type-Options": "nosniff"},
+        headers={"Content-Type": "application/json", "Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"},
     )
 
 
@@ -87,7 +87,7 @@ def participant_error_page(status: int, exc: Exception | None = None) -> Respons
         from chalicelib.api.participant import request_language
 
         lang = request_language()
-    except Exception:  # the error page must render even when the request itself is broken
+    except Exception:  # noqa: BLE001 - the error page must render even for a broken request
         lang = "en"
     body = container.renderer().render_page("error", lang, {"kind": page, "status": status})
     return html_response(body, status)
@@ -120,7 +120,7 @@ def handled(as_json: bool) -> Callable[[Callable[..., Any]], Callable[..., Any]]
         def run(**params: Any) -> Any:
             try:
                 return view(**params)
-            except Exception as exc:  # noqa: BLE001 - this is the one place errors become responses
+            except Exception as exc:  # noqa: BLE001 - the one place where errors become responses
                 return _map(exc, as_json)
 
         return run

@@ -13,6 +13,7 @@ from chalice.app import Response
 
 from chalicelib import container
 from chalicelib.api.errors import handled, html_response, participant_error_page
+from chalicelib.api.request import body_bytes, query
 from chalicelib.domain import answering
 from chalicelib.domain.errors import NotFound
 from chalicelib.domain.model import LANGUAGES
@@ -25,18 +26,19 @@ MAX_FIELDS = 400
 
 
 def request_language() -> str:
-    query = bp.current_request.query_params or {}
-    lang = query.get("lang", "")
+    params = query(bp.current_request)
+    lang = params.get("lang", "")
     return lang if lang in LANGUAGES else "en"
 
 
 def _override() -> str | None:
-    lang = (bp.current_request.query_params or {}).get("lang")
+    lang = (query(bp.current_request)).get("lang")
     return lang if lang in LANGUAGES else None
 
 
-def _form_page(survey: answering.Survey, token: str, *, values: dict[str, Any], errors: dict[str, str],
-               status: int, version: int) -> Response:
+def _form_page(
+    survey: answering.Survey, token: str, *, values: dict[str, Any], errors: dict[str, str], status: int, version: int
+) -> Response:
     body = container.renderer().render_page(
         "survey",
         survey.language,
@@ -80,7 +82,7 @@ def survey_form(token: str) -> Response:
 
 
 def _read_form() -> dict[str, list[str]]:
-    raw = bp.current_request.raw_body or b""
+    raw = body_bytes(bp.current_request)
     if len(raw) > MAX_BODY:
         raise _TooLarge()
     try:
@@ -125,8 +127,11 @@ def survey_submit(token: str) -> Response:
         return _form_page(survey, token, values=result.check.answers, errors=errors, status=422, version=version)
     count("ResponsesStored")
     log_event("response stored", wave_id=survey.grant["wave_id"], edit=survey.previous is not None)
-    return Response(body="", status_code=303, headers={"Location": f"/s/{token}/thanks?lang={survey.language}",
-                                                        "Cache-Control": "no-store"})
+    return Response(
+        body="",
+        status_code=303,
+        headers={"Location": f"/s/{token}/thanks?lang={survey.language}", "Cache-Control": "no-store"},
+    )
 
 
 @bp.route("/s/{token}/thanks", methods=["GET"])
@@ -136,9 +141,7 @@ def survey_thanks(token: str) -> Response:
     grant = answering.resolve_token(store, token)
     lang = _override() or grant["language"]
     wave = store.get_wave(grant["event_id"], grant["wave_id"])
-    body = container.renderer().render_page(
-        "thanks", lang, {"token": token, "closes_at": wave.closes_at}
-    )
+    body = container.renderer().render_page("thanks", lang, {"token": token, "closes_at": wave.closes_at})
     return html_response(body)
 
 

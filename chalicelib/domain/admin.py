@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any, Mapping
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from chalicelib.domain import catalogue, countries
@@ -127,8 +128,9 @@ class ImportReport:
         }
 
 
-def import_participants(store: Any, event_id: str, csv_text: str, *, secret: str, panel_secret: str,
-                        now: datetime) -> ImportReport:
+def import_participants(
+    store: Any, event_id: str, csv_text: str, *, secret: str, panel_secret: str, now: datetime
+) -> ImportReport:
     """Import the registration list idempotently, then plan invitations for the event's live waves."""
     event = store.get_event(event_id)
     parsed = parse_registration_csv(csv_text, countries.is_valid)
@@ -143,8 +145,7 @@ def import_participants(store: Any, event_id: str, csv_text: str, *, secret: str
     return ImportReport(merge.imported, merge.updated + merge.unchanged, merge.unchanged, parsed.rejected, planned)
 
 
-def plan_wave(store: Any, event: Event, wave: Wave, *, panel_secret: str, now: datetime,
-              due_now: bool = False) -> int:
+def plan_wave(store: Any, event: Event, wave: Wave, *, panel_secret: str, now: datetime, due_now: bool = False) -> int:
     """Create the missing invitations of a wave, each due at its participant's local opening time."""
     have = {inv.participant_id for inv in store.list_invitations(wave.wave_id)}
     fresh = []
@@ -177,7 +178,7 @@ def create_wave(store: Any, event_id: str, body: Any, *, panel_secret: str, now:
     event = store.get_event(event_id)
     qid = body.get("questionnaire")
     if not isinstance(qid, str) or not qid:
-        raise ValidationFailed("questionnaire is required, e.g. \"satisfaction\"")
+        raise ValidationFailed('questionnaire is required, e.g. "satisfaction"')
     version = body.get("questionnaire_version")
     if version is not None and (not isinstance(version, int) or isinstance(version, bool)):
         raise ValidationFailed("questionnaire_version must be an integer")
@@ -189,7 +190,8 @@ def create_wave(store: Any, event_id: str, body: Any, *, panel_secret: str, now:
     if missing:
         raise ValidationFailed(f"questionnaire {qid!r} has no text in {', '.join(missing)}")
     open_rule, close_rule, reminders = parse_wave_rules(body)
-    reference = opening_reference(event, open_rule)
+    # An opening time already past means "due now": the closing date counts from now, not the past.
+    reference = max(opening_reference(event, open_rule), now)
     wave = Wave(
         event_id=event_id,
         wave_id=new_id("wv"),
@@ -249,7 +251,9 @@ def send_now(store: Any, event_id: str, wave_id: str, *, panel_secret: str, now:
     pending = [
         inv.participant_id
         for inv in store.list_invitations(wave_id)
-        if INVITATION not in inv.sent_kinds and inv.due_kind == INVITATION and inv.due_at is not None
+        if INVITATION not in inv.sent_kinds
+        and inv.due_kind == INVITATION
+        and inv.due_at is not None
         and inv.due_at > now
     ]
     store.set_due_now(wave_id, pending, now)
@@ -276,9 +280,7 @@ def participants_view(store: Any, event_id: str) -> list[dict[str, Any]]:
                 "timezone": p.timezone,
                 "sponsored": p.sponsored,
                 "erased": p.erased_at is not None,
-                "waves": {
-                    wid: _invitation_status(status[wid].get(p.participant_id)) for wid in status
-                },
+                "waves": {wid: _invitation_status(status[wid].get(p.participant_id)) for wid in status},
             }
         )
     return out

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 from chalicelib.domain import catalogue
 from chalicelib.domain.errors import NotFound, OptedOut, TemporarilyUnavailable, WaveClosed
@@ -125,9 +126,7 @@ def submit(
             )
         else:
             old_counts = aggregate_deltas(questionnaire, previous.answers)
-            deltas = _merge(
-                _cell_deltas(previous.cells, old_counts, -1), _cell_deltas(previous.cells, new_counts, +1)
-            )
+            deltas = _merge(_cell_deltas(previous.cells, old_counts, -1), _cell_deltas(previous.cells, new_counts, +1))
             response = Response(
                 wave_id=previous.wave_id,
                 participant_id=previous.participant_id,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -20,7 +20,7 @@ class DefinitionStore(Protocol):
     def list_questionnaire_definitions(self) -> list[dict[str, Any]]: ...
 
 
-@lru_cache(maxsize=None)
+@cache
 def builtin(questionnaire_id: str) -> Questionnaire:
     path = BUILTIN_DIR / f"{questionnaire_id}.json"
     if questionnaire_id not in BUILTIN_IDS or not path.exists():

@@ -8,12 +8,13 @@ and listed for reconciliation. Normal path: one DynamoDB transaction plus one SE
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Mapping
+from typing import Any
 
 from chalicelib.domain import catalogue
-from chalicelib.domain.errors import ValidationFailed
+from chalicelib.domain.errors import NotFound, ValidationFailed
 from chalicelib.domain.model import INVITATION, Event, Invitation, TokenGrant, Wave
 from chalicelib.domain.participants import email_key
 from chalicelib.domain.ports import (
@@ -30,6 +31,7 @@ from chalicelib.domain.tokens import hash_token, new_token
 
 MESSAGE_VERSION = 1
 TOKEN_GRACE = timedelta(days=30)
+SCHEDULE_LAG = timedelta(hours=6)
 
 
 class RetryLater(Exception):
@@ -83,12 +85,17 @@ def dispatch_due(store: Any, queue: SendQueue, now: datetime, *, limit: int) -> 
         for inv, kind, _ in batch:
             wave = waves[(inv.event_id, inv.wave_id)]
             sent = inv.sent_kinds | {kind}
-            first = store.first_due(inv.wave_id, inv.participant_id) if kind != INVITATION else inv.due_at
+            # Reminders count from the planned local time, or from now when the invitation goes out much
+            # later than planned (a late "send now", an outage), so a reminder never follows at once.
+            anchor = None
+            if kind == INVITATION:
+                planned = inv.due_at or now
+                anchor = planned if now - planned <= SCHEDULE_LAG else now
+            first = anchor if anchor is not None else store.first_due(inv.wave_id, inv.participant_id)
             following = None
             if first is not None and wave.closes_at is not None:
-                following = next_kind(sent, first, wave.reminders_after_days, zone(inv.timezone, "UTC"),
-                                      wave.closes_at)
-            store.reschedule(inv, *(following or (None, None)))
+                following = next_kind(sent, first, wave.reminders_after_days, zone(inv.timezone, "UTC"), wave.closes_at)
+            store.reschedule(inv, *(following or (None, None)), anchor=anchor)
         report.enqueued += len(batch)
         batch.clear()
 
@@ -100,8 +107,11 @@ def dispatch_due(store: Any, queue: SendQueue, now: datetime, *, limit: int) -> 
         wave = waves[key]
         if inv.event_id not in events:
             events[inv.event_id] = store.get_event(inv.event_id)
-        if kind in inv.sent_kinds or wave.closes_at is None or wave.closes_at <= now or (
-            kind != INVITATION and (inv.completed_at or inv.opted_out_at or inv.bounced_at)
+        if (
+            kind in inv.sent_kinds
+            or wave.closes_at is None
+            or wave.closes_at <= now
+            or (kind != INVITATION and (inv.completed_at or inv.opted_out_at or inv.bounced_at))
         ):
             store.reschedule(inv, None, None)
             report.skipped += 1
@@ -144,7 +154,7 @@ def remind_now(store: Any, queue: SendQueue, event_id: str, wave_id: str, now: d
         manual = sum(1 for k in inv.sent_kinds if k.startswith("manual-")) + 1
         jobs.append(_job(inv, f"manual-{manual}", person, event, wave))
     for start in range(0, len(jobs), 10):
-        queue.enqueue(jobs[start:start + 10])
+        queue.enqueue(jobs[start : start + 10])
     return {"wave_id": wave_id, "queued": len(jobs)}
 
 
@@ -192,21 +202,38 @@ def send_job(
         raise RetryLater("claim throttled")
     if outcome is ClaimOutcome.SUPPRESSED:
         if kind == INVITATION:
-            store.mark_outcome(wave_id=job["wave_id"], participant_id=job["participant_id"], cells=job["cells"],
-                               status="suppressed", counter="suppressed", only_once_field=None)
+            store.mark_outcome(
+                wave_id=job["wave_id"],
+                participant_id=job["participant_id"],
+                cells=job["cells"],
+                status="suppressed",
+                counter="suppressed",
+                only_once_field=None,
+            )
         return "suppressed"
     if outcome is not ClaimOutcome.CLAIMED:
-        return outcome.value
+        return str(outcome.value)
     email = compose(renderer, job, token, base_url=base_url)
     try:
         mailer.send(email)
     except SendThrottled as exc:
-        store.release(wave_id=job["wave_id"], participant_id=job["participant_id"], kind=kind,
-                      token_hash=grant.token_hash, cells=job["cells"])
+        store.release(
+            wave_id=job["wave_id"],
+            participant_id=job["participant_id"],
+            kind=kind,
+            token_hash=grant.token_hash,
+            cells=job["cells"],
+        )
         raise RetryLater("SES throttled") from exc
     except SendRejected as exc:
-        store.mark_outcome(wave_id=job["wave_id"], participant_id=job["participant_id"], cells=job["cells"],
-                           status="failed", counter="failed", reason=str(exc)[:200])
+        store.mark_outcome(
+            wave_id=job["wave_id"],
+            participant_id=job["participant_id"],
+            cells=job["cells"],
+            status="failed",
+            counter="failed",
+            reason=str(exc)[:200],
+        )
         return "rejected"
     return "sent"
 
@@ -263,7 +290,7 @@ def record_feedback(store: Any, notification: Mapping[str, Any], *, secret: str,
     if wave_id and participant_id:
         try:
             cells = store.get_invitation(wave_id, participant_id).cells
-        except Exception:  # an invitation erased or from another stage: suppression still applies
+        except NotFound:  # an invitation erased or from another stage: suppression still applies
             cells = None
     if kind == "Bounce":
         bounce = notification.get("bounce") or {}
@@ -273,25 +300,51 @@ def record_feedback(store: Any, notification: Mapping[str, Any], *, secret: str,
                 if address and store.suppress(email_key(secret, address), "bounce", now):
                     done.append("suppressed")
             if cells is not None:
-                store.mark_outcome(wave_id=wave_id, participant_id=participant_id, cells=cells, status="bounced",
-                                   counter="bounced", only_once_field="bounced_at", now=now)
+                store.mark_outcome(
+                    wave_id=wave_id,
+                    participant_id=participant_id,
+                    cells=cells,
+                    status="bounced",
+                    counter="bounced",
+                    only_once_field="bounced_at",
+                    now=now,
+                )
                 done.append("bounced")
     elif kind == "Complaint":
         for recipient in (notification.get("complaint") or {}).get("complainedRecipients") or []:
             address = recipient.get("emailAddress")
             if address and store.suppress(email_key(secret, address), "complaint", now):
                 done.append("suppressed")
-        if cells is not None:
-            # A complaint is an opt-out said loudly: no further email for this wave either.
-            if store.mark_outcome(wave_id=wave_id, participant_id=participant_id, cells=cells, status="complained",
-                                  counter="complained", only_once_field="opted_out_at", now=now):
-                done.append("complained")
+        # A complaint is an opt-out said loudly: no further email for this wave either.
+        if cells is not None and store.mark_outcome(
+            wave_id=wave_id,
+            participant_id=participant_id,
+            cells=cells,
+            status="complained",
+            counter="complained",
+            only_once_field="opted_out_at",
+            now=now,
+        ):
+            done.append("complained")
     elif kind == "Delivery" and cells is not None:
-        if store.mark_outcome(wave_id=wave_id, participant_id=participant_id, cells=cells, status="delivered",
-                              counter="delivered", only_once_field="delivered_at", now=now):
+        if store.mark_outcome(
+            wave_id=wave_id,
+            participant_id=participant_id,
+            cells=cells,
+            status="delivered",
+            counter="delivered",
+            only_once_field="delivered_at",
+            now=now,
+        ):
             done.append("delivered")
     elif kind == "Reject" and cells is not None:
-        store.mark_outcome(wave_id=wave_id, participant_id=participant_id, cells=cells, status="failed",
-                           counter="failed", reason="rejected by SES")
+        store.mark_outcome(
+            wave_id=wave_id,
+            participant_id=participant_id,
+            cells=cells,
+            status="failed",
+            counter="failed",
+            reason="rejected by SES",
+        )
         done.append("failed")
     return done

@@ -8,9 +8,10 @@ import hmac
 import io
 import re
 import secrets
+import unicodedata
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Callable, Iterable
 from zoneinfo import available_timezones
 
 from chalicelib.domain.errors import ValidationFailed
@@ -30,6 +31,9 @@ MAX_ROWS = 20000
 MAX_FIELD = 300
 # Deliberately simple: one @, a dot in the domain, no spaces or angle brackets. SES rejects the rest.
 _EMAIL = re.compile(r"^[^@\s<>(),;:\"\[\]]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9-]+)+$")
+# Every field is a single line of text: no C0/C1 controls (tab included), no invisible format characters
+# such as bidirectional overrides, no line or paragraph separators.
+_CONTROL_CATEGORIES = ("Cc", "Cf", "Zl", "Zp")
 
 
 @dataclass(frozen=True)
@@ -85,8 +89,9 @@ def parse_registration_csv(text: str, country_valid: Callable[[str], bool]) -> P
     seen: dict[str, int] = {}
     zones = available_timezones()
     try:
-        for line in reader:
-            number = reader.line_num
+        # Spreadsheet row numbers: the header is row 1 and each record is one row, even when a quoted
+        # field spans several physical lines (reader.line_num would give the record's last line).
+        for number, line in enumerate(reader, start=2):
             if not any(cell.strip() for cell in line):
                 continue
             if len(parsed.rows) + len(parsed.rejected) >= MAX_ROWS:
@@ -122,10 +127,10 @@ def _row_problem(
     if len(line) != len(CSV_HEADER):
         return f"expected {len(CSV_HEADER)} fields, found {len(line)}"
     cells = [c.strip() for c in line]
-    email, name, organisation, group, country, language, timezone, sponsored = cells
+    email, name, _organisation, group, country, language, timezone, sponsored = cells
     if any(len(c) > MAX_FIELD for c in cells):
         return f"a field is longer than {MAX_FIELD} characters"
-    if any(ch in c for c in cells for ch in ("\x00", "\r", "\n")):
+    if any(_is_control(ch) for c in cells for ch in c):
         return "a field contains a control character"
     if not _EMAIL.match(email) or len(email) > 254:
         return "invalid email address"
@@ -144,6 +149,10 @@ def _row_problem(
     if sponsored.lower() not in ("yes", "no"):
         return "sponsored must be yes or no"
     return None
+
+
+def _is_control(ch: str) -> bool:
+    return unicodedata.category(ch) in _CONTROL_CATEGORIES
 
 
 @dataclass
@@ -171,18 +180,18 @@ def merge_participants(
         key = email_key(secret, row.email)
         region, income = place(row.country)
         current = by_key.get(key)
-        fields = dict(
-            email=row.email,
-            full_name=row.full_name,
-            organisation=row.organisation,
-            stakeholder_group=row.stakeholder_group,
-            country=row.country,
-            language=row.language,
-            timezone=row.timezone,
-            sponsored=row.sponsored,
-            region=region,
-            income_group=income,
-        )
+        fields = {
+            "email": row.email,
+            "full_name": row.full_name,
+            "organisation": row.organisation,
+            "stakeholder_group": row.stakeholder_group,
+            "country": row.country,
+            "language": row.language,
+            "timezone": row.timezone,
+            "sponsored": row.sponsored,
+            "region": region,
+            "income_group": income,
+        }
         if current is None:
             participant = Participant(
                 event_id=event_id,

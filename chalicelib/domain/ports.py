@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import enum
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Mapping, Protocol, Sequence
+from typing import Any, Protocol
 
 # Per aggregate cell, the counter deltas one write applies.
 Deltas = Mapping[str, Mapping[str, int]]

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 from chalicelib.domain.errors import ValidationFailed
 from chalicelib.domain.model import LANGUAGES
@@ -130,10 +131,8 @@ def parse_questionnaire(data: Any) -> Questionnaire:
     else:
         languages = tuple(languages_raw)
     title = _text_map(data.get("title"), "title", languages, problems)
-    if "intro" in data:
-        intro = _text_map(data["intro"], "intro", languages, problems)
-    else:
-        intro = {lang: "" for lang in languages}
+    has_intro = "intro" in data
+    intro = _text_map(data["intro"], "intro", languages, problems) if has_intro else dict.fromkeys(languages, "")
     questions: list[Question] = []
     seen: set[str] = set()
     raw_questions = data.get("questions")
@@ -197,8 +196,9 @@ def _parse_question(
                 problems.append(f"{where}.options[{oi}].id: must be a distinct identifier")
                 continue
             option_ids.add(opt["id"])
-            options.append(Option(opt["id"], _text_map(opt.get("label"), f"{where}.options[{oi}].label",
-                                                       languages, problems)))
+            options.append(
+                Option(opt["id"], _text_map(opt.get("label"), f"{where}.options[{oi}].label", languages, problems))
+            )
     elif "options" in raw:
         problems.append(f"{where}.options: only choice questions take options")
     max_length = raw.get("max_length", DEFAULT_TEXT_LIMIT)
@@ -218,6 +218,7 @@ def _parse_question(
             show_if = Condition(target.id, cond["equals"])
     if len(problems) != before:
         return None
+    assert isinstance(qid, str) and isinstance(qtype, str)
     return Question(
         id=qid,
         type=qtype,

@@ -2,25 +2,45 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta, timezone
-from typing import Any, Mapping
+import re
+from collections.abc import Mapping
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from chalicelib.domain.errors import ValidationFailed
 from chalicelib.domain.model import INVITATION, CloseRule, Event, OpenRule, reminder_kind
 
-UTC = timezone.utc
 MAX_REMINDERS = 5
 
 
+# Exactly two ASCII digits each side: no signs, underscores or non-ASCII digits, which int() would accept.
+_TIME_OF_DAY = re.compile(r"(?:[01][0-9]|2[0-3]):[0-5][0-9]")
+# Converting an instant to any local zone moves it by less than a day; keep that within datetime's range.
+_EARLIEST = datetime.min.replace(tzinfo=UTC) + timedelta(days=1)
+_LATEST = datetime.max.replace(tzinfo=UTC) - timedelta(days=1)
+
+
 def parse_time_of_day(value: Any) -> time:
+    """A wall-clock time written exactly HH:MM (00:00 to 23:59)."""
     if not isinstance(value, str):
         raise ValidationFailed("opens.local_time must be a string HH:MM")
+    if not _TIME_OF_DAY.fullmatch(value):
+        raise ValidationFailed("opens.local_time must be HH:MM, for example 09:00")
+    return time(int(value[:2]), int(value[3:]))
+
+
+def format_time_of_day(value: time) -> str:
+    return value.strftime("%H:%M")
+
+
+def _stored_time_of_day(value: str) -> time:
+    """A stored wave's local time; waves saved before HH:MM was enforced may hold e.g. "9:00"."""
     try:
+        return parse_time_of_day(value)
+    except ValidationFailed:
         hours, minutes = value.split(":")
         return time(int(hours), int(minutes))
-    except ValueError:
-        raise ValidationFailed("opens.local_time must be HH:MM, for example 09:00") from None
 
 
 def parse_instant(value: Any, field: str) -> datetime:
@@ -32,7 +52,14 @@ def parse_instant(value: Any, field: str) -> datetime:
         raise ValidationFailed(f"{field} must be an ISO 8601 date-time with an offset") from None
     if parsed.tzinfo is None:
         raise ValidationFailed(f"{field} needs a UTC offset, for example 2026-06-01T09:00:00Z")
-    return parsed.astimezone(UTC)
+    try:
+        instant = parsed.astimezone(UTC)
+    except (OverflowError, ValueError):
+        # 0001-01-01T00:00:00+01:00 is before datetime.min in UTC, 9999-12-31T23:59:59-01:00 after datetime.max.
+        raise ValidationFailed(f"{field} is outside the supported range of dates") from None
+    if not _EARLIEST <= instant <= _LATEST:
+        raise ValidationFailed(f"{field} is outside the supported range of dates")
+    return instant
 
 
 def parse_wave_rules(body: Mapping[str, Any]) -> tuple[OpenRule, CloseRule, list[int]]:
@@ -46,9 +73,8 @@ def parse_wave_rules(body: Mapping[str, Any]) -> tuple[OpenRule, CloseRule, list
         days = opens.get("after_event_days")
         if not isinstance(days, int) or isinstance(days, bool) or not 0 <= days <= 3650:
             raise ValidationFailed("opens.after_event_days must be an integer from 0 to 3650")
-        local = opens.get("local_time", "09:00")
-        parse_time_of_day(local)
-        open_rule = OpenRule(after_event_days=days, local_time=local)
+        local = parse_time_of_day(opens.get("local_time", "09:00"))
+        open_rule = OpenRule(after_event_days=days, local_time=format_time_of_day(local))
     reminders = body.get("reminders_after_days", [])
     if (
         not isinstance(reminders, list)
@@ -71,6 +97,21 @@ def parse_wave_rules(body: Mapping[str, Any]) -> tuple[OpenRule, CloseRule, list
         close_rule = CloseRule(after_open_days=after)
     if reminders and close_rule.after_open_days is not None and reminders[-1] >= close_rule.after_open_days:
         raise ValidationFailed("every reminder must come before the wave closes")
+    if open_rule.at is not None:
+        # Every date derived from an absolute opening must stay within datetime's range.
+        horizon = max([*reminders, close_rule.after_open_days or 0])
+        try:
+            latest = open_rule.at + timedelta(days=horizon)
+        except OverflowError:
+            latest = None
+        if latest is None or latest > _LATEST:
+            raise ValidationFailed("opens.at is too late for the wave's reminders and closing")
+    if open_rule.at is not None and close_rule.at is not None:
+        if close_rule.at <= open_rule.at:
+            raise ValidationFailed("closes.at must be after opens.at")
+        # As with after_open_days, a reminder due at or after the closing would never be sent.
+        if reminders and open_rule.at + timedelta(days=reminders[-1]) >= close_rule.at:
+            raise ValidationFailed("every reminder must come before the wave closes")
     return open_rule, close_rule, reminders
 
 
@@ -82,13 +123,20 @@ def zone(name: str, fallback: str) -> ZoneInfo:
 
 
 def local_instant(day: date, at: time, tz: ZoneInfo) -> datetime:
-    """The UTC instant of a wall-clock time; a time skipped by a DST change moves forward."""
+    """The UTC instant of a wall-clock time.
+
+    A time skipped by a DST change moves forward by the size of the gap (one hour in most zones, 30 minutes
+    on Lord Howe Island); a time that happens twice resolves to its first occurrence.
+    """
     naive = datetime.combine(day, at)
     aware = naive.replace(tzinfo=tz)
     # Round-tripping through UTC exposes wall times that do not exist (spring forward).
     back = aware.astimezone(UTC).astimezone(tz)
     if back.replace(tzinfo=None) != naive:
-        aware = (naive + timedelta(hours=1)).replace(tzinfo=tz)
+        # In a gap, fold=0 takes the offset from before the transition and fold=1 the one after (PEP 495).
+        before, after = aware.utcoffset(), aware.replace(fold=1).utcoffset()
+        assert before is not None and after is not None
+        aware = (naive + (after - before)).replace(tzinfo=tz)
     return aware.astimezone(UTC)
 
 
@@ -98,7 +146,7 @@ def invitation_due(event: Event, rule: OpenRule, tz_name: str) -> datetime:
         return rule.at
     assert rule.after_event_days is not None and rule.local_time is not None
     day = event.ends_on + timedelta(days=rule.after_event_days)
-    return local_instant(day, parse_time_of_day(rule.local_time), zone(tz_name, event.timezone))
+    return local_instant(day, _stored_time_of_day(rule.local_time), zone(tz_name, event.timezone))
 
 
 def opening_reference(event: Event, rule: OpenRule) -> datetime:

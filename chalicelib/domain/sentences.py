@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from chalicelib.domain.numbers import percent_phrase, report_percent
 from chalicelib.domain.questionnaires import Questionnaire
@@ -22,7 +23,7 @@ FOOTNOTE = {
 
 
 def _fmt(value: float) -> str:
-    return str(int(round(value)))
+    return str(round(value))
 
 
 def report_sentences(
@@ -58,7 +59,8 @@ def report_sentences(
             value, qualifier = report_percent(float(entry["agree_pct"]))
             phrase = percent_phrase(value, lang, sentence_start=True, qualifier=qualifier)
             n = int(entry["n"])
-            agree = round(float(entry["agree_pct"]) * n / 100)
+            # The raw count: rebuilding it from the rounded percentage can be off by one for large n.
+            agree = int(entry["agree"])
             low, high = entry["ci95"]
             note = FOOTNOTE[lang].format(agree=agree, n=n, low=_fmt(low), high=_fmt(high))
             sentences.append(

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 from chalicelib.domain.model import DIMENSIONS, EXTRA_STAGES, FUNNEL_STAGES
 from chalicelib.domain.questionnaires import AGREE_VALUES, NUMERIC_TYPES, Question, Questionnaire
@@ -74,9 +75,7 @@ def suppressed_cells(sizes: Mapping[str, int], k: int) -> set[str]:
     return hidden
 
 
-def question_summary(
-    question: Question, overall: Counters, groups: Mapping[str, Counters], k: int
-) -> dict[str, Any]:
+def question_summary(question: Question, overall: Counters, groups: Mapping[str, Counters], k: int) -> dict[str, Any]:
     n = int(overall.get(f"n:{question.id}", 0))
     entry: dict[str, Any] = {
         "id": question.id,
@@ -85,13 +84,15 @@ def question_summary(
         "n": n,
     }
     if 0 < n < k:
-        entry.update(suppressed=True, distribution={}, agree_pct=None, ci95=None, mean=None, groups={})
+        entry.update(suppressed=True, distribution={}, agree=None, agree_pct=None, ci95=None, mean=None, groups={})
         return entry
     if question.closed:
         entry["distribution"] = distribution(question, overall)
     else:
         entry["distribution"] = {}
     prop = proportion(question, overall)
+    # The raw count, so that report sentences need not rebuild it from the rounded percentage.
+    entry["agree"] = prop.agree if prop else None
     entry["agree_pct"] = prop.pct if prop else None
     entry["ci95"] = prop.ci95 if prop else None
     entry["mean"] = mean_of(entry["distribution"]) if question.type in NUMERIC_TYPES else None
@@ -108,6 +109,7 @@ def question_summary(
             gp = proportion(question, counters)
             shown[cell] = {
                 "n": sizes[cell],
+                "agree": gp.agree if gp else None,
                 "agree_pct": gp.pct if gp else None,
                 "ci95": gp.ci95 if gp else None,
             }

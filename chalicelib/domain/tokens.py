@@ -7,7 +7,7 @@ import hmac
 import re
 import secrets
 
-_TOKEN = re.compile(r"^[A-Za-z0-9_-]{43}$")
+_TOKEN = re.compile(r"[A-Za-z0-9_-]{43}")
 
 
 def new_token() -> str:
@@ -20,7 +20,8 @@ def hash_token(token: str) -> str:
 
 def looks_like_token(value: str) -> bool:
     """Shape check before any lookup, so garbage never reaches the database."""
-    return bool(_TOKEN.match(value))
+    # fullmatch, not match with $: "$" also matches just before a trailing newline.
+    return bool(_TOKEN.fullmatch(value))
 
 
 def panel_id(secret: str, participant_id: str) -> str:

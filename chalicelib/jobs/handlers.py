@@ -45,8 +45,12 @@ def send_records(bodies: list[str]) -> dict[str, int]:
         try:
             job = json.loads(body)
             outcome = distribution.send_job(
-                container.store(), container.mailer(), container.renderer(), job,
-                base_url=settings.public_base_url, now=container.now(),
+                container.store(),
+                container.mailer(),
+                container.renderer(),
+                job,
+                base_url=settings.public_base_url,
+                now=container.now(),
             )
         except distribution.RetryLater:
             outcome = "retry"

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, Iterator
+from typing import Any
 
 import boto3
 import pytest
@@ -69,6 +70,9 @@ def stack(monkeypatch: pytest.MonkeyPatch) -> Iterator[Stack]:
     from chalicelib import container
 
     with mock_aws():
+        from moto.ses.models import ses_backends
+
+        ses_backends[DEFAULT_ACCOUNT_ID]["us-east-1"].sent_messages.clear()  # no mail from an earlier test
         outputs = provision(None, region="us-east-1", prefix="event-feedback", sender=SENDER)
         env = app_env(outputs)
         for key, value in env.items():

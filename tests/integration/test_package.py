@@ -35,8 +35,11 @@ DEV_TOP_LEVEL = {
 }  # fmt: skip
 DEV_TOP_LEVEL_PREFIXES = ("mypy_boto3_", "types_", "_pytest")
 # Files at the root of either zip that only documentation or development would put there.
-DEV_ROOT_FILES = re.compile(r"^(README|CHANGELOG|CONTRIBUTING|requirements(-dev)?\.txt|conftest\.py|"
-                            r"pytest\.ini|setup\.cfg|pyproject\.toml|tox\.ini|Makefile)", re.IGNORECASE)
+DEV_ROOT_FILES = re.compile(
+    r"^(README|CHANGELOG|CONTRIBUTING|requirements(-dev)?\.txt|conftest\.py|"
+    r"pytest\.ini|setup\.cfg|pyproject\.toml|tox\.ini|Makefile)",
+    re.IGNORECASE,
+)
 RUNTIME_LIBRARIES = ("pynamodb", "jinja2", "aws_lambda_powertools", "jwt", "boto3", "botocore")
 FUNCTION_TOP_LEVEL = {"app.py", "chalice", "chalicelib", "templates"}
 TEMPLATES = ("templates/pages/survey.html", "templates/emails/invitation.html")
@@ -88,8 +91,9 @@ def packaged(tmp_path_factory: pytest.TempPathFactory) -> Packaged:
     print(f"\nchalice package --stage {STAGE}: {elapsed:.1f} s")
     print(f"package sizes (bytes): {format_sizes(sizes)}")
     sam = json.loads((out / "sam.json").read_text(encoding="utf-8"))
-    runtimes = {r["Properties"]["Runtime"] for r in sam["Resources"].values()
-                if r["Type"] == "AWS::Serverless::Function"}
+    runtimes = {
+        r["Properties"]["Runtime"] for r in sam["Resources"].values() if r["Type"] == "AWS::Serverless::Function"
+    }
     assert len(runtimes) == 1, runtimes
     layer_prefix = f"python/lib/{runtimes.pop()}/site-packages/"
     layer_zip = out / "layer-deployment.zip"
@@ -101,7 +105,7 @@ def packaged(tmp_path_factory: pytest.TempPathFactory) -> Packaged:
         sizes=sizes,
         sam=sam,
         function_files=_names(out / "deployment.zip"),
-        layer_files=[n[len(layer_prefix):] for n in layer_all],
+        layer_files=[n[len(layer_prefix) :] for n in layer_all],
         layer_prefix=layer_prefix,
     )
 
@@ -123,9 +127,15 @@ def test_package_fits_lambda_size_quota(packaged: Packaged) -> None:
 
 def test_function_zip_holds_the_app_code(packaged: Packaged) -> None:
     files = set(packaged.function_files)
-    for required in ("app.py", "chalice/app.py", "chalicelib/__init__.py", "chalicelib/wiring.py",
-                     "chalicelib/jobs/handlers.py", "chalicelib/questionnaires/satisfaction.json",
-                     "chalicelib/data/countries.json"):
+    for required in (
+        "app.py",
+        "chalice/app.py",
+        "chalicelib/__init__.py",
+        "chalicelib/wiring.py",
+        "chalicelib/jobs/handlers.py",
+        "chalicelib/questionnaires/satisfaction.json",
+        "chalicelib/data/countries.json",
+    ):
         assert required in files, required
     on_disk = {
         p.relative_to(ROOT).as_posix()
@@ -156,8 +166,9 @@ def _dev_findings(files: list[str]) -> list[str]:
             findings.append(name)
         elif "__pycache__" in parts or name.endswith((".pyc", ".pyo")):
             findings.append(name)
-        elif "chalice/cli" in name or name.startswith("chalice/") and not name.startswith(("chalice/app.py",
-                                                                                            "chalice/__init__.py")):
+        elif "chalice/cli" in name or (
+            name.startswith("chalice/") and not name.startswith(("chalice/app.py", "chalice/__init__.py"))
+        ):
             findings.append(name)
         elif len(parts) == 1 and DEV_ROOT_FILES.match(top):
             findings.append(name)
@@ -188,8 +199,11 @@ def test_layer_holds_the_pinned_runtime_libraries(packaged: Packaged) -> None:
         if top.endswith(".dist-info"):
             dist, version = top[: -len(".dist-info")].split("-", 1)
             installed[_normalise(dist)] = version
-    wrong = {name: (pin, installed.get(name)) for name, pin in RUNTIME_REQUIREMENTS.items()
-             if pin is not None and installed.get(name) != pin}
+    wrong = {
+        name: (pin, installed.get(name))
+        for name, pin in RUNTIME_REQUIREMENTS.items()
+        if pin is not None and installed.get(name) != pin
+    }
     assert not wrong, f"requirements.txt pin vs layer: {wrong}"
     # The SDK ships in the layer, pinned, rather than relying on the runtime's copy.
     assert installed.get("boto3") and installed.get("botocore")
@@ -218,8 +232,9 @@ def test_every_role_carries_the_hand_written_policy(packaged: Packaged) -> None:
 def test_cfn_lint_accepts_the_generated_template(packaged: Packaged) -> None:
     cfn_lint = Path(sys.executable).parent / "cfn-lint"
     assert cfn_lint.is_file(), f"no cfn-lint console script next to {sys.executable}"
-    run = subprocess.run([str(cfn_lint), str(packaged.out / "sam.json")],
-                         capture_output=True, text=True, timeout=300, check=False)
+    run = subprocess.run(
+        [str(cfn_lint), str(packaged.out / "sam.json")], capture_output=True, text=True, timeout=300, check=False
+    )
     print(f"\ncfn-lint sam.json: exit {run.returncode}{(chr(10) + run.stdout) if run.stdout.strip() else ''}")
     assert run.returncode == 0, run.stdout + run.stderr
 
@@ -249,10 +264,20 @@ def test_packaged_app_imports_from_the_zips_alone(packaged: Packaged, tmp_path: 
         " 'survey_url': 'u', 'unsubscribe_url': 'v', 'closes_on': None})\n"
         "print(sorted(app.app.routes), subject)\n"
     )
-    env = {"PATH": "/usr/bin:/bin", "AWS_DEFAULT_REGION": "us-east-1", "EF_STAGE": STAGE,
-           "EF_PSEUDONYM_SECRET": "x" * 40, "EF_PANEL_SECRET": "y" * 40}
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "EF_STAGE": STAGE,
+        "EF_PSEUDONYM_SECRET": "x" * 40,
+        "EF_PANEL_SECRET": "y" * 40,
+    }
     run = subprocess.run(
         [sys.executable, "-S", "-B", "-c", code, str(task), str(opt / packaged.layer_prefix)],
-        cwd=task, env=env, capture_output=True, text=True, timeout=120, check=False,
+        cwd=task,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
     assert run.returncode == 0, run.stdout + run.stderr

@@ -155,8 +155,13 @@ def test_whole_path_send_answer_summary(client, tokens, stack):
     assert b"furthered mutual learning" in page.body
     assert page.headers["Referrer-Policy"] == "no-referrer"
 
-    form = "overall=5&mutual_learning=5&understanding=4&cooperation_measures=2&comments=%3Cscript%3Ealert(1)%3C%2Fscript%3E"
-    r = client.http.post(f"/s/{token}", headers={"Content-Type": "application/x-www-form-urlencoded"}, body=form.encode())
+    form = (
+        "overall=5&mutual_learning=5&understanding=4&cooperation_measures=2"
+        "&comments=%3Cscript%3Ealert(1)%3C%2Fscript%3E"
+    )
+    r = client.http.post(
+        f"/s/{token}", headers={"Content-Type": "application/x-www-form-urlencoded"}, body=form.encode()
+    )
     assert r.status_code == 303, r.body
     assert r.headers["Location"].startswith(f"/s/{token}/thanks")
 
@@ -189,10 +194,17 @@ def test_edit_replaces_the_answer_and_moves_counts(client, tokens, stack):
     token = links(stack.ses_messages()[0])
     headers = {"Content-Type": "application/x-www-form-urlencoded"}
     base = "overall=4&understanding=4&cooperation_measures=4"
-    assert client.http.post(f"/s/{token}", headers=headers, body=(base + "&mutual_learning=5").encode()).status_code == 303
-    assert client.http.post(f"/s/{token}", headers=headers, body=(base + "&mutual_learning=1&_v=1").encode()).status_code == 303
+    assert (
+        client.http.post(f"/s/{token}", headers=headers, body=(base + "&mutual_learning=5").encode()).status_code == 303
+    )
+    assert (
+        client.http.post(f"/s/{token}", headers=headers, body=(base + "&mutual_learning=1&_v=1").encode()).status_code
+        == 303
+    )
     # Stale form (no version): still one response, counts moved once.
-    assert client.http.post(f"/s/{token}", headers=headers, body=(base + "&mutual_learning=2").encode()).status_code == 303
+    assert (
+        client.http.post(f"/s/{token}", headers=headers, body=(base + "&mutual_learning=2").encode()).status_code == 303
+    )
     from chalicelib import container
 
     cells = container.store().read_cells(wave_id, "language")

@@ -130,7 +130,8 @@ def test_committed_mo_matches_po(lang):
     expected_messages = gettext.GNUTranslations(io.BytesIO(expected))._catalog  # type: ignore[attr-defined]
     committed_messages = gettext.GNUTranslations(io.BytesIO(committed))._catalog  # type: ignore[attr-defined]
     changed = sorted(
-        str(key) for key in expected_messages.keys() | committed_messages.keys()
+        str(key)
+        for key in expected_messages.keys() | committed_messages.keys()
         if expected_messages.get(key) != committed_messages.get(key)
     )
     assert not changed, f"{lang}/messages.mo is out of date ({HOW_TO_FIX}); differing entries: {changed}"

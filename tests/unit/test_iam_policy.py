@@ -51,8 +51,10 @@ def _of_type(kind: str) -> dict[str, dict[str, Any]]:
     return {lid: r["Properties"] for lid, r in RESOURCES.items() if r["Type"] == kind}
 
 
-TABLES = {_sub(p["TableName"]): [g["IndexName"] for g in p.get("GlobalSecondaryIndexes", [])]
-          for p in _of_type("AWS::DynamoDB::Table").values()}
+TABLES = {
+    _sub(p["TableName"]): [g["IndexName"] for g in p.get("GlobalSecondaryIndexes", [])]
+    for p in _of_type("AWS::DynamoDB::Table").values()
+}
 SEND_QUEUE = _sub(RESOURCES["SendQueue"]["Properties"]["QueueName"])
 CONFIGURATION_SET = _sub(RESOURCES["ConfigurationSet"]["Properties"]["Name"])
 

@@ -43,13 +43,9 @@ KNOWN = {
 }
 # More French and English forms that trip up hand-written spellers.
 KNOWN["fr"].update({31: "trente et un", 41: "quarante et un", 51: "cinquante et un", 61: "soixante et un"})
-KNOWN["fr"].update(
-    {11: "onze", 22: "vingt-deux", 60: "soixante", 77: "soixante-dix-sept", 85: "quatre-vingt-cinq"}
-)
+KNOWN["fr"].update({11: "onze", 22: "vingt-deux", 60: "soixante", 77: "soixante-dix-sept", 85: "quatre-vingt-cinq"})
 KNOWN["en"].update({15: "fifteen", 19: "nineteen", 50: "fifty", 85: "eighty-five", 96: "ninety-six"})
-KNOWN["es"].update(
-    {25: "veinticinco", 29: "veintinueve", 40: "cuarenta", 85: "ochenta y cinco", 99: "noventa y nueve"}
-)
+KNOWN["es"].update({25: "veinticinco", 29: "veintinueve", 40: "cuarenta", 85: "ochenta y cinco", 99: "noventa y nueve"})
 
 
 @pytest.mark.parametrize(
@@ -79,9 +75,7 @@ def test_spelling_is_unique_per_number(lang: str, a: int, b: int) -> None:
     assert (spell(a, lang) == spell(b, lang)) == (a == b)
 
 
-@pytest.mark.parametrize(
-    ("n", "lang"), [(-1, "en"), (101, "fr"), (1000, "es"), (5, "de"), (5, ""), (5, "EN")]
-)
+@pytest.mark.parametrize(("n", "lang"), [(-1, "en"), (101, "fr"), (1000, "es"), (5, "de"), (5, ""), (5, "EN")])
 def test_spell_rejects_out_of_range_and_unknown_languages(n: int, lang: str) -> None:
     with pytest.raises(ValueError):
         spell(n, lang)
@@ -151,9 +145,7 @@ def test_percent_phrase_rejects_impossible_qualifiers(pct: int, qualifier: str) 
         percent_phrase(pct, "en", sentence_start=True, qualifier=qualifier)
 
 
-@given(
-    st.sampled_from(LANGUAGES), st.integers(0, 100), st.booleans(), st.sampled_from([None, "over", "almost"])
-)
+@given(st.sampled_from(LANGUAGES), st.integers(0, 100), st.booleans(), st.sampled_from([None, "over", "almost"]))
 def test_phrases_read_cleanly(lang: str, pct: int, start: bool, qualifier: str | None) -> None:
     if (qualifier, pct) in (("over", 100), ("almost", 0)):
         return
@@ -198,15 +190,11 @@ def test_report_percent_exact_rounds_half_up(pct: float, expected: tuple[int, st
         (3.2, (3, None)),
     ],
 )
-def test_report_percent_over_floors_to_a_multiple_of_five(
-    pct: float, expected: tuple[int, str | None]
-) -> None:
+def test_report_percent_over_floors_to_a_multiple_of_five(pct: float, expected: tuple[int, str | None]) -> None:
     assert report_percent(pct, style="over") == expected
 
 
-@pytest.mark.parametrize(
-    ("pct", "style"), [(-0.1, "exact"), (100.1, "exact"), (float("nan"), "exact"), (50, "about")]
-)
+@pytest.mark.parametrize(("pct", "style"), [(-0.1, "exact"), (100.1, "exact"), (float("nan"), "exact"), (50, "about")])
 def test_report_percent_rejects_bad_input(pct: float, style: str) -> None:
     with pytest.raises(ValueError):
         report_percent(pct, style=style)

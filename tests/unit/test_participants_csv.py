@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from hypothesis import given, settings
@@ -178,11 +178,11 @@ def test_given_an_email_whose_first_row_was_rejected_then_the_later_good_row_is_
     "name",
     [
         "<script>alert(1)</script>",
-        "=HYPERLINK(\"http://evil.example\",\"click\")",
+        '=HYPERLINK("http://evil.example","click")',
         "+SUM(1,2)",
         "@cmd",
         "Zoë Ñúñez-Ołów 李伟",
-        "O'Brien \"Bob\"",
+        'O\'Brien "Bob"',
     ],
 )
 def test_given_markup_or_formula_like_names_then_they_are_kept_as_plain_data(name):
@@ -198,12 +198,21 @@ def test_given_markup_or_formula_like_names_then_they_are_kept_as_plain_data(nam
         "\x00",
         "\n",
         "\r",
-        pytest.param("\x07", marks=pytest.mark.xfail(strict=True, reason="BUG: only NUL, CR and LF are refused")),
-        pytest.param("\x08", marks=pytest.mark.xfail(strict=True, reason="BUG: only NUL, CR and LF are refused")),
-        pytest.param("\x1b", marks=pytest.mark.xfail(strict=True, reason="BUG: only NUL, CR and LF are refused")),
-        pytest.param("\x7f", marks=pytest.mark.xfail(strict=True, reason="BUG: only NUL, CR and LF are refused")),
+        "\x07",
+        "\x08",
+        "\x1b",
+        "\x7f",
+        "\t",
+        "\x85",
+        "\x9b",
+        "\u200b",
+        "\u202e",
+        "\u2066",
+        "\ufeff",
+        "\u2028",
+        "\u2029",
     ],
-    ids=["NUL", "LF", "CR", "BEL", "BS", "ESC", "DEL"],
+    ids=["NUL", "LF", "CR", "BEL", "BS", "ESC", "DEL", "TAB", "NEL", "CSI", "ZWSP", "RLO", "LRI", "BOM", "LS", "PS"],
 )
 def test_given_a_control_character_inside_a_name_then_the_row_is_rejected(char):
     parsed = parse(f'ada@example.org,"Ada{char}Lovelace",Org,academia,GB,en,,no')
@@ -212,22 +221,53 @@ def test_given_a_control_character_inside_a_name_then_the_row_is_rejected(char):
     assert "control character" in parsed.rejected[0]["reason"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: the row number is csv.reader.line_num after the record, i.e. its LAST physical line",
-)
+@pytest.mark.parametrize("column", range(len(CSV_HEADER)))
+def test_given_a_control_character_in_any_column_then_the_row_is_rejected_for_it(column):
+    cells = GOOD.split(",")
+    cells[column] = cells[column][:1] + "\x1b" + cells[column][1:] if cells[column] else "\x1b"
+    parsed = parse(",".join(cells))
+    assert parsed.rejected == [{"row": 2, "reason": "a field contains a control character"}]
+
+
+@pytest.mark.parametrize("name", ["Zoë Ñúñez", "Ana\u00a0María", "Łukasz Żółw", "José-María O'Neil"])
+def test_given_accents_and_no_break_spaces_then_they_are_not_control_characters(name):
+    parsed = parse(f"ada@example.org,{name},Org,academia,GB,en,,no")
+    assert parsed.rejected == [] and parsed.rows[0].full_name == name
+
+
 def test_given_a_quoted_multi_line_field_then_the_rejection_names_the_row_where_the_record_starts():
     parsed = parse('ada@example.org,"Ada\nLovelace",Org,academia,GB,en,,no')
     assert parsed.rejected == [{"row": 2, "reason": "a field contains a control character"}]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: rows after a multi-line record are numbered by physical line, not by row",
-)
 def test_given_a_multi_line_record_then_the_rows_after_it_keep_their_spreadsheet_row_numbers():
     parsed = parse('ada@example.org,"Ada\nLovelace",Org,academia,GB,en,,no', "bo@example.org,Bo,Org,media,SN,fr,,maybe")
     assert [r["row"] for r in parsed.rejected] == [2, 3]
+
+
+def test_given_a_multi_line_record_before_a_repeated_email_then_the_repeat_names_the_spreadsheet_row():
+    parsed = parse(
+        'first@example.org,"Multi\nLine",Org,academia,GB,en,,no',
+        GOOD,
+        "bo@example.org,Bo,Org,media,SN,fr,,yes",
+        GOOD.replace("Ada Lovelace", "Ada L."),
+    )
+    assert [r.number for r in parsed.rows] == [3, 4]
+    assert parsed.rejected == [
+        {"row": 2, "reason": "a field contains a control character"},
+        {"row": 5, "reason": "email repeats row 3"},
+    ]
+
+
+def test_given_several_multi_line_records_then_good_rows_keep_their_spreadsheet_row_numbers():
+    parsed = parse(
+        'a@example.org,"A\r\nB",Org,academia,GB,en,,no',
+        GOOD,
+        'b@example.org,"C\n\nD",Org,academia,GB,en,,no',
+        "bo@example.org,Bo,Org,media,SN,fr,,yes",
+    )
+    assert [r.number for r in parsed.rows] == [3, 5]
+    assert [r["row"] for r in parsed.rejected] == [2, 4]
 
 
 def test_given_an_unterminated_quote_then_it_never_raises_anything_but_validation_failed():
@@ -241,12 +281,15 @@ def test_given_an_unterminated_quote_then_it_never_raises_anything_but_validatio
 csv_text = st.one_of(
     st.text(max_size=300),
     st.lists(
-        st.lists(st.text(alphabet=st.characters(exclude_categories=["Cs"]), max_size=12), min_size=0, max_size=10)
-        .map(lambda cells: ",".join(cells)),
+        st.lists(st.text(alphabet=st.characters(exclude_categories=["Cs"]), max_size=12), min_size=0, max_size=10).map(
+            lambda cells: ",".join(cells)
+        ),
         max_size=6,
     ).map(lambda rows: "\n".join([HEADER, *rows])),
-    st.lists(st.sampled_from(['"', ",", "\n", "\r", "\x00", "a@b.co", "media", "GB", "en", "yes", " ", "\ufeff"]),
-             max_size=40).map(lambda parts: HEADER + "\n" + "".join(parts)),
+    st.lists(
+        st.sampled_from(['"', ",", "\n", "\r", "\x00", "a@b.co", "media", "GB", "en", "yes", " ", "\ufeff"]),
+        max_size=40,
+    ).map(lambda parts: HEADER + "\n" + "".join(parts)),
 )
 
 
@@ -266,8 +309,8 @@ def test_given_arbitrary_text_when_imported_then_only_validation_failed_can_be_r
 
 # Merging -----------------------------------------------------------------------------------------
 
-NOW = datetime(2026, 6, 1, 12, 0, tzinfo=timezone.utc)
-LATER = datetime(2026, 6, 2, 12, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
+LATER = datetime(2026, 6, 2, 12, 0, tzinfo=UTC)
 SECRET = "email-secret"
 ROWS = [
     GOOD,

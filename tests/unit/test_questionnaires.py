@@ -410,8 +410,19 @@ json_value = st.recursive(
     lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner, max_size=3),
     max_leaves=8,
 )
-QUESTION_KEYS = ["id", "type", "text", "required", "indicator", "statement", "options", "max_length", "show_if",
-                 "help", "bogus"]
+QUESTION_KEYS = [
+    "id",
+    "type",
+    "text",
+    "required",
+    "indicator",
+    "statement",
+    "options",
+    "max_length",
+    "show_if",
+    "help",
+    "bogus",
+]
 TOP_KEYS = ["id", "version", "languages", "title", "intro", "questions", "description", "bogus"]
 
 
@@ -451,7 +462,7 @@ def mutated_satisfaction(draw):
                     if draw(st.booleans()):
                         earlier = [q.get("id") for q in questions if isinstance(q, dict)]
                         questions[index]["show_if"] = {
-                            "question": draw(st.sampled_from(earlier + ["nope"])),
+                            "question": draw(st.sampled_from([*earlier, "nope"])),
                             "equals": draw(st.sampled_from(["1", "5", "yes", "a"])),
                         }
                         continue
@@ -461,8 +472,12 @@ def mutated_satisfaction(draw):
                     if draw(st.booleans()):
                         questions[index]["options"] = draw(
                             st.lists(
-                                st.fixed_dictionaries({"id": st.sampled_from(["a", "b", "A", ""]) | json_value,
-                                                       "label": st.just(t("x")) | json_value}),
+                                st.fixed_dictionaries(
+                                    {
+                                        "id": st.sampled_from(["a", "b", "A", ""]) | json_value,
+                                        "label": st.just(t("x")) | json_value,
+                                    }
+                                ),
                                 max_size=3,
                             )
                         )

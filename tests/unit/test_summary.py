@@ -69,7 +69,8 @@ def test_given_counters_when_summarised_then_it_has_the_contract_shape(summary):
     assert summary["suppression_threshold"] == K
     assert [q["id"] for q in summary["questions"]] == [q.id for q in SATISFACTION.questions]
     for entry in summary["questions"]:
-        assert {"id", "indicator", "type", "n", "distribution", "agree_pct", "ci95", "mean", "groups"} <= set(entry)
+        expected = {"id", "indicator", "type", "n", "distribution", "agree", "agree_pct", "ci95", "mean", "groups"}
+        assert expected <= set(entry)
 
 
 def test_given_funnel_counters_from_every_group_when_summarised_then_the_funnel_adds_them_up(summary):
@@ -87,8 +88,14 @@ def test_given_funnel_counters_from_every_group_when_summarised_then_the_funnel_
 
 
 def test_given_nothing_delivered_then_there_is_no_response_rate():
-    result = build_summary(event_id="e", wave_id="w", questionnaire=SATISFACTION,
-                           cells={"media": {"f:invited": 3}}, by="stakeholder_group", k=K)
+    result = build_summary(
+        event_id="e",
+        wave_id="w",
+        questionnaire=SATISFACTION,
+        cells={"media": {"f:invited": 3}},
+        by="stakeholder_group",
+        k=K,
+    )
     assert result["funnel"]["response_rate"] is None
     assert result["funnel"]["invited"] == 3
 
@@ -98,6 +105,7 @@ def test_given_likert_answers_when_summarised_then_agreement_is_the_share_of_4_a
     assert entry["type"] == "likert" and entry["indicator"] == "mutual_learning"
     assert entry["n"] == 18
     assert entry["distribution"] == {"1": 1, "2": 4, "3": 2, "4": 6, "5": 5}
+    assert entry["agree"] == 11
     assert entry["agree_pct"] == 61.1  # 11 of 18
     assert entry["ci95"] == list(wilson_interval(11, 18))
     assert entry["mean"] == mean_of(entry["distribution"]) == 3.56  # 64 / 18
@@ -108,7 +116,7 @@ def test_given_a_rating_question_when_summarised_then_it_has_a_mean_and_no_agree
     assert entry["distribution"] == {"1": 2, "2": 0, "3": 6, "4": 5, "5": 5}
     assert list(entry["distribution"]) == ["1", "2", "3", "4", "5"]
     assert entry["mean"] == round(65 / 18, 2)
-    assert entry["agree_pct"] is None and entry["ci95"] is None
+    assert entry["agree"] is None and entry["agree_pct"] is None and entry["ci95"] is None
 
 
 def test_given_a_group_below_k_when_summarised_then_it_and_the_next_smallest_group_are_hidden(summary):
@@ -117,6 +125,7 @@ def test_given_a_group_below_k_when_summarised_then_it_and_the_next_smallest_gro
     # Showing media would let anyone compute academia as the total minus the others.
     assert groups["media"] == {"suppressed": True}
     assert groups["government"]["n"] == 10
+    assert groups["government"]["agree"] == 7
     assert groups["government"]["agree_pct"] == 70.0
     assert groups["government"]["ci95"] == list(wilson_interval(7, 10))
 
@@ -134,15 +143,22 @@ def test_given_a_group_below_k_then_no_hidden_figure_can_be_rebuilt_from_the_tot
 
 def test_given_every_group_at_or_above_k_then_no_group_is_hidden(summary):
     groups = question(summary, "understanding")["groups"]
-    assert groups["government"] == {"n": 10, "agree_pct": 100.0, "ci95": list(wilson_interval(10, 10)), "mean": 4.5}
-    assert groups["media"] == {"n": 6, "agree_pct": 0.0, "ci95": list(wilson_interval(0, 6)), "mean": 3.0}
+    assert groups["government"] == {
+        "n": 10,
+        "agree": 10,
+        "agree_pct": 100.0,
+        "ci95": list(wilson_interval(10, 10)),
+        "mean": 4.5,
+    }
+    assert groups["media"] == {"n": 6, "agree": 0, "agree_pct": 0.0, "ci95": list(wilson_interval(0, 6)), "mean": 3.0}
     # A group that did not answer at all reveals nobody.
-    assert groups["academia"] == {"n": 0, "agree_pct": None, "ci95": None, "mean": None}
+    assert groups["academia"] == {"n": 0, "agree": 0, "agree_pct": None, "ci95": None, "mean": None}
 
 
 def test_given_a_question_answered_by_fewer_than_k_then_the_whole_question_is_suppressed(summary):
     entry = question(summary, "materials")
     assert entry["suppressed"] is True
+    assert entry["agree"] is None
     assert entry["distribution"] == {}
     assert entry["agree_pct"] is None and entry["ci95"] is None and entry["mean"] is None
     assert entry["groups"] == {}
@@ -164,6 +180,7 @@ def test_given_yes_no_answers_then_agreement_is_the_share_of_yes_and_rating_grou
     result = build_summary(event_id="e", wave_id="w", questionnaire=IMPACT, cells=cells, by="sponsored", k=K)
     applied = question(result, "applied_in_work")
     assert applied["distribution"] == {"yes": 9, "no": 5}
+    assert applied["agree"] == 9
     assert applied["agree_pct"] == 64.3
     assert applied["mean"] is None
     assert applied["groups"]["yes"]["agree_pct"] == 75.0
@@ -211,8 +228,9 @@ def test_given_any_cell_sizes_then_no_hidden_cell_can_be_recovered_from_the_tota
         assert not others_nonempty, (sizes, k, hidden)
     # Seen through the summary: total minus shown cells never equals a single hidden cell's size.
     cells = {c: likert_cell("mutual_learning", {"4": n}) if n else {} for c, n in sizes.items()}
-    result = build_summary(event_id="e", wave_id="w", questionnaire=SATISFACTION, cells=cells,
-                           by="stakeholder_group", k=k)
+    result = build_summary(
+        event_id="e", wave_id="w", questionnaire=SATISFACTION, cells=cells, by="stakeholder_group", k=k
+    )
     entry = question(result, "mutual_learning")
     if entry.get("suppressed"):
         assert 0 < entry["n"] < k and entry["groups"] == {}
@@ -225,3 +243,15 @@ def test_given_any_cell_sizes_then_no_hidden_cell_can_be_recovered_from_the_tota
     remainder = entry["n"] - sum(shown.values())
     if remainder:
         assert len(hidden_in_view) >= 2
+
+
+def test_given_a_large_wave_then_the_agree_count_is_exact_where_the_rounded_percentage_is_not():
+    cells = {"government": likert_cell("mutual_learning", {"5": 1001, "1": 1999})}
+    result = build_summary(
+        event_id="e", wave_id="w", questionnaire=SATISFACTION, cells=cells, by="stakeholder_group", k=K
+    )
+    entry = question(result, "mutual_learning")
+    assert (entry["agree"], entry["n"], entry["agree_pct"]) == (1001, 3000, 33.4)
+    # 33.4 per cent of 3000 would give 1002.
+    assert round(entry["agree_pct"] * entry["n"] / 100) == 1002
+    assert entry["groups"]["government"]["agree"] == 1001

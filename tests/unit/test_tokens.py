@@ -48,10 +48,6 @@ def test_given_a_value_of_the_wrong_shape_then_it_does_not_look_like_a_token(val
     assert not looks_like_token(value)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: tokens.py _TOKEN uses '$', which also matches before a trailing newline; use fullmatch or \\Z",
-)
 def test_given_a_token_followed_by_a_newline_then_it_does_not_look_like_a_token():
     assert not looks_like_token(new_token() + "\n")
 

@@ -1,0 +1,106 @@
+"""One local stack for the e2e session: moto server, chalice local and the pump, as `make run` starts them
+(without the demo seed, so each test makes its own event)."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from email import message_from_string
+from email.policy import default as default_policy
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class Reply:
+    status: int
+    headers: dict[str, str]
+    body: bytes
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
+class NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+
+@dataclass
+class Live:
+    base: str
+    token: str
+    outbox: Path
+    stack: Any
+
+    def call(
+        self,
+        method: str,
+        path: str,
+        body: bytes | None = None,
+        headers: dict[str, str] | None = None,
+        auth: bool = True,
+    ) -> Reply:
+        request = urllib.request.Request(self.base + path, data=body, method=method, headers=dict(headers or {}))
+        if auth:
+            request.add_header("Authorization", f"Bearer {self.token}")
+        opener = urllib.request.build_opener(NoRedirect)
+        try:
+            with opener.open(request, timeout=30) as reply:
+                return Reply(reply.status, dict(reply.headers), reply.read())
+        except urllib.error.HTTPError as error:
+            return Reply(error.code, dict(error.headers), error.read())
+
+    def json(self, method: str, path: str, payload: Any = None) -> Reply:
+        body = None if payload is None else json.dumps(payload).encode()
+        return self.call(method, path, body, {"Content-Type": "application/json"})
+
+    def emails(self) -> list[Any]:
+        return [
+            message_from_string(p.read_text(encoding="utf-8"), policy=default_policy)
+            for p in sorted(self.outbox.glob("*.eml"))
+        ]
+
+    def wait_for_emails(self, count: int, timeout: float = 60) -> list[Any]:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            found = self.emails()
+            if len(found) >= count:
+                return found
+            time.sleep(0.5)
+        raise AssertionError(f"expected {count} emails in the outbox, found {len(self.emails())}")
+
+
+@pytest.fixture(scope="session")
+def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
+    from devstack.__main__ import LocalStack
+
+    local = tmp_path_factory.mktemp("local")
+    stack = LocalStack(
+        aws_port=free_port(),
+        port=free_port(),
+        seed=False,
+        quiet=os.environ.get("EF_E2E_VERBOSE") != "1",
+        local_dir=local,
+    )
+    stack.start()
+    try:
+        yield Live(base=f"http://127.0.0.1:{stack.port}", token=stack.admin_token, outbox=stack.outbox, stack=stack)
+    finally:
+        stack.stop()

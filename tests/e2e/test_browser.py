@@ -1,0 +1,72 @@
+"""A participant in real Chromium: opens the emailed link from the outbox, answers, sees the thank-you page.
+axe-core checks the form against WCAG 2.2 AA."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from tests.e2e.conftest import ARTIFACTS, Live
+from tests.e2e.test_local_stack import new_event, token_for
+
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+WCAG = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    if not os.path.exists(CHROMIUM):
+        pytest.fail(f"{CHROMIUM} is missing: run `make system-deps` (apt-get install chromium)")
+    with sync_playwright() as p:
+        b = p.chromium.launch(
+            executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+        )
+        yield b
+        b.close()
+
+
+def axe_violations(page: Any) -> list[dict[str, Any]]:
+    from axe_playwright_python.sync_playwright import Axe
+
+    results = Axe().run(page, options={"runOnly": {"type": "tag", "values": WCAG}})
+    return list(results.response["violations"])
+
+
+def test_participant_answers_from_the_emailed_link(live: Live, browser: Any) -> None:
+    before = len(live.emails())
+    event_id, wave_id = new_event(live, "Browser workshop")
+    assert live.call("POST", f"/admin/events/{event_id}/waves/{wave_id}/send").status == 202
+    emails = live.wait_for_emails(before + 4)[before:]
+    message = next(m for m in emails if "e2e.two" in str(m["To"]))  # the French participant
+    url = live.base + f"/s/{token_for(message)}"
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    context = browser.new_context(viewport={"width": 390, "height": 844})
+    page = context.new_page()
+    page.goto(url)
+    assert page.locator("html").get_attribute("lang") == "fr"
+    assert axe_violations(page) == []
+    page.screenshot(path=str(ARTIFACTS / "survey-fr-mobile.png"), full_page=True)
+
+    # Submit with a required answer missing: the form comes back with the error beside the question.
+    page.locator("#q-overall").get_by_label("5 – Excellent").check()
+    page.locator('input[name="mutual_learning"][value="5"]').check()
+    page.locator("textarea[name=comments]").fill("Très utile, merci.")
+    page.get_by_role("button").click()
+    assert page.locator("#error-summary").is_visible()
+    assert page.locator("#e-understanding").is_visible()
+    assert page.locator("textarea[name=comments]").input_value() == "Très utile, merci."
+    assert axe_violations(page) == []
+
+    page.locator('input[name="understanding"][value="4"]').check()
+    page.locator('input[name="cooperation_measures"][value="4"]').check()
+    page.get_by_role("button").click()
+    page.wait_for_url("**/thanks**")
+    assert page.locator("h1").inner_text().strip() != ""
+    page.screenshot(path=str(ARTIFACTS / "thanks-fr-mobile.png"))
+    context.close()

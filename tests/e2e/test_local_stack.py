@@ -1,0 +1,121 @@
+"""The whole path over HTTP against the local stack: moto server, `chalice local` and the pump."""
+
+from __future__ import annotations
+
+import re
+import time
+import urllib.parse
+from datetime import date, timedelta
+from typing import Any
+
+from tests.e2e.conftest import Live
+
+# A bounced or suppressed address stays suppressed for every later event, so each event gets its own.
+CSV = (
+    "email,full_name,organisation,stakeholder_group,country,language,timezone,sponsored\n"
+    "e2e.one.{tag}@example.org,Ana Ruiz,Ministerio,government,CO,es,,yes\n"
+    "e2e.two.{tag}@example.org,Paul Martin,Université,academia,FR,fr,Europe/Paris,no\n"
+    "e2e.three.{tag}@example.org,Grace Okafor,Civil Voices,civil_society,NG,en,,yes\n"
+    "bounce+{tag}@simulator.amazonses.com,Bounce Demo,Nowhere,media,GB,en,,no\n"
+    "bad-email,Bad Row,Nowhere,government,FR,en,,no\n"
+)
+_LINK = re.compile(r"/s/([A-Za-z0-9_-]{43})")
+
+
+def new_event(live: Live, title: str) -> tuple[str, str]:
+    ends = date.today() - timedelta(days=1)
+    r = live.json(
+        "POST",
+        "/admin/events",
+        {
+            "title": title,
+            "starts_on": (ends - timedelta(days=1)).isoformat(),
+            "ends_on": ends.isoformat(),
+            "timezone": "Europe/Zurich",
+        },
+    )
+    assert r.status == 201, r.body
+    event_id = r.json()["event_id"]
+    tag = "".join(ch for ch in title.lower() if ch.isalnum())
+    r = live.call(
+        "POST", f"/admin/events/{event_id}/participants", CSV.format(tag=tag).encode(), {"Content-Type": "text/csv"}
+    )
+    assert r.status == 200, r.body
+    report = r.json()
+    assert report["imported"] == 4 and [x["row"] for x in report["rejected"]] == [6]
+    r = live.json(
+        "POST",
+        f"/admin/events/{event_id}/waves",
+        {
+            "questionnaire": "satisfaction",
+            "opens": {"after_event_days": 1, "local_time": "09:00"},
+            "reminders_after_days": [7],
+            "closes": {"after_open_days": 21},
+        },
+    )
+    assert r.status == 201, r.body
+    return event_id, r.json()["wave_id"]
+
+
+def token_for(message: Any) -> str:
+    found = _LINK.search(message.get_body(preferencelist=("plain",)).get_content())
+    assert found
+    return found.group(1)
+
+
+def summary(live: Live, event_id: str, wave_id: str) -> dict[str, Any]:
+    r = live.call("GET", f"/admin/events/{event_id}/summary?wave={wave_id}&by=stakeholder_group")
+    assert r.status == 200, r.body
+    return dict(r.json())
+
+
+def test_health(live: Live) -> None:
+    r = live.call("GET", "/health", auth=False)
+    assert r.status == 200 and r.json() == {"status": "ok"}
+
+
+def test_admin_api_needs_a_valid_token(live: Live) -> None:
+    assert live.call("GET", "/admin/events", auth=False).status == 401
+    r = live.call("GET", "/admin/events", headers={"Authorization": "Bearer " + live.token[:-3] + "abc"}, auth=False)
+    assert r.status == 401
+    assert r.json()["error"]["code"] == "unauthorized"
+
+
+def test_event_to_summary_over_http(live: Live) -> None:
+    before = len(live.emails())
+    event_id, wave_id = new_event(live, "E2E workshop")
+    assert live.call("GET", "/admin/questionnaires").json()["questionnaires"][0]["id"] == "satisfaction"
+    assert live.call("POST", f"/admin/events/{event_id}/waves/{wave_id}/send").status == 202
+    assert live.call("POST", f"/admin/events/{event_id}/waves/{wave_id}/send").status == 202
+    emails = live.wait_for_emails(before + 4)[before:]
+    time.sleep(5)  # two more pump rounds: a duplicate would show up by now
+    assert len(live.emails()) == before + 4
+    for message in emails:
+        assert message["List-Unsubscribe-Post"].strip() == "List-Unsubscribe=One-Click"
+        assert message.get_body(preferencelist=("html",)) is not None
+
+    token = token_for(next(m for m in emails if "e2e.three" in str(m["To"])))
+    page = live.call("GET", f"/s/{token}", auth=False)
+    assert page.status == 200 and b"mutual learning" in page.body
+    form = urllib.parse.urlencode(
+        {
+            "overall": "5",
+            "mutual_learning": "5",
+            "understanding": "4",
+            "cooperation_measures": "4",
+            "comments": "Very useful.",
+        }
+    ).encode()
+    r = live.call("POST", f"/s/{token}", form, {"Content-Type": "application/x-www-form-urlencoded"}, auth=False)
+    assert r.status == 303 and "/thanks" in r.headers["Location"]
+
+    deadline = time.monotonic() + 30
+    while True:
+        funnel = summary(live, event_id, wave_id)["funnel"]
+        if (funnel["delivered"] == 3 and funnel["bounced"] == 1) or time.monotonic() > deadline:
+            break
+        time.sleep(1)
+    assert funnel["invited"] == 4
+    assert funnel["delivered"] == 3 and funnel["bounced"] == 1
+    assert funnel["completed"] == 1 and funnel["opened"] == 1
+    assert funnel["response_rate"] == round(100 / 3, 1)
