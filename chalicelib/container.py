@@ -5,16 +5,18 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalicelib import clients
-from chalicelib.adapters import tables
-from chalicelib.adapters.auth import JwtVerifier, fetch_jwks
-from chalicelib.adapters.mailer import RateLimiter, SesMailer
-from chalicelib.adapters.queue import SqsSendQueue
-from chalicelib.adapters.renderer import JinjaRenderer
-from chalicelib.adapters.store import DynamoStore
+from chalicelib.adapters.auth import fetch_jwks
 from chalicelib.settings import Settings, get_settings
+
+if TYPE_CHECKING:  # the adapters pull in botocore, PynamoDB and Jinja2: imported on first use, not at cold start
+    from chalicelib.adapters.auth import JwtVerifier
+    from chalicelib.adapters.mailer import SesMailer
+    from chalicelib.adapters.queue import SqsSendQueue
+    from chalicelib.adapters.renderer import JinjaRenderer
+    from chalicelib.adapters.store import DynamoStore
 
 _cache: dict[str, tuple[Any, Any]] = {}
 # Tests swap the JWKS fetcher (in-process moto serves no HTTP); the local stack uses the real one.
@@ -38,11 +40,16 @@ def now() -> datetime:
 
 
 def store() -> DynamoStore:
+    from chalicelib.adapters import tables
+    from chalicelib.adapters.store import DynamoStore
+
     tables.bind(get_settings())
     return _cached("store", None, DynamoStore)  # type: ignore[no-any-return]
 
 
 def mailer() -> SesMailer:
+    from chalicelib.adapters.mailer import RateLimiter, SesMailer
+
     s = get_settings()
     return _cached(  # type: ignore[no-any-return]
         "mailer",
@@ -57,6 +64,8 @@ def mailer() -> SesMailer:
 
 
 def send_queue() -> SqsSendQueue:
+    from chalicelib.adapters.queue import SqsSendQueue
+
     s = get_settings()
     return _cached(  # type: ignore[no-any-return]
         "queue", (s.send_queue_url, s.endpoint_url), lambda: SqsSendQueue(clients.client("sqs"), s.send_queue_url)
@@ -64,10 +73,14 @@ def send_queue() -> SqsSendQueue:
 
 
 def renderer() -> JinjaRenderer:
+    from chalicelib.adapters.renderer import JinjaRenderer
+
     return _cached("renderer", None, JinjaRenderer)  # type: ignore[no-any-return]
 
 
 def verifier() -> JwtVerifier:
+    from chalicelib.adapters.auth import JwtVerifier
+
     s = get_settings()
     return _cached(  # type: ignore[no-any-return]
         "verifier",
@@ -80,6 +93,9 @@ def verifier() -> JwtVerifier:
 
 def reset() -> None:
     """Forget every built adapter and client (tests call this between moto sessions)."""
+    import sys
+
     _cache.clear()
     clients.reset_clients()
-    tables.unbind()
+    if "chalicelib.adapters.tables" in sys.modules:
+        sys.modules["chalicelib.adapters.tables"].unbind()

@@ -1,4 +1,5 @@
-"""Powertools Logger, Tracer and Metrics, shared by every handler.
+"""Powertools Logger and Metrics, shared by every handler. (Tracer arrives with X-Ray permissions; it is
+imported lazily then, because importing the X-Ray SDK costs more than importing boto3.)
 
 The logger never receives personal data: handlers log ids and outcomes, never emails, names or tokens,
 and a filter masks anything that looks like an email address or a token, tracebacks included.
@@ -12,7 +13,7 @@ import re
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Logger, Metrics
 
 SERVICE = "event-feedback"
 _EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
@@ -42,7 +43,6 @@ class _MaskPersonalData(logging.Filter):
 
 logger = Logger(service=SERVICE)
 logger.addFilter(_MaskPersonalData())
-tracer = Tracer(service=SERVICE)
 metrics = Metrics(namespace="EventFeedback", service=SERVICE)
 
 

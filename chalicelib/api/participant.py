@@ -106,6 +106,8 @@ class _BadBody(Exception):
 @bp.route("/s/{token}", methods=["POST"], content_types=[FORM])
 @handled(as_json=False)
 def survey_submit(token: str) -> Response:
+    """Store the answers: on the normal path one token read and one transaction. A closed wave or an
+    opted-out participant is refused inside that transaction (WaveClosed / OptedOut become 410 pages)."""
     try:
         form = _read_form()
     except _TooLarge:
@@ -114,23 +116,28 @@ def survey_submit(token: str) -> Response:
         return participant_error_page(400)
     store = container.store()
     now = container.now()
-    survey = answering.open_survey(store, token, now=now, lang=_override(), mark_open=False)
-    blocked = _state_page(survey)
-    if blocked is not None:
-        return blocked
-    result = answering.submit(store, token, form, now=now, lang=survey.language)
+    result = answering.submit(store, token, form, now=now, lang=_override())
     if not result.stored:
+        survey = answering.open_survey(store, token, now=now, lang=_override(), mark_open=False)
+        blocked = _state_page(survey)
+        if blocked is not None:
+            return blocked
         errors = dict(result.check.errors)
         if result.check.unknown:
             errors["_form"] = "unknown_field"
-        version = int((form.get("_v") or ["0"])[-1]) if (form.get("_v") or ["0"])[-1].isdigit() else 0
+        raw_version = (form.get("_v") or ["0"])[-1]
+        version = int(raw_version) if raw_version.isdigit() else 0
         return _form_page(survey, token, values=result.check.answers, errors=errors, status=422, version=version)
     count("ResponsesStored")
-    log_event("response stored", wave_id=survey.grant["wave_id"], edit=survey.previous is not None)
+    log_event("response stored", wave_id=result.wave_id, edit=result.edited)
     return Response(
         body="",
         status_code=303,
-        headers={"Location": f"/s/{token}/thanks?lang={survey.language}", "Cache-Control": "no-store"},
+        headers={
+            "Location": f"/s/{token}/thanks?lang={result.survey_language}",
+            "Cache-Control": "no-store",
+            "Content-Type": "text/plain",
+        },
     )
 
 

@@ -70,6 +70,8 @@ class SubmitResult:
     check: AnswerCheck
     survey_language: str
     questionnaire: Questionnaire
+    wave_id: str = ""
+    edited: bool = False
 
 
 def _cell_deltas(cells: Mapping[str, str], deltas: Mapping[str, int], sign: int) -> dict[str, dict[str, int]]:
@@ -103,7 +105,7 @@ def submit(
     language = lang if lang in questionnaire.languages else grant["language"]
     check = check_answers(questionnaire, form)
     if not check.ok:
-        return SubmitResult(False, check, language, questionnaire)
+        return SubmitResult(False, check, language, questionnaire, grant["wave_id"])
     new_counts = aggregate_deltas(questionnaire, check.answers)
     # The form says whether it was showing stored answers; that only picks the likely path.
     previous: Response | None = None
@@ -141,7 +143,7 @@ def submit(
             )
         outcome = store.store_response(response, previous=previous, deltas=deltas, now=now)
         if outcome is SubmitOutcome.STORED:
-            return SubmitResult(True, check, language, questionnaire)
+            return SubmitResult(True, check, language, questionnaire, grant["wave_id"], previous is not None)
         if outcome is SubmitOutcome.CLOSED:
             raise WaveClosed("the survey is closed")
         if outcome is SubmitOutcome.OPTED_OUT:
