@@ -18,6 +18,7 @@ from moto.dynamodb.models.table import Table
 _state = threading.local()
 _real_deepcopy = copy.deepcopy
 _installed = False
+_original: Any = None
 
 
 class _CopyShim:
@@ -45,11 +46,11 @@ def _key(table: Table, op: dict[str, Any]) -> dict[str, Any]:
 
 
 def install() -> None:
-    global _installed
+    global _installed, _original
     if _installed:
         return
     backend_cls = dynamo_models.DynamoDBBackend
-    original = backend_cls.transact_write_items
+    original = _original = backend_cls.transact_write_items
 
     def transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> None:
         snapshots: list[tuple[str, dict[str, Any], dict[str, Any] | None]] = []
@@ -80,3 +81,13 @@ def install() -> None:
     dynamo_models.copy = _CopyShim()  # type: ignore[attr-defined,assignment]
     backend_cls.transact_write_items = transact_write_items
     _installed = True
+
+
+def uninstall() -> None:
+    """Put moto back as it was (tests that install the patch clean up after themselves)."""
+    global _installed
+    if not _installed:
+        return
+    dynamo_models.DynamoDBBackend.transact_write_items = _original
+    dynamo_models.copy = copy  # type: ignore[attr-defined]
+    _installed = False
