@@ -148,9 +148,11 @@ class LocalStack:
                 "POWERTOOLS_LOG_LEVEL": os.environ.get("EF_API_LOG_LEVEL", "INFO"),
                 "POWERTOOLS_METRICS_DISABLED": "false",
             },
-            stdout=subprocess.DEVNULL if self.quiet else None,
-            stderr=subprocess.DEVNULL if self.quiet else None,
+            stdout=subprocess.DEVNULL if self.quiet else subprocess.PIPE,
+            stderr=subprocess.DEVNULL if self.quiet else subprocess.STDOUT,
         )
+        if not self.quiet:
+            threading.Thread(target=self._relay, args=(self.api,), daemon=True).start()
         # chalice local starts in parallel with the seeding; /health is checked once both are done.
         if self.seed:
             from chalicelib import container
@@ -168,6 +170,16 @@ class LocalStack:
             raise RuntimeError("chalice local did not answer /health within 60 s")
         self.thread = threading.Thread(target=self.pump.run, kwargs={"interval": 2.0}, daemon=True)
         self.thread.start()
+
+    @staticmethod
+    def _relay(process: subprocess.Popen[bytes]) -> None:
+        """Print chalice local's access log with personal-link tokens and addresses masked."""
+        from chalicelib.observability import mask
+
+        assert process.stdout is not None
+        for line in process.stdout:
+            sys.stdout.write(mask(line.decode("utf-8", "replace")))
+            sys.stdout.flush()
 
     def refresh_token(self) -> str:
         from devstack import identity

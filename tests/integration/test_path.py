@@ -265,3 +265,19 @@ def test_bad_json_gets_a_json_4xx(client, tokens):
     r = client.http.post("/admin/events", headers=auth(tokens["admin"]), body=json.dumps({"title": "T"}))
     assert r.status_code == 400
     assert body(r)["error"]["code"] == "invalid"
+
+
+def test_an_unexpected_failure_never_shows_a_traceback(client, tokens, monkeypatch):
+    from chalicelib import container
+
+    def broken() -> Any:
+        raise RuntimeError("boom: secret internals at /var/task/chalicelib/x.py")
+
+    monkeypatch.setattr(container, "store", broken)
+    r = client.http.get("/admin/events", headers=auth(tokens["admin"]))
+    assert r.status_code == 500
+    assert body(r)["error"]["code"] == "internal"
+    assert b"boom" not in r.body and b"Traceback" not in r.body
+    page = client.http.get("/s/" + "A" * 43)
+    assert page.status_code == 500
+    assert b"<html" in page.body and b"boom" not in page.body and b"Traceback" not in page.body
