@@ -151,6 +151,12 @@ def list_questionnaires() -> dict[str, Any]:
     return {"questionnaires": catalogue.listing(container.store())}
 
 
+@admin_route("/admin/questionnaires", ["POST"], "admin")
+def add_questionnaire() -> Response:
+    questionnaire = catalogue.register(container.store(), _json_body(), container.now())
+    return _created(catalogue.describe(questionnaire))
+
+
 @admin_route("/admin/events/{event_id}/waves", ["POST"], "admin")
 def create_wave(event_id: str) -> Response:
     wave = admin.create_wave(

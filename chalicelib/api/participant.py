@@ -15,8 +15,9 @@ from chalicelib import container
 from chalicelib.api.errors import handled, html_response, participant_error_page
 from chalicelib.api.request import body_bytes, query
 from chalicelib.domain import answering
-from chalicelib.domain.errors import NotFound
+from chalicelib.domain.errors import DomainError, NotFound, TemporarilyUnavailable
 from chalicelib.domain.model import LANGUAGES
+from chalicelib.domain.questionnaires import check_answers
 from chalicelib.observability import count, log_event
 
 bp = Blueprint(__name__)
@@ -116,7 +117,10 @@ def survey_submit(token: str) -> Response:
         return participant_error_page(400)
     store = container.store()
     now = container.now()
-    result = answering.submit(store, token, form, now=now, lang=_override())
+    try:
+        result = answering.submit(store, token, form, now=now, lang=_override())
+    except TemporarilyUnavailable:
+        return _busy_page(token, form)
     if not result.stored:
         survey = answering.open_survey(store, token, now=now, lang=_override(), mark_open=False)
         blocked = _state_page(survey)
@@ -139,6 +143,20 @@ def survey_submit(token: str) -> Response:
             "Content-Type": "text/plain",
         },
     )
+
+
+def _busy_page(token: str, form: dict[str, list[str]]) -> Response:
+    """The database is throttling: show the form again with every answer kept, and ask to resend."""
+    try:
+        survey = answering.open_survey(container.store(), token, now=container.now(), lang=_override(), mark_open=False)
+    except DomainError:
+        return participant_error_page(503)
+    kept = check_answers(survey.questionnaire, form).answers
+    raw_version = (form.get("_v") or ["0"])[-1]
+    version = int(raw_version) if raw_version.isdigit() else 0
+    response = _form_page(survey, token, values=kept, errors={"_form": "unavailable"}, status=503, version=version)
+    response.headers["Retry-After"] = "30"
+    return response
 
 
 @bp.route("/s/{token}/thanks", methods=["GET"])

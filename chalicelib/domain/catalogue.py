@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from functools import cache
 from pathlib import Path
 from typing import Any, Protocol
 
-from chalicelib.domain.errors import NotFound
+from chalicelib.domain.errors import NotFound, ValidationFailed
 from chalicelib.domain.questionnaires import Questionnaire, parse_questionnaire
 
 BUILTIN_DIR = Path(__file__).resolve().parent.parent / "questionnaires"
@@ -50,6 +51,30 @@ def resolve(store: DefinitionStore, questionnaire_id: str, version: int | None =
             raise NotFound(f"questionnaire {questionnaire_id!r} version {version} not found")
         _custom_cache[key] = parse_questionnaire(definition)
     return _custom_cache[key]
+
+
+class DefinitionWriter(DefinitionStore, Protocol):
+    def put_questionnaire_definition(
+        self, questionnaire_id: str, version: int, definition: str, now: datetime
+    ) -> None: ...
+
+
+def register(store: DefinitionWriter, definition: Any, now: datetime) -> Questionnaire:
+    """Validate and store a custom questionnaire; a version, once stored, never changes."""
+    questionnaire = parse_questionnaire(definition)
+    if questionnaire.id in BUILTIN_IDS:
+        raise ValidationFailed(
+            f"{questionnaire.id!r} is a built-in questionnaire; choose another id",
+            details=[f"id: {questionnaire.id!r} is reserved"],
+        )
+    store.put_questionnaire_definition(
+        questionnaire.id, questionnaire.version, json.dumps(definition, ensure_ascii=False, sort_keys=True), now
+    )
+    return questionnaire
+
+
+def describe(questionnaire: Questionnaire, *, builtin: bool = False) -> dict[str, Any]:
+    return _describe(questionnaire, builtin=builtin)
 
 
 def listing(store: DefinitionStore) -> list[dict[str, Any]]:
