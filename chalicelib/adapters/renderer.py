@@ -17,6 +17,9 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
+from markupsafe import Markup
+
+from chalicelib.domain.charts import LikertRow, likert_svg
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 TEMPLATES = ROOT / "templates"
@@ -76,6 +79,14 @@ def long_date(value: datetime | None, lang: str) -> str:
     return f"{value.day} {months[value.month - 1]} {value.year}"
 
 
+def likert_chart(
+    rows: list[tuple[str, dict[str, int]]], *, labels: dict[str, str], title: str, chart_id: str
+) -> Markup:
+    """A diverging stacked bar chart; its markup is built from escaped strings (see domain.charts)."""
+    svg = likert_svg([LikertRow(label, dist) for label, dist in rows], title=title, labels=labels, chart_id=chart_id)
+    return Markup(svg)  # noqa: S704 - every text in it went through html.escape
+
+
 @lru_cache(maxsize=1)
 def template_dirs() -> tuple[str, ...]:
     found = [TEMPLATES] + [Path(p) / "templates" for p in sys.path if p and (Path(p) / "templates" / "pages").is_dir()]
@@ -99,6 +110,7 @@ def environment(lang: str) -> jinja2.Environment:
     translations = gettext.translation("messages", localedir=str(LOCALES), languages=[lang], fallback=True)
     env.install_gettext_translations(translations, newstyle=True)  # type: ignore[attr-defined]
     env.globals["lang"] = lang
+    env.globals["likert_chart"] = likert_chart
     env.filters["long_date"] = lambda value: long_date(value, lang)
     return env
 

@@ -157,7 +157,7 @@ class DynamoStore:
         return sorted((self._event(i) for i in t.EventItem.scan()), key=lambda e: (e.starts_on, e.event_id))
 
     def events_in_year(self, year: int) -> list[Event]:
-        return [self._event(i) for i in t.EventItem.by_year.query(str(year))]  # type: ignore[attr-defined]
+        return [self._event(i) for i in t.EventItem.by_year.query(str(year))]
 
     @staticmethod
     def _event(item: t.EventItem) -> Event:

@@ -32,6 +32,15 @@ class _Meta:
     host: str | None = None
 
 
+class ByYear(GlobalSecondaryIndex["EventItem"]):
+    class Meta:
+        index_name = "by-year"
+        projection = AllProjection()
+
+    year = UnicodeAttribute(hash_key=True)
+    starts_on = UnicodeAttribute(range_key=True)
+
+
 class EventItem(Model):
     """events: GetItem by event_id; the programme view queries ``by-year``."""
 
@@ -48,18 +57,7 @@ class EventItem(Model):
     year = UnicodeAttribute()
     languages = ListAttribute(of=UnicodeAttribute)  # type: ignore[var-annotated]
     created_at = UTCDateTimeAttribute()
-
-
-class ByYear(GlobalSecondaryIndex["EventItem"]):
-    class Meta:
-        index_name = "by-year"
-        projection = AllProjection()
-
-    year = UnicodeAttribute(hash_key=True)
-    starts_on = UnicodeAttribute(range_key=True)
-
-
-EventItem.by_year = ByYear()  # type: ignore[attr-defined]
+    by_year = ByYear()
 
 
 class ParticipantItem(Model):

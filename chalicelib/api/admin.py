@@ -16,7 +16,7 @@ from chalice.app import AuthRequest, Response
 
 from chalicelib import container
 from chalicelib.adapters.auth import Principal
-from chalicelib.api.errors import handled
+from chalicelib.api.errors import handled, html_response
 from chalicelib.api.request import body_bytes, query
 from chalicelib.domain import admin, catalogue, distribution
 from chalicelib.domain.errors import Forbidden, TemporarilyUnavailable, Unauthenticated, ValidationFailed
@@ -198,4 +198,56 @@ def summary(event_id: str) -> dict[str, Any]:
     params = query(bp.current_request)
     return admin.summarize(
         container.store(), event_id, params.get("wave"), params.get("by"), k=container.settings().suppression_k
+    )
+
+
+@admin_route("/admin/events/{event_id}/report", ["GET"], "viewer")
+def report(event_id: str) -> Response:
+    params = query(bp.current_request)
+    lang = params.get("lang", "en") if params.get("lang") in ("en", "fr", "es") else "en"
+    data = admin.report_data(
+        container.store(), event_id, params.get("wave"), params.get("by"), k=container.settings().suppression_k
+    )
+    html = container.renderer().render_page("report", lang, {**data, "report_lang": lang})
+    return html_response(html)
+
+
+@admin_route("/admin/events/{event_id}/export.csv", ["GET"], "viewer")
+def export(event_id: str) -> Response:
+    params = query(bp.current_request)
+    filename, text = admin.export_csv(
+        container.store(),
+        event_id,
+        params.get("wave"),
+        params.get("kind", "aggregates"),
+        k=container.settings().suppression_k,
+    )
+    return Response(
+        body=text,
+        status_code=200,
+        headers={
+            "Content-Type": "text/csv; charset=utf-8",
+            "Content-Disposition": f'attachment; filename="{filename}"',
+            "Cache-Control": "no-store",
+            "X-Content-Type-Options": "nosniff",
+        },
+    )
+
+
+@admin_route("/admin/events/{event_id}/waves/{wave_id}/recount", ["POST"], "admin")
+def recount(event_id: str, wave_id: str) -> dict[str, Any]:
+    return admin.recount_wave(container.store(), event_id, wave_id)
+
+
+@admin_route("/admin/programme", ["GET"], "viewer")
+def programme() -> dict[str, Any]:
+    params = query(bp.current_request)
+    try:
+        year = int(params.get("year", ""))
+        compare = int(params["compare"]) if params.get("compare") else None
+    except ValueError:
+        raise ValidationFailed("year (and compare) must be years such as 2026") from None
+    indicator = params.get("indicator", "mutual_learning")
+    return admin.programme(
+        container.store(), year, indicator, k=container.settings().suppression_k, compare_year=compare
     )

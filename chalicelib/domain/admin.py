@@ -322,3 +322,134 @@ def summarize(store: Any, event_id: str, wave_id: str | None, by: str | None, *,
     summary["event_title"] = event.title
     summary["sentences"] = report_sentences(questionnaire, summary["questions"], k=k)
     return summary
+
+
+# Reports, exports, recount and the programme view ------------------------------------------------------
+
+
+def _wave_and_questionnaire(store: Any, event_id: str, wave_id: str | None) -> tuple[Wave, Any]:
+    if wave_id is None:
+        waves = sorted(store.list_waves(event_id), key=lambda w: w.created_at or datetime.min)
+        if not waves:
+            raise ValidationFailed("the event has no wave yet")
+        wave = waves[-1]
+    else:
+        wave = store.get_wave(event_id, wave_id)
+    return wave, catalogue.resolve(store, wave.questionnaire_id, wave.questionnaire_version)
+
+
+def recount_wave(store: Any, event_id: str, wave_id: str) -> dict[str, Any]:
+    """Rebuild every counter from the raw responses and invitations and report any mismatch."""
+    from chalicelib.domain.reporting import compare_counters, recount
+
+    store.get_event(event_id)
+    wave, questionnaire = _wave_and_questionnaire(store, event_id, wave_id)
+    rebuilt = recount(questionnaire, store.list_responses(wave.wave_id), store.list_invitations(wave.wave_id))
+    stored: dict[str, dict[str, int]] = {}
+    for dimension in DIMENSIONS:
+        for value, counters in store.read_cells(wave.wave_id, dimension).items():
+            stored[f"{dimension}#{value}"] = dict(counters)
+    mismatches = compare_counters(stored, rebuilt)
+    return {"wave_id": wave.wave_id, "cells": len(rebuilt), "mismatches": mismatches, "ok": not mismatches}
+
+
+def export_csv(store: Any, event_id: str, wave_id: str | None, kind: str, *, k: int) -> tuple[str, str]:
+    """(filename, CSV text) for ``kind`` aggregates or responses, suppression applied."""
+    from chalicelib.domain.reporting import aggregates_csv, responses_csv, summaries_for_export
+
+    store.get_event(event_id)
+    wave, questionnaire = _wave_and_questionnaire(store, event_id, wave_id)
+    if kind == "aggregates":
+        cells = {dim: store.read_cells(wave.wave_id, dim) for dim in DIMENSIONS}
+        summaries = summaries_for_export(event_id, wave.wave_id, questionnaire, cells, k)
+        return f"{event_id}-{wave.wave_id}-aggregates.csv", aggregates_csv(summaries, questionnaire)
+    if kind == "responses":
+        return f"{event_id}-{wave.wave_id}-responses.csv", responses_csv(
+            questionnaire, store.list_responses(wave.wave_id), k
+        )
+    raise ValidationFailed("kind must be aggregates or responses")
+
+
+def report_data(store: Any, event_id: str, wave_id: str | None, by: str | None, *, k: int) -> dict[str, Any]:
+    """Everything the HTML report shows: the summary, the other waves side by side, and the free text."""
+    from chalicelib.domain.reporting import redact
+
+    summary = summarize(store, event_id, wave_id, by, k=k)
+    wave, questionnaire = _wave_and_questionnaire(store, event_id, summary["wave_id"])
+    comparison = []
+    for other in sorted(store.list_waves(event_id), key=lambda w: w.created_at or datetime.min):
+        other_q = catalogue.resolve(store, other.questionnaire_id, other.questionnaire_version)
+        cells = store.read_cells(other.wave_id, "stakeholder_group")
+        other_summary = build_summary(
+            event_id=event_id, wave_id=other.wave_id, questionnaire=other_q, cells=cells, by="stakeholder_group", k=k
+        )
+        comparison.append(
+            {
+                "wave_id": other.wave_id,
+                "questionnaire": other.questionnaire_id,
+                "respondents": other_summary["respondents"],
+                "indicators": {
+                    q["indicator"]: q
+                    for q in other_summary["questions"]
+                    if q["indicator"] and q.get("agree_pct") is not None
+                },
+            }
+        )
+    texts: dict[str, list[str]] = {}
+    if summary["respondents"] >= k:
+        for response in store.list_responses(wave.wave_id):
+            for q in questionnaire.questions:
+                value = response.answers.get(q.id)
+                if q.type == "text" and isinstance(value, str) and value.strip():
+                    texts.setdefault(q.id, []).append(redact(value))
+    return {
+        "summary": summary,
+        "questionnaire": questionnaire,
+        "wave": wave,
+        "comparison": comparison,
+        "texts": texts,
+        "event": store.get_event(event_id),
+    }
+
+
+def programme(store: Any, year: int, indicator: str, *, k: int, compare_year: int | None = None) -> dict[str, Any]:
+    """One indicator across every event and wave of a year (and another year): one Query per wave."""
+
+    def year_rows(y: int) -> list[dict[str, Any]]:
+        rows = []
+        for event in store.events_in_year(y):
+            for wave in store.list_waves(event.event_id):
+                questionnaire = catalogue.resolve(store, wave.questionnaire_id, wave.questionnaire_version)
+                question = next((q for q in questionnaire.questions if q.indicator == indicator), None)
+                if question is None:
+                    continue
+                cells = store.read_cells(wave.wave_id, "stakeholder_group")
+                summary = build_summary(
+                    event_id=event.event_id,
+                    wave_id=wave.wave_id,
+                    questionnaire=questionnaire,
+                    cells=cells,
+                    by="stakeholder_group",
+                    k=k,
+                )
+                entry = next(q for q in summary["questions"] if q["id"] == question.id)
+                rows.append(
+                    {
+                        "event_id": event.event_id,
+                        "title": event.title,
+                        "starts_on": event.starts_on.isoformat(),
+                        "wave_id": wave.wave_id,
+                        "questionnaire": wave.questionnaire_id,
+                        "n": entry["n"],
+                        "agree_pct": entry.get("agree_pct"),
+                        "ci95": entry.get("ci95"),
+                        "suppressed": bool(entry.get("suppressed")),
+                    }
+                )
+        return rows
+
+    out: dict[str, Any] = {"indicator": indicator, "year": year, "waves": year_rows(year), "suppression_threshold": k}
+    if compare_year is not None:
+        out["compare_year"] = compare_year
+        out["compare_waves"] = year_rows(compare_year)
+    return out

@@ -113,6 +113,9 @@ def parse_questionnaire(data: Any) -> Questionnaire:
     known = {"id", "version", "languages", "title", "intro", "questions", "$schema", "description"}
     for extra in sorted(set(data) - known):
         problems.append(f"{extra}: unknown field")
+    for note in ("$schema", "description"):
+        if note in data and not isinstance(data[note], str):
+            problems.append(f"{note}: must be a string")
     qid = data.get("id")
     if not _valid_id(qid):
         problems.append("id: must be lower-case letters, digits and underscores, starting with a letter")
@@ -196,6 +199,8 @@ def _parse_question(
                 problems.append(f"{where}.options[{oi}].id: must be a distinct identifier")
                 continue
             option_ids.add(opt["id"])
+            for extra in sorted(set(opt) - {"id", "label"}):
+                problems.append(f"{where}.options[{oi}].{extra}: unknown field")
             options.append(
                 Option(opt["id"], _text_map(opt.get("label"), f"{where}.options[{oi}].label", languages, problems))
             )
@@ -209,6 +214,9 @@ def _parse_question(
     show_if = None
     if "show_if" in raw:
         cond = raw["show_if"]
+        if isinstance(cond, dict):
+            for extra in sorted(set(cond) - {"question", "equals"}):
+                problems.append(f"{where}.show_if.{extra}: unknown field")
         target = next((q for q in earlier if isinstance(cond, dict) and q.id == cond.get("question")), None)
         if target is None:
             problems.append(f"{where}.show_if: must name an earlier question")

@@ -1,0 +1,152 @@
+"""Reports leave the system only suppressed: the HTML report, both CSV exports, recount and the programme."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from datetime import UTC, datetime
+
+import pytest
+
+from chalicelib import container
+from chalicelib.domain import answering
+from chalicelib.domain.stats import wilson_interval
+from tests.integration.test_path import auth, body, deliver_queue, links, make_event, make_wave
+
+HEADER = "email,full_name,organisation,stakeholder_group,country,language,timezone,sponsored\n"
+# 7 government, 3 academia, 2 media: academia and media are below k=5.
+GROUPS = ["government"] * 7 + ["academia"] * 3 + ["media"] * 2
+PATTERN = ["5", "5", "4", "4", "4", "4", "3", "2", "5", "4", "4", "1"]  # mutual_learning answers
+
+
+def seeded(client, tokens, stack) -> tuple[str, str, list[str]]:
+    admin = tokens["admin"]
+    event_id = make_event(client, admin)
+    rows = "".join(
+        f"person{i}@example.org,Person {i},Org {i},{group},{'KE' if i % 2 else 'FR'},en,,{'yes' if i % 3 else 'no'}\n"
+        for i, group in enumerate(GROUPS)
+    )
+    r = client.http.post(
+        f"/admin/events/{event_id}/participants",
+        headers={"Authorization": f"Bearer {admin}", "Content-Type": "text/csv"},
+        body=(HEADER + rows).encode(),
+    )
+    assert body(r)["imported"] == len(GROUPS)
+    wave_id = make_wave(client, admin, event_id)
+    client.http.post(f"/admin/events/{event_id}/waves/{wave_id}/send", headers=auth(admin))
+    deliver_queue(stack)
+    by_address = {str(m.destinations[0]).split("<")[-1].rstrip(">"): links(m) for m in stack.ses_messages()}
+    store = container.store()
+    for i, value in enumerate(PATTERN):
+        token = by_address[f"person{i}@example.org"]
+        form = {
+            "overall": ["4"],
+            "mutual_learning": [value],
+            "understanding": ["4"],
+            "cooperation_measures": ["3"],
+            "comments": [f"Useful; call me on +41 22 717 91 11 or write to person{i}@example.org"],
+        }
+        assert answering.submit(store, token, form, now=datetime.now(UTC)).stored
+    return event_id, wave_id, list(by_address.values())
+
+
+def test_summary_matches_a_wilson_computation_and_suppresses_small_groups(client, tokens, stack):
+    event_id, wave_id, _ = seeded(client, tokens, stack)
+    s = body(client.http.get(f"/admin/events/{event_id}/summary?wave={wave_id}", headers=auth(tokens["viewer"])))
+    q = next(x for x in s["questions"] if x["id"] == "mutual_learning")
+    agree = sum(v in ("4", "5") for v in PATTERN)
+    assert q["n"] == len(PATTERN) and q["agree"] == agree
+    assert q["agree_pct"] == pytest.approx(100 * agree / len(PATTERN), abs=0.5)
+    low, high = wilson_interval(agree, len(PATTERN))
+    assert q["ci95"] == pytest.approx([low, high], abs=0.5)
+    assert q["groups"]["government"]["n"] == 7
+    assert q["groups"]["academia"] == {"suppressed": True}
+    assert q["groups"]["media"] == {"suppressed": True}
+
+
+def test_recount_matches_the_aggregates(client, tokens, stack):
+    event_id, wave_id, _ = seeded(client, tokens, stack)
+    r = client.http.post(f"/admin/events/{event_id}/waves/{wave_id}/recount", headers=auth(tokens["admin"]))
+    assert r.status_code == 200, r.body
+    assert body(r)["ok"] is True and body(r)["mismatches"] == []
+
+
+def test_recount_reports_a_drifted_counter(client, tokens, stack):
+    event_id, wave_id, _ = seeded(client, tokens, stack)
+    from pynamodb.expressions.operand import Path
+
+    from chalicelib.adapters import tables as t
+
+    t.AggregateItem(wave_id, "language#en").update(actions=[Path(["a:mutual_learning:5"]).add(1)])
+    result = body(client.http.post(f"/admin/events/{event_id}/waves/{wave_id}/recount", headers=auth(tokens["admin"])))
+    assert result["ok"] is False
+    assert {"cell": "language#en", "counter": "a:mutual_learning:5", "stored": 4, "recount": 3} in result["mismatches"]
+
+
+def test_report_has_svg_charts_sentences_and_redacted_escaped_comments(client, tokens, stack):
+    event_id, wave_id, _ = seeded(client, tokens, stack)
+    r = client.http.get(f"/admin/events/{event_id}/report?wave={wave_id}", headers=auth(tokens["viewer"]))
+    assert r.status_code == 200, r.body
+    html = r.body.decode()
+    assert "<svg" in html and '<title id="likert-t">' in html and '<desc id="likert-d">' in html
+    assert "per cent of respondents indicated that" in html
+    assert "[phone removed]" in html and "[email removed]" in html
+    assert "person0@example.org" not in html
+    assert r.headers["Content-Security-Policy"].startswith("default-src 'none'")
+
+
+def test_csv_exports_carry_no_personal_data_and_neutralise_formulas(client, tokens, stack):
+    event_id, wave_id, _ = seeded(client, tokens, stack)
+    agg = client.http.get(
+        f"/admin/events/{event_id}/export.csv?wave={wave_id}&kind=aggregates", headers=auth(tokens["viewer"])
+    )
+    assert agg.status_code == 200 and agg.headers["Content-Type"].startswith("text/csv")
+    text = agg.body.decode("utf-8")
+    assert text.startswith("\ufeff")
+    rows = list(csv.DictReader(io.StringIO(text.lstrip("\ufeff"))))
+    media = [
+        r
+        for r in rows
+        if r["dimension"] == "stakeholder_group" and r["group"] == "media" and r["question"] == "mutual_learning"
+    ]
+    assert media and all(r["suppressed"] == "yes" and r["n"] == "" for r in media)
+
+    resp = client.http.get(
+        f"/admin/events/{event_id}/export.csv?wave={wave_id}&kind=responses", headers=auth(tokens["viewer"])
+    )
+    exported = resp.body.decode("utf-8")
+    for secret in ("person0@example.org", "Person 0", "pt_", "Org 0"):
+        assert secret not in exported
+    records = list(csv.DictReader(io.StringIO(exported.lstrip("\ufeff"))))
+    assert len(records) == len(PATTERN)
+    assert all(r["panel_id"].startswith("pn_") for r in records)
+    combos: dict[tuple[str, ...], int] = {}
+    for r in records:
+        key = tuple(r[a] for a in ("region", "stakeholder_group", "language", "income_group", "sponsored"))
+        combos[key] = combos.get(key, 0) + 1
+    assert min(combos.values()) >= 5
+
+
+def test_cells_that_look_like_formulas_are_neutralised():
+    from chalicelib.domain.reporting import csv_text
+
+    out = csv_text(["a"], [['=HYPERLINK("x")'], ["+1"], ["-2"], ["@x"], ["ok"]])
+    assert "'=HYPERLINK" in out and "'+1" in out and "'-2" in out and "'@x" in out and "\r\nok\r\n" in out
+
+
+def test_programme_reads_one_indicator_across_events(client, tokens, stack):
+    _, wave_id, _ = seeded(client, tokens, stack)
+    year = datetime.now(UTC).year
+    r = client.http.get(f"/admin/programme?year={year}&indicator=mutual_learning", headers=auth(tokens["viewer"]))
+    assert r.status_code == 200, r.body
+    waves = body(r)["waves"]
+    assert [w["wave_id"] for w in waves] == [wave_id]
+    assert waves[0]["n"] == len(PATTERN)
+    assert client.http.get("/admin/programme?year=abc", headers=auth(tokens["viewer"])).status_code == 400
+    assert (
+        json.loads(
+            client.http.get(f"/admin/programme?year={year}&compare={year - 1}", headers=auth(tokens["viewer"])).body
+        )["compare_waves"]
+        == []
+    )
