@@ -251,3 +251,11 @@ def programme() -> dict[str, Any]:
     return admin.programme(
         container.store(), year, indicator, k=container.settings().suppression_k, compare_year=compare
     )
+
+
+@admin_route("/admin/events/{event_id}/panel", ["GET"], "viewer")
+def panel(event_id: str) -> dict[str, Any]:
+    params = query(bp.current_request)
+    return admin.panel(
+        container.store(), event_id, params.get("from"), params.get("to"), k=container.settings().suppression_k
+    )

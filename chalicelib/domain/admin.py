@@ -453,3 +453,18 @@ def programme(store: Any, year: int, indicator: str, *, k: int, compare_year: in
         out["compare_year"] = compare_year
         out["compare_waves"] = year_rows(compare_year)
     return out
+
+
+def panel(store: Any, event_id: str, first_wave: str | None, second_wave: str | None, *, k: int) -> dict[str, Any]:
+    """Attrition between two waves of an event, linked by the pseudonymous panel ID."""
+    from chalicelib.domain.reporting import panel_comparison
+
+    if not first_wave or not second_wave or first_wave == second_wave:
+        raise ValidationFailed("from and to must name two different waves of the event")
+    store.get_event(event_id)
+    wave_a, questionnaire_a = _wave_and_questionnaire(store, event_id, first_wave)
+    wave_b, _ = _wave_and_questionnaire(store, event_id, second_wave)
+    result = panel_comparison(
+        questionnaire_a, store.list_responses(wave_a.wave_id), store.list_responses(wave_b.wave_id), k
+    )
+    return {"event_id": event_id, "from": wave_a.wave_id, "to": wave_b.wave_id, **result}

@@ -238,3 +238,59 @@ def summaries_for_export(
         dim: build_summary(event_id=event_id, wave_id=wave_id, questionnaire=questionnaire, cells=cells, by=dim, k=k)
         for dim, cells in cells_by_dimension.items()
     }
+
+
+# Waves linked through the pseudonymous panel ID -------------------------------------------------------
+
+
+def panel_comparison(
+    first: Questionnaire, first_responses: Iterable[Response], second_responses: Iterable[Response], k: int
+) -> dict[str, Any]:
+    """Who answered both waves, and whether they differ on wave 1 from those who dropped out.
+
+    Linked only by panel ID (an HMAC of the participant), never by identity. Each comparison cell with
+    fewer than k people is suppressed.
+    """
+    from chalicelib.domain.questionnaires import AGREE_VALUES
+    from chalicelib.domain.stats import percent, wilson_interval
+
+    firsts = {r.panel_id: r for r in first_responses}
+    seconds = {r.panel_id for r in second_responses}
+    both = [r for pid, r in firsts.items() if pid in seconds]
+    dropped = [r for pid, r in firsts.items() if pid not in seconds]
+
+    def agreement(group: list[Response], question_id: str, agree_values: tuple[str, ...]) -> dict[str, Any]:
+        answered = [r for r in group if r.answers.get(question_id) not in (None, "", [])]
+        if len(answered) < k:
+            return {"suppressed": True}
+        agree = sum(1 for r in answered if r.answers.get(question_id) in agree_values)
+        return {
+            "n": len(answered),
+            "agree": agree,
+            "agree_pct": percent(agree, len(answered)),
+            "ci95": list(wilson_interval(agree, len(answered))),
+        }
+
+    indicators = []
+    for q in first.questions:
+        values = AGREE_VALUES.get(q.type)
+        if values is None or not q.indicator:
+            continue
+        indicators.append(
+            {
+                "id": q.id,
+                "indicator": q.indicator,
+                "answered_both": agreement(both, q.id, values),
+                "answered_first_only": agreement(dropped, q.id, values),
+            }
+        )
+    return {
+        "first_wave_respondents": len(firsts),
+        "second_wave_respondents": len(seconds),
+        "answered_both": len(both),
+        "answered_first_only": len(dropped),
+        "answered_second_only": len(seconds - set(firsts)),
+        "retention_pct": percent(len(both), len(firsts)),
+        "indicators": indicators,
+        "suppression_threshold": k,
+    }

@@ -150,3 +150,54 @@ def test_programme_reads_one_indicator_across_events(client, tokens, stack):
         )["compare_waves"]
         == []
     )
+
+
+def test_waves_link_through_the_panel_id_and_report_attrition(client, tokens, stack):
+    event_id, first_wave, _ = seeded(client, tokens, stack)
+    admin = tokens["admin"]
+    r = client.http.post(
+        f"/admin/events/{event_id}/waves",
+        headers=auth(admin),
+        body=json.dumps(
+            {
+                "questionnaire": "impact",
+                "opens": {"after_event_days": 1, "local_time": "09:00"},
+                "closes": {"after_open_days": 30},
+            }
+        ),
+    )
+    second_wave = body(r)["wave_id"]
+    already = len(stack.ses_messages())
+    client.http.post(f"/admin/events/{event_id}/waves/{second_wave}/send", headers=auth(admin))
+    deliver_queue(stack)
+    fresh = stack.ses_messages()[already:]
+    store = container.store()
+    impact = {
+        "content_relevant": ["4"],
+        "applied_in_work": ["yes"],
+        "informed_policy_or_research": ["4"],
+        "best_practices": ["3"],
+        "shared_with_colleagues": ["yes"],
+        "kept_contacts": ["no"],
+    }
+    answered = 0
+    for message in fresh:
+        address = str(message.destinations[0]).split("<")[-1].rstrip(">")
+        index = int(address.removeprefix("person").split("@")[0])
+        if index < 7:  # the seven government participants answer the follow-up
+            assert answering.submit(store, links(message), impact, now=datetime.now(UTC)).stored
+            answered += 1
+    assert answered == 7
+    result = body(
+        client.http.get(
+            f"/admin/events/{event_id}/panel?from={first_wave}&to={second_wave}", headers=auth(tokens["viewer"])
+        )
+    )
+    assert result["answered_both"] == 7 and result["answered_first_only"] == 5
+    assert result["retention_pct"] == round(700 / 12, 1)
+    learning = next(i for i in result["indicators"] if i["indicator"] == "mutual_learning")
+    both_agree = sum(v in ("4", "5") for v in PATTERN[:7])
+    assert learning["answered_both"]["agree"] == both_agree and learning["answered_both"]["n"] == 7
+    assert learning["answered_first_only"]["n"] == 5
+    bad = client.http.get(f"/admin/events/{event_id}/panel?from={first_wave}", headers=auth(tokens["viewer"]))
+    assert bad.status_code == 400
