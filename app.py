@@ -2,11 +2,12 @@
 
 from chalice import Chalice
 
-from chalicelib.api import admin, health, participant
+from chalicelib.api import admin, dashboard, health, participant
 from chalicelib.jobs import handlers
 
 app = Chalice(app_name="event-feedback")
 app.register_blueprint(health.bp)
 app.register_blueprint(participant.bp)
 app.register_blueprint(admin.bp)
+app.register_blueprint(dashboard.bp)
 app.register_blueprint(handlers.bp)

@@ -25,6 +25,7 @@ TABLES = (
     "aggregates",
     "suppressions",
     "questionnaires",
+    "auth_attempts",
 )
 
 
@@ -45,6 +46,7 @@ class Settings:
     cognito_jwks_url: str
     pseudonym_secret: str
     panel_secret: str
+    session_secret: str
     suppression_k: int
     retention_days: int
     schedule_batch: int
@@ -109,6 +111,9 @@ def load_settings(env: Mapping[str, str]) -> Settings:
     panel = env.get(_PREFIX + "PANEL_SECRET", "")
     if stage not in ("local", "test") and (len(secret) < 32 or len(panel) < 32):
         raise ConfigurationError("EF_PSEUDONYM_SECRET and EF_PANEL_SECRET must be at least 32 characters")
+    session = env.get(_PREFIX + "SESSION_SECRET", "")
+    if stage not in ("local", "test") and len(session) < 32:
+        raise ConfigurationError("EF_SESSION_SECRET must be at least 32 characters")
     k = _int(env, "SUPPRESSION_K", 5, 3)
     return Settings(
         stage=stage,
@@ -126,6 +131,7 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         cognito_jwks_url=jwks,
         pseudonym_secret=secret or "local-pseudonym-secret-not-for-production",
         panel_secret=panel or "local-panel-secret-not-for-production!!",
+        session_secret=session or "local-session-secret-not-for-production!",
         suppression_k=k,
         retention_days=_int(env, "RETENTION_DAYS", 730, 1),
         schedule_batch=_int(env, "SCHEDULE_BATCH", 500, 1),

@@ -45,6 +45,7 @@ def app_environment(outputs: dict[str, str], endpoint: str, port: int) -> dict[s
         "EF_COGNITO_CLIENT_ID": outputs["UserPoolClientId"],
         "EF_PSEUDONYM_SECRET": "local-pseudonym-secret-not-for-production",
         "EF_PANEL_SECRET": "local-panel-secret-not-for-production!!",
+        "EF_SESSION_SECRET": "local-session-secret-not-for-production!",
     }
 
 

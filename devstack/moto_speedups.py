@@ -16,9 +16,14 @@ from moto.dynamodb import models as dynamo_models
 from moto.dynamodb.models.table import Table
 
 _state = threading.local()
+# moto's DynamoDB is not thread-safe, and the moto server and chalice local are threaded: one re-entrant
+# lock makes every write, and every whole transaction, atomic with respect to the others, as in DynamoDB.
+_write_lock = threading.RLock()
+_WRITES = ("put_item", "update_item", "delete_item", "batch_write_item")
 _real_deepcopy = copy.deepcopy
 _installed = False
 _original: Any = None
+_originals: dict[str, Any] = {}
 
 
 class _CopyShim:
@@ -53,6 +58,10 @@ def install() -> None:
     original = _original = backend_cls.transact_write_items
 
     def transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> None:
+        with _write_lock:
+            _transact(self, transact_items)
+
+    def _transact(self: Any, transact_items: list[dict[str, Any]]) -> None:
         snapshots: list[tuple[str, dict[str, Any], dict[str, Any] | None]] = []
         for item in transact_items:
             try:
@@ -80,7 +89,19 @@ def install() -> None:
 
     dynamo_models.copy = _CopyShim()  # type: ignore[attr-defined,assignment]
     backend_cls.transact_write_items = transact_write_items
+    for name in _WRITES:
+        if hasattr(backend_cls, name):
+            _originals[name] = getattr(backend_cls, name)
+            setattr(backend_cls, name, _locked(_originals[name]))
     _installed = True
+
+
+def _locked(method: Any) -> Any:
+    def run(self: Any, *args: Any, **kwargs: Any) -> Any:
+        with _write_lock:
+            return method(self, *args, **kwargs)
+
+    return run
 
 
 def uninstall() -> None:
@@ -89,5 +110,8 @@ def uninstall() -> None:
     if not _installed:
         return
     dynamo_models.DynamoDBBackend.transact_write_items = _original
+    for name, method in _originals.items():
+        setattr(dynamo_models.DynamoDBBackend, name, method)
+    _originals.clear()
     dynamo_models.copy = copy  # type: ignore[attr-defined]
     _installed = False

@@ -30,3 +30,25 @@ def _fresh_settings():
     yield
     reset_settings()
     container.reset()
+
+
+_EMAIL = __import__("re").compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
+_TOKEN = __import__("re").compile(r"(?<![A-Za-z0-9_-])[A-Za-z0-9_-]{43}(?![A-Za-z0-9_-])")
+
+
+@pytest.fixture(autouse=True)
+def _no_personal_data_in_logs(request, caplog, capsys):
+    """Every test: nothing it logged or printed may contain an email address or a link token."""
+    yield
+    if request.node.get_closest_marker("allows_personal_output"):
+        return
+    out, err = capsys.readouterr()
+    logged = "\n".join(
+        record.getMessage() + " " + (record.exc_text or "") + " " + str(getattr(record, "__dict__", ""))
+        for record in caplog.records
+    )
+    for where, text in (("log records", logged), ("stdout", out), ("stderr", err)):
+        found = _EMAIL.search(text) or _TOKEN.search(text)
+        assert found is None, f"personal data in {where}: {found.group()!r}"
+    # Put the output back so pytest still shows it for failing tests.
+    print(out, end="")

@@ -224,6 +224,22 @@ class QuestionnaireItem(Model):
     created_at = UTCDateTimeAttribute()
 
 
+class AuthAttemptItem(Model):
+    """auth_attempts: failed dashboard sign-ins per keyed hash of the address (never the address).
+
+    One item per address: UpdateItem adds to ``failures`` while ``window_started`` is recent, else
+    starts a new window; GetItem before each sign-in. Expires by TTL once the window is over.
+    """
+
+    class Meta(_Meta):
+        logical = "auth_attempts"
+
+    attempt_key = UnicodeAttribute(hash_key=True)
+    failures = NumberAttribute(default=0)
+    window_started = NumberAttribute()  # epoch seconds of the window's first failure
+    expires_at = TTLAttribute(null=True)
+
+
 MODELS: tuple[type[Model], ...] = (
     EventItem,
     ParticipantItem,
@@ -234,6 +250,7 @@ MODELS: tuple[type[Model], ...] = (
     AggregateItem,
     SuppressionItem,
     QuestionnaireItem,
+    AuthAttemptItem,
 )
 
 _bound: tuple[str, str | None, str] | None = None

@@ -104,11 +104,16 @@ class _BadBody(Exception):
     pass
 
 
-@bp.route("/s/{token}", methods=["POST"], content_types=[FORM])
+# The other encodings a browser form can send are routed here too, so they get the friendly 415 page
+# rather than Chalice's bare JSON error.
+@bp.route("/s/{token}", methods=["POST"], content_types=[FORM, "multipart/form-data", "text/plain"])
 @handled(as_json=False)
 def survey_submit(token: str) -> Response:
     """Store the answers: on the normal path one token read and one transaction. A closed wave or an
     opted-out participant is refused inside that transaction (WaveClosed / OptedOut become 410 pages)."""
+    media_type = (bp.current_request.headers.get("content-type") or "").split(";")[0].strip().lower()
+    if media_type != FORM:
+        return participant_error_page(415)
     try:
         form = _read_form()
     except _TooLarge:

@@ -62,6 +62,7 @@ def app_env(outputs: dict[str, str]) -> dict[str, str]:
         "EF_COGNITO_CLIENT_ID": outputs["UserPoolClientId"],
         "EF_PSEUDONYM_SECRET": "test-pseudonym-secret-0123456789abcdef",
         "EF_PANEL_SECRET": "test-panel-secret-0123456789abcdefghij",
+        "EF_SESSION_SECRET": "test-session-secret-0123456789abcdefghij",
     }
 
 

@@ -99,7 +99,7 @@ def policy(request: pytest.FixtureRequest) -> dict[str, Any]:
 def test_the_template_names_what_the_checks_expect() -> None:
     assert set(TABLES) == {f"{PREFIX}-{t}" for t in (
         "events", "participants", "waves", "invitations", "tokens",
-        "responses", "aggregates", "suppressions", "questionnaires",
+        "responses", "aggregates", "suppressions", "questionnaires", "auth_attempts",
     )}  # fmt: skip
     assert SEND_QUEUE == f"{PREFIX}-send"
     assert CONFIGURATION_SET == PREFIX

@@ -1,0 +1,102 @@
+"""Dashboard sign-in adapters: Cognito's USER_PASSWORD_AUTH, and the failed-attempt counters in DynamoDB."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+from pynamodb.exceptions import DeleteError, PutError, UpdateError
+
+from chalicelib.adapters import tables as t
+from chalicelib.domain.errors import TemporarilyUnavailable, Unauthenticated
+from chalicelib.domain.signin import ChallengeRequired, SignedIn
+
+WRONG = "the email address or password is not right"
+# Cognito's answers that mean "not these credentials"; with PreventUserExistenceErrors an unknown user
+# looks like a wrong password, and we keep it that way.
+_REFUSED = {"NotAuthorizedException", "UserNotFoundException", "InvalidParameterException"}
+_NOT_READY = {"UserNotConfirmedException", "PasswordResetRequiredException"}
+_BUSY = {"TooManyRequestsException", "LimitExceededException", "InternalErrorException", "ThrottlingException"}
+
+
+class CognitoPasswordAuth:
+    """InitiateAuth with USER_PASSWORD_AUTH against the admin user pool's app client (no secret)."""
+
+    def __init__(self, idp: Any, client_id: str) -> None:
+        self.idp = idp
+        self.client_id = client_id
+
+    def authenticate(self, email: str, password: str) -> SignedIn:
+        try:
+            reply = self.idp.initiate_auth(
+                ClientId=self.client_id,
+                AuthFlow="USER_PASSWORD_AUTH",
+                AuthParameters={"USERNAME": email, "PASSWORD": password},
+            )
+        except ClientError as exc:
+            code = exc.response.get("Error", {}).get("Code", "")
+            if code in _REFUSED:
+                raise Unauthenticated(WRONG) from None
+            if code in _NOT_READY:
+                raise ChallengeRequired("this account must be confirmed or its password reset first") from None
+            if code in _BUSY:
+                raise TemporarilyUnavailable("sign-in is busy just now; try again in a minute") from None
+            raise
+        except BotoCoreError as exc:
+            raise TemporarilyUnavailable("sign-in cannot be checked just now; try again") from exc
+        if reply.get("ChallengeName"):
+            raise ChallengeRequired(
+                f"this account must complete the {reply['ChallengeName']} step, which the dashboard does not offer"
+            )
+        result = reply.get("AuthenticationResult") or {}
+        token = result.get("AccessToken")
+        if not token:
+            raise Unauthenticated(WRONG)
+        return SignedIn(access_token=str(token), expires_in=int(result.get("ExpiresIn", 3600)))
+
+
+def _conditional(exc: UpdateError | PutError) -> bool:
+    return getattr(exc, "cause_response_code", None) == "ConditionalCheckFailedException"
+
+
+class DynamoAttemptLog:
+    """Failed sign-ins per keyed address hash, in one item that expires by TTL after its window."""
+
+    def failures(self, key: str, since: datetime) -> tuple[int, datetime | None]:
+        try:
+            item = t.AuthAttemptItem.get(key, consistent_read=True)
+        except t.AuthAttemptItem.DoesNotExist:
+            return 0, None
+        started = datetime.fromtimestamp(int(item.window_started), UTC)
+        if started <= since:
+            return 0, None
+        return int(item.failures or 0), started
+
+    def record_failure(self, key: str, now: datetime, window: timedelta) -> None:
+        cutoff = int((now - window).timestamp())
+        for _ in range(3):  # a concurrent failure may start or extend the window between our two writes
+            try:
+                t.AuthAttemptItem(key).update(
+                    actions=[t.AuthAttemptItem.failures.add(1)],
+                    condition=t.AuthAttemptItem.window_started > cutoff,
+                )
+                return
+            except UpdateError as exc:
+                if not _conditional(exc):
+                    raise
+            try:
+                t.AuthAttemptItem(key, failures=1, window_started=int(now.timestamp()), expires_at=now + window).save(
+                    condition=t.AuthAttemptItem.attempt_key.does_not_exist()
+                    | (t.AuthAttemptItem.window_started <= cutoff)
+                )
+                return
+            except PutError as exc:
+                if not _conditional(exc):
+                    raise
+
+    def clear(self, key: str) -> None:
+        try:
+            t.AuthAttemptItem(key).delete()
+        except DeleteError:
+            pass

@@ -1,0 +1,73 @@
+"""The dashboard's session cookie and CSRF tokens: HMAC-SHA256 under ``EF_SESSION_SECRET``.
+
+The cookie carries the Cognito access token and a MAC over it, so a cookie we did not issue is refused
+before the token is even parsed; the token itself is then verified on every request (signature, expiry,
+client), so an expired session ends with the token. A CSRF token is an HMAC of the session and the
+form's purpose (e.g. ``import:<event_id>``), so it is valid for one session and one kind of action.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import secrets
+
+SESSION_COOKIE = "ef_session"
+SIGNIN_COOKIE = "ef_signin"  # a nonce that binds the sign-in form's CSRF token before any session exists
+_VERSION = "v1"
+
+
+def _mac(secret: str, *parts: str) -> str:
+    digest = hmac.new(secret.encode(), "\x00".join(parts).encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
+
+
+def seal(secret: str, token: str) -> str:
+    """The cookie value for an access token."""
+    return f"{_VERSION}.{token}.{_mac(secret, 'session', token)}"
+
+
+def unseal(secret: str, value: str) -> str | None:
+    """The access token in a cookie value, or None when the MAC does not match."""
+    version, _, rest = value.partition(".")
+    token, _, mac = rest.rpartition(".")
+    if version != _VERSION or not token or not mac:
+        return None
+    if not hmac.compare_digest(mac, _mac(secret, "session", token)):
+        return None
+    return token
+
+
+def new_nonce() -> str:
+    return secrets.token_urlsafe(24)
+
+
+def csrf_token(secret: str, binding: str, purpose: str) -> str:
+    """The token a form for ``purpose`` carries; ``binding`` is the session token (or sign-in nonce)."""
+    return _mac(secret, "csrf", hashlib.sha256(binding.encode()).hexdigest(), purpose)
+
+
+def csrf_valid(secret: str, binding: str, purpose: str, given: str | None) -> bool:
+    return bool(given) and hmac.compare_digest(str(given), csrf_token(secret, binding, purpose))
+
+
+def parse_cookies(header: str | None) -> dict[str, str]:
+    """Cookie header to a dict; a malformed pair is skipped rather than spoiling the others."""
+    out: dict[str, str] = {}
+    for pair in (header or "").split(";"):
+        name, sep, value = pair.strip().partition("=")
+        if sep and name and name not in out:
+            out[name] = value.strip().strip('"')
+    return out
+
+
+def cookie(name: str, value: str, *, max_age: int, secure: bool) -> str:
+    attributes = [f"{name}={value}", f"Max-Age={max(0, int(max_age))}", "Path=/", "HttpOnly", "SameSite=Strict"]
+    if secure:
+        attributes.append("Secure")
+    return "; ".join(attributes)
+
+
+def expired_cookie(name: str, *, secure: bool) -> str:
+    return cookie(name, "", max_age=0, secure=secure)

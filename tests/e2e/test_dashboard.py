@@ -1,0 +1,285 @@
+"""The dashboard in Debian's Chromium against the local stack (moto server, chalice local, the pump).
+
+An admin signs in, creates an event, uploads a CSV with good and bad rows, sees the rejections, creates a
+satisfaction wave and sends it; participants answer through links from the outbox; the admin sees the
+funnel move and opens the report with its SVG chart; a viewer sees the report and is refused an import.
+axe-core (WCAG 2.2 AA tags) runs on every page visited at 768 and 1280 px, and each is screenshotted.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+import urllib.parse
+from collections.abc import Iterator
+from datetime import date, timedelta
+from typing import Any
+
+import pytest
+
+from tests.e2e.conftest import ARTIFACTS, Live
+from tests.e2e.test_browser import axe_violations
+from tests.e2e.test_local_stack import token_for
+
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+WIDTHS = (768, 1280)
+TAG = "dash" + str(int(time.time()))
+GOOD = [
+    ("ana", "Ana Ruiz", "Ministerio", "government", "CO", "es"),
+    ("paul", "Paul Martin", "Université", "academia", "FR", "fr"),
+    ("grace", "Grace Okafor", "Civil Voices", "civil_society", "NG", "en"),
+    ("li", "Li Wei", "Tsinghua University", "academia", "CN", "en"),
+    ("omar", "Omar Haddad", "Ministry of Labour", "government", "JO", "en"),
+    ("sofia", "Sofia Rossi", "Daily Planet", "media", "IT", "en"),
+]
+CSV = "email,full_name,organisation,stakeholder_group,country,language,timezone,sponsored\n" + "".join(
+    f"{key}.{TAG}@example.org,{name},{org},{group},{country},{lang},,no\n"
+    for key, name, org, group, country, lang in GOOD
+)
+CSV += "not-an-email,Bad Row,Nowhere,government,FR,en,,no\n"
+CSV += f"bad.country.{TAG}@example.org,Bad Country,Nowhere,government,XX,en,,no\n"
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    if not os.path.exists(CHROMIUM):
+        pytest.fail(f"{CHROMIUM} is missing: run `make system-deps` (apt-get install chromium)")
+    with sync_playwright() as p:
+        b = p.chromium.launch(
+            executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+        )
+        yield b
+        b.close()
+
+
+class Audit:
+    """axe at both widths and a screenshot at each, for every page visited; the table is printed at the end."""
+
+    def __init__(self) -> None:
+        self.rows: list[tuple[str, str, int, str]] = []
+        self.console: list[str] = []
+
+    def watch(self, page: Any) -> None:
+        page.on("console", lambda m: self.console.append(m.text) if m.type in ("error", "warning") else None)
+
+    def check(self, page: Any, name: str) -> None:
+        page.wait_for_load_state("load")
+        path = urllib.parse.urlsplit(page.url).path
+        for width in WIDTHS:
+            page.set_viewport_size({"width": width, "height": 900})
+            violations = axe_violations(page)
+            self.rows.append((name, path, width, ", ".join(v["id"] for v in violations) or ""))
+            page.screenshot(path=str(ARTIFACTS / f"dashboard-{name}-{width}.png"), full_page=True)
+            scroll = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
+            assert scroll <= 0, f"{name} scrolls sideways at {width} px"
+        page.set_viewport_size({"width": 1280, "height": 900})
+
+    def table(self) -> str:
+        lines = ["| page | path | width | axe violations |", "|---|---|---|---|"]
+        for name, path, width, found in self.rows:
+            shown = re.sub(r"(ev|wv)_[0-9a-f]{12}", r"\1_…", path)
+            lines.append(f"| {name} | {shown} | {width} | {found or '0'} |")
+        return "\n".join(lines)
+
+    def failures(self) -> list[tuple[str, str, int, str]]:
+        return [row for row in self.rows if row[3]]
+
+
+def sign_in(page: Any, live: Live, email: str, password: str) -> None:
+    page.get_by_label("Email address").fill(email)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_load_state("load")
+
+
+def funnel(page: Any, wave_id: str) -> dict[str, str]:
+    cells = page.locator(f"#wave-{wave_id} dl.funnel dd")
+    return {
+        str(cells.nth(i).get_attribute("data-stage")): cells.nth(i).inner_text().strip() for i in range(cells.count())
+    }
+
+
+def answer_over_http(live: Live, token: str) -> None:
+    form = urllib.parse.urlencode(
+        {"overall": "4", "mutual_learning": "5", "understanding": "4", "cooperation_measures": "3", "comments": ""}
+    ).encode()
+    r = live.call("POST", f"/s/{token}", form, {"Content-Type": "application/x-www-form-urlencoded"}, auth=False)
+    assert r.status == 303, r.body
+
+
+def test_dashboard_admin_and_viewer_in_chromium(live: Live, browser: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    audit = Audit()
+    admin_email, admin_password = live.stack.credentials["admin"]
+    viewer_email, viewer_password = live.stack.credentials["viewer"]
+    before = len(live.emails())
+
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, accept_downloads=True)
+    page = context.new_page()
+    audit.watch(page)
+
+    # Sign-in: first a wrong password, then the right one.
+    page.goto(live.base + "/dashboard")
+    assert page.get_by_role("heading", name="Sign in").is_visible()
+    audit.check(page, "sign-in")
+    sign_in(page, live, admin_email, "Not-the-password-1!")
+    assert page.get_by_text("The email address or password is not right.").is_visible()
+    audit.check(page, "sign-in-error")
+    sign_in(page, live, admin_email, admin_password)
+    assert page.get_by_role("heading", name="Events").is_visible()
+    cookie = next(c for c in context.cookies() if c["name"] == "ef_session")
+    assert cookie["httpOnly"] and cookie["sameSite"] == "Strict" and not cookie["secure"]  # http://127.0.0.1
+    audit.check(page, "events")
+
+    # Create an event.
+    page.get_by_role("link", name="New event").click()
+    audit.check(page, "new-event")
+    ends = date.today() - timedelta(days=1)
+    page.get_by_label("Title").fill(f"Dashboard workshop {TAG}")
+    page.get_by_label("First day").fill((ends - timedelta(days=1)).isoformat())
+    page.get_by_label("Last day").fill(ends.isoformat())
+    page.get_by_label("Time zone of the venue").fill("Europe/Zurich")
+    page.get_by_label("Venue (optional)").fill("Geneva")
+    page.get_by_role("button", name="Create the event").click()
+    page.wait_for_url(re.compile(r"/dashboard/events/ev_[0-9a-f]+\?notice=event-created"))
+    event_id = re.search(r"/events/(ev_[0-9a-f]+)", page.url).group(1)
+    assert page.get_by_text("The event was created.").is_visible()
+    audit.check(page, "event-new")
+
+    # Upload the registration list: six good rows and two bad ones.
+    page.set_input_files("#csv", files=[{"name": "participants.csv", "mimeType": "text/csv", "buffer": CSV.encode()}])
+    page.get_by_role("button", name="Upload and import").click()
+    page.wait_for_load_state("load")
+    assert page.get_by_role("heading", name="Import finished").is_visible()
+    status = page.get_by_role("status").first.inner_text()
+    assert "6 imported" in status and "2 rejected" in status, status
+    rejected = page.locator("#rejected-caption").locator("xpath=..").locator("tbody tr").all_inner_texts()
+    assert len(rejected) == 2
+    assert rejected[0].startswith("8") and "email" in rejected[0]
+    assert rejected[1].startswith("9") and "country" in rejected[1]
+    audit.check(page, "import-result")
+
+    # Create a satisfaction wave with the default rules.
+    page.get_by_role("link", name="Back to the event").click()
+    page.get_by_label("Questionnaire").select_option("satisfaction")
+    page.get_by_label("Days after the event", exact=True).fill("30")  # nothing due before "Send now"
+    page.get_by_role("button", name="Create the wave").click()
+    page.wait_for_url(re.compile(r"notice=wave-created#wave-wv_[0-9a-f]+"))
+    wave_id = re.search(r"#wave-(wv_[0-9a-f]+)", page.url).group(1)
+    assert page.get_by_text("The wave was created.").is_visible()
+    assert page.get_by_role("rowheader", name="Grace Okafor").is_visible()
+    audit.check(page, "event-with-wave")
+
+    # Preview its email and its form, in French.
+    page.locator(f'#wave-{wave_id} a[hreflang="fr"]').click()
+    assert page.get_by_role("heading", name=re.compile("in Français")).is_visible()
+    assert "Alex Example" in page.locator("pre.email").first.inner_text()
+    audit.check(page, "preview-fr")
+    page.get_by_role("link", name="Open the form as participants see it").click()
+    assert page.locator("html").get_attribute("lang") == "fr"
+    audit.check(page, "preview-form-fr")
+    page.go_back()
+    page.get_by_role("link", name="Back to the event").click()
+
+    # Send it now: the result page shows what was queued.
+    page.get_by_role("button", name=re.compile("^Send now")).click()
+    page.wait_for_load_state("load")
+    assert page.get_by_role("heading", name="Sending started").is_visible()
+    assert "6 emails queued for sending now" in page.get_by_role("status").first.inner_text()
+    audit.check(page, "send-result")
+
+    # The outbox holds the six emails; participants answer through their links.
+    emails = [m for m in live.wait_for_emails(before + 6)[before:] if TAG in str(m["To"])]
+    assert len(emails) == 6
+    tokens = {re.search(r"([a-z]+)\." + TAG, str(m["To"])).group(1): token_for(m) for m in emails}
+    participant = browser.new_context(viewport={"width": 768, "height": 900})
+    form = participant.new_page()
+    form.goto(f"{live.base}/s/{tokens['grace']}")
+    form.locator('input[name="overall"][value="5"]').check()
+    for question in ("mutual_learning", "understanding", "cooperation_measures"):
+        form.locator(f'input[name="{question}"][value="5"]').check()
+    form.get_by_role("button").click()
+    form.wait_for_url("**/thanks**")
+    participant.close()
+    for key in ("ana", "paul", "li", "omar"):
+        answer_over_http(live, tokens[key])
+
+    # The funnel updates: six delivered (SES events through the pump), five completed.
+    page.get_by_role("link", name="See the funnel on the event page").click()
+    deadline = time.monotonic() + 60
+    while True:
+        counts = funnel(page, wave_id)
+        if (counts["delivered"] == "6" and counts["completed"] == "5") or time.monotonic() > deadline:
+            break
+        time.sleep(1)
+        page.reload()
+    assert counts["invited"] == "6" and counts["delivered"] == "6", counts
+    assert counts["completed"] == "5" and counts["opened"] == "1", counts  # four answered without opening the form
+    assert counts["rate"] == "83.3 %", counts
+    audit.check(page, "event-funnel")
+
+    # The report: its SVG chart, both exports, and the sentences to copy.
+    page.locator(f"#wave-{wave_id}").get_by_role("link", name=re.compile("^Report")).click()
+    page.wait_for_load_state("load")
+    assert page.locator(".report svg").count() >= 1
+    copy = page.get_by_role("button", name="Copy the English sentences")
+    assert copy.is_visible(), "the copy script did not run under the page's CSP"
+    assert "per cent" in page.get_by_label("Sentences in English").input_value()
+    copy.click()
+    page.wait_for_function("document.getElementById('copied-en').textContent.length > 0")
+    audit.check(page, "report")
+    for kind in ("aggregates", "responses"):
+        with page.expect_download() as download:
+            page.get_by_role("link", name=f"{kind} (CSV)").click()
+        assert download.value.suggested_filename == f"{event_id}-{wave_id}-{kind}.csv"
+
+    page.get_by_role("link", name="Programme").click()
+    page.get_by_label("Year").select_option(str(ends.year - 1 if ends.month == 1 and ends.day < 3 else ends.year))
+    page.get_by_label("Indicator").select_option("mutual_learning")
+    page.get_by_role("button", name="Show").click()
+    assert page.get_by_role("link", name=f"Dashboard workshop {TAG}").is_visible()
+    audit.check(page, "programme")
+
+    page.get_by_role("button", name="Sign out").click()
+    assert page.get_by_text("You have signed out.").is_visible()
+    audit.check(page, "signed-out")
+    context.close()
+
+    # A viewer: sees the events and the report, and is refused the event page and an import.
+    viewer = browser.new_context(viewport={"width": 1280, "height": 900})
+    vpage = viewer.new_page()
+    audit.watch(vpage)
+    vpage.goto(f"{live.base}/dashboard/events/{event_id}/report")  # asks to sign in, then comes back here
+    sign_in(vpage, live, viewer_email, viewer_password)
+    assert vpage.url.endswith(f"/dashboard/events/{event_id}/report")
+    assert vpage.locator(".report svg").count() >= 1
+    audit.check(vpage, "viewer-report")
+    vpage.get_by_role("link", name="Events").click()
+    assert vpage.get_by_role("rowheader", name=f"Dashboard workshop {TAG}").is_visible()
+    assert vpage.get_by_role("link", name="New event").count() == 0
+    audit.check(vpage, "viewer-events")
+    vpage.goto(f"{live.base}/dashboard/events/{event_id}")
+    assert vpage.get_by_role("heading", name="Not allowed").is_visible()
+    assert vpage.get_by_text("needs the admin role").is_visible()
+    audit.check(vpage, "viewer-refused")
+    refused = vpage.request.post(
+        f"{live.base}/dashboard/events/{event_id}/participants",
+        multipart={
+            "csrf": "none",
+            "csv": {"name": "more.csv", "mimeType": "text/csv", "buffer": CSV.encode()},
+        },
+        max_redirects=0,
+    )
+    assert refused.status == 403, refused.status
+    assert "needs the admin role" in refused.text()
+    viewer.close()
+
+    csp_errors = [m for m in audit.console if "Content Security Policy" in m]
+    assert not csp_errors, csp_errors
+    (ARTIFACTS / "dashboard-axe.md").write_text(audit.table() + "\n", encoding="utf-8")
+    with capsys.disabled():
+        print("\n\nDashboard pages and axe-core results (WCAG 2.2 AA tags):\n" + audit.table() + "\n")
+    assert not audit.failures(), audit.failures()
