@@ -493,12 +493,15 @@ class DynamoStore:
         self, *, wave_id: str, participant_id: str, kind: str, token_hash: str, cells: Mapping[str, str]
     ) -> None:
         """Undo a claim whose email SES refused to take (throttled), so a retry can send it."""
+        actions: list[Any] = [t.InvitationItem.sent_kinds.delete({kind})]
+        if kind == "invitation":  # the claim set "sent"; an invitation can only be claimed from "pending"
+            actions.append(t.InvitationItem.status.set("pending"))
         tx = Tx()
         with tx:
             tx.update(
                 "invitation",
                 t.InvitationItem(wave_id, participant_id),
-                actions=[t.InvitationItem.sent_kinds.delete({kind})],
+                actions=actions,
                 condition=t.InvitationItem.sent_kinds.contains(kind),
             )
             tx.delete("token", t.TokenItem(token_hash))
@@ -516,13 +519,18 @@ class DynamoStore:
         reason: str | None = None,
         only_once_field: str | None = None,
         now: datetime | None = None,
+        once_per_status: bool = False,
+        also_count: tuple[str, ...] = (),
     ) -> bool:
         """Record a send outcome or a participant action (delivered, bounced, opened, opted out...) and
-        count it, at most once when ``only_once_field`` names the timestamp that marks it."""
+        count it (and ``also_count``), at most once when ``only_once_field`` names the timestamp that marks
+        it, or, with ``once_per_status``, only when the invitation does not have ``status`` already."""
         actions: list[Any] = []
         if status is not None:
             actions.append(t.InvitationItem.status.set(status))
         condition: Any = t.InvitationItem.participant_id.exists()
+        if once_per_status and status is not None:
+            condition = condition & (t.InvitationItem.status != status)
         if reason is not None:
             actions.append(t.InvitationItem.failed_reason.set(reason[:200]))
         if only_once_field is not None:
@@ -533,7 +541,7 @@ class DynamoStore:
         try:
             with tx:
                 tx.update("invitation", t.InvitationItem(wave_id, participant_id), actions=actions, condition=condition)
-                tx.counters(wave_id, spread(cells, {f"f:{counter}": 1}))
+                tx.counters(wave_id, spread(cells, {f"f:{name}": 1 for name in (counter, *also_count)}))
         except TransactWriteError as exc:
             if "invitation" in tx.failed(exc):
                 return False

@@ -78,24 +78,28 @@ def dispatch_due(store: Any, queue: SendQueue, now: datetime, *, limit: int) -> 
     participants: dict[tuple[str, str], Any] = {}
     batch: list[tuple[Invitation, str, dict[str, Any]]] = []
 
+    def move_on(inv: Invitation, kind: str) -> None:
+        """Point the due index at the email owed after ``kind``."""
+        wave = waves[(inv.event_id, inv.wave_id)]
+        sent = inv.sent_kinds | {kind}
+        # Reminders count from the planned local time, or from now when the invitation goes out much
+        # later than planned (a late "send now", an outage), so a reminder never follows at once.
+        anchor = None
+        if kind == INVITATION:
+            planned = inv.due_at or now
+            anchor = planned if now - planned <= SCHEDULE_LAG else now
+        first = anchor if anchor is not None else store.first_due(inv.wave_id, inv.participant_id)
+        following = None
+        if first is not None and wave.closes_at is not None:
+            following = next_kind(sent, first, wave.reminders_after_days, zone(inv.timezone, "UTC"), wave.closes_at)
+        store.reschedule(inv, *(following or (None, None)), anchor=anchor)
+
     def flush() -> None:
         if not batch:
             return
         queue.enqueue([job for _, _, job in batch])
         for inv, kind, _ in batch:
-            wave = waves[(inv.event_id, inv.wave_id)]
-            sent = inv.sent_kinds | {kind}
-            # Reminders count from the planned local time, or from now when the invitation goes out much
-            # later than planned (a late "send now", an outage), so a reminder never follows at once.
-            anchor = None
-            if kind == INVITATION:
-                planned = inv.due_at or now
-                anchor = planned if now - planned <= SCHEDULE_LAG else now
-            first = anchor if anchor is not None else store.first_due(inv.wave_id, inv.participant_id)
-            following = None
-            if first is not None and wave.closes_at is not None:
-                following = next_kind(sent, first, wave.reminders_after_days, zone(inv.timezone, "UTC"), wave.closes_at)
-            store.reschedule(inv, *(following or (None, None)), anchor=anchor)
+            move_on(inv, kind)
         report.enqueued += len(batch)
         batch.clear()
 
@@ -107,6 +111,12 @@ def dispatch_due(store: Any, queue: SendQueue, now: datetime, *, limit: int) -> 
         wave = waves[key]
         if inv.event_id not in events:
             events[inv.event_id] = store.get_event(inv.event_id)
+        if kind in inv.sent_kinds and wave.closes_at is not None and wave.closes_at > now:
+            # Queued and claimed before, then the run died before moving the due time on: move it on
+            # now, so the following reminder is still owed (dropping it would lose every reminder).
+            move_on(inv, kind)
+            report.skipped += 1
+            continue
         if (
             kind in inv.sent_kinds
             or wave.closes_at is None
@@ -208,7 +218,7 @@ def send_job(
                 cells=job["cells"],
                 status="suppressed",
                 counter="suppressed",
-                only_once_field=None,
+                once_per_status=True,  # a redelivered job must not count the same skip twice
             )
         return "suppressed"
     if outcome is not ClaimOutcome.CLAIMED:
@@ -299,16 +309,15 @@ def record_feedback(store: Any, notification: Mapping[str, Any], *, secret: str,
                 address = recipient.get("emailAddress")
                 if address and store.suppress(email_key(secret, address), "bounce", now):
                     done.append("suppressed")
-            if cells is not None:
-                store.mark_outcome(
-                    wave_id=wave_id,
-                    participant_id=participant_id,
-                    cells=cells,
-                    status="bounced",
-                    counter="bounced",
-                    only_once_field="bounced_at",
-                    now=now,
-                )
+            if cells is not None and store.mark_outcome(
+                wave_id=wave_id,
+                participant_id=participant_id,
+                cells=cells,
+                status="bounced",
+                counter="bounced",
+                only_once_field="bounced_at",
+                now=now,
+            ):
                 done.append("bounced")
     elif kind == "Complaint":
         for recipient in (notification.get("complaint") or {}).get("complainedRecipients") or []:
@@ -324,6 +333,7 @@ def record_feedback(store: Any, notification: Mapping[str, Any], *, secret: str,
             counter="complained",
             only_once_field="opted_out_at",
             now=now,
+            also_count=("opted_out",),  # the funnel's opted_out counts complaints too (README)
         ):
             done.append("complained")
     elif kind == "Delivery" and cells is not None:
@@ -338,13 +348,14 @@ def record_feedback(store: Any, notification: Mapping[str, Any], *, secret: str,
         ):
             done.append("delivered")
     elif kind == "Reject" and cells is not None:
-        store.mark_outcome(
+        if store.mark_outcome(
             wave_id=wave_id,
             participant_id=participant_id,
             cells=cells,
             status="failed",
             counter="failed",
             reason="rejected by SES",
-        )
-        done.append("failed")
+            once_per_status=True,  # SNS delivers at least once
+        ):
+            done.append("failed")
     return done
