@@ -33,9 +33,10 @@ def test_aggregates_equal_a_recount_after_random_submits_and_edits(client, token
     links_by_person = [links(m) for m in stack.ses_messages()]
     store = container.store()
 
-    @settings(max_examples=12, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
     people = st.integers(0, len(links_by_person) - 1)
+
     # "stale" submits an edit from a form that still says version 0, as a second browser tab would.
+    @settings(max_examples=12, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
     @given(st.lists(st.tuples(people, ANSWER, st.booleans()), min_size=1, max_size=8))
     def run(steps):
         for person, form, stale in steps:
