@@ -450,7 +450,11 @@ class DynamoStore:
                 tx.update(
                     "invitation",
                     t.InvitationItem(wave_id, participant_id),
-                    actions=[t.InvitationItem.sent_kinds.add({kind}), t.InvitationItem.status.set("sent")],
+                    actions=[
+                        t.InvitationItem.sent_kinds.add({kind}),
+                        t.InvitationItem.token_hashes.add({token.token_hash}),
+                        t.InvitationItem.status.set("sent"),
+                    ],
                     condition=condition,
                 )
                 tx.check(
@@ -547,6 +551,48 @@ class DynamoStore:
                 return False
             raise
         return True
+
+    # Erasure -------------------------------------------------------------------------------------------
+    def find_participant(self, participant_id: str) -> Participant:
+        """The participant with this ID in any event. Erasure is rare and admin-only, so a filtered Scan of
+        the participants table is cheaper than an index kept for it."""
+        for item in t.ParticipantItem.scan(t.ParticipantItem.participant_id == participant_id):
+            return self._participant(item)
+        raise NotFound("participant not found")
+
+    def erase_participant(self, participant: Participant, wave_ids: Iterable[str], now: datetime) -> int:
+        """Remove name, email and organisation, revoke every link, and stop every email still owed.
+
+        Answers, invitations (cells and panel ID only) and aggregates stay: they are pseudonymous.
+        Returns how many links were revoked."""
+        t.ParticipantItem(participant.event_id, participant.participant_id).update(
+            actions=[
+                t.ParticipantItem.email.remove(),
+                t.ParticipantItem.full_name.remove(),
+                t.ParticipantItem.organisation.remove(),
+                t.ParticipantItem.erased_at.set(now),
+            ],
+            condition=t.ParticipantItem.participant_id.exists(),
+        )
+        revoked: set[str] = set()
+        for wave_id in wave_ids:
+            try:
+                item = t.InvitationItem.get(wave_id, participant.participant_id, consistent_read=True)
+            except DoesNotExist:
+                continue
+            revoked |= set(item.token_hashes or ())
+            item.update(
+                actions=[
+                    t.InvitationItem.due_shard.remove(),
+                    t.InvitationItem.due_at.remove(),
+                    t.InvitationItem.due_kind.remove(),
+                    t.InvitationItem.token_hashes.remove(),
+                ]
+            )
+        with t.TokenItem.batch_write() as batch:
+            for token_hash in revoked:
+                batch.delete(t.TokenItem(token_hash))
+        return len(revoked)
 
     # Suppressions --------------------------------------------------------------------------------
     def suppress(self, email_key: str, reason: str, now: datetime) -> bool:

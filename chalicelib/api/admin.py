@@ -259,3 +259,11 @@ def panel(event_id: str) -> dict[str, Any]:
     return admin.panel(
         container.store(), event_id, params.get("from"), params.get("to"), k=container.settings().suppression_k
     )
+
+
+@admin_route("/admin/participants/{participant_id}", ["DELETE"], "admin")
+def erase_participant(participant_id: str) -> dict[str, Any]:
+    store = container.store()
+    participant = store.find_participant(participant_id)
+    _scoped(_principal("admin"), participant.event_id)
+    return admin.erase_participant(store, participant_id, now=container.now())

@@ -468,3 +468,16 @@ def panel(store: Any, event_id: str, first_wave: str | None, second_wave: str | 
         questionnaire_a, store.list_responses(wave_a.wave_id), store.list_responses(wave_b.wave_id), k
     )
     return {"event_id": event_id, "from": wave_a.wave_id, "to": wave_b.wave_id, **result}
+
+
+def erase_participant(store: Any, participant_id: str, *, now: datetime) -> dict[str, Any]:
+    """Erase one participant's personal data; the answers and aggregates stay, pseudonymised."""
+    participant = store.find_participant(participant_id)
+    waves = [w.wave_id for w in store.list_waves(participant.event_id)]
+    revoked = store.erase_participant(participant, waves, now)
+    return {
+        "participant_id": participant_id,
+        "event_id": participant.event_id,
+        "erased": True,
+        "links_revoked": revoked,
+    }

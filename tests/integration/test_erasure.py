@@ -1,0 +1,51 @@
+"""DELETE /admin/participants/{id}: personal data goes, links stop working, answers and aggregates stay."""
+
+from __future__ import annotations
+
+from tests.integration.test_path import auth, body, deliver_queue, import_csv, links, make_event, make_wave
+
+FORM = {"Content-Type": "application/x-www-form-urlencoded"}
+
+
+def test_erasure_removes_personal_data_and_links_but_keeps_the_aggregates(client, tokens, stack):
+    admin = tokens["admin"]
+    event_id = make_event(client, admin)
+    import_csv(client, admin, event_id)
+    wave_id = make_wave(client, admin, event_id)
+    client.http.post(f"/admin/events/{event_id}/waves/{wave_id}/send", headers=auth(admin))
+    deliver_queue(stack)
+    message = stack.ses_messages()[0]
+    token = links(message)
+    answers = b"overall=5&mutual_learning=5&understanding=4&cooperation_measures=4"
+    assert client.http.post(f"/s/{token}", headers=FORM, body=answers).status_code == 303
+    address = str(message.destinations[0]).split("<")[-1].rstrip(">")
+    people = body(client.http.get(f"/admin/events/{event_id}/participants", headers=auth(admin)))["participants"]
+    person = next(p for p in people if p["email"] == address)
+    before = body(client.http.get(f"/admin/events/{event_id}/summary?wave={wave_id}", headers=auth(admin)))
+
+    assert (
+        client.http.delete(
+            f"/admin/participants/{person['participant_id']}", headers=auth(tokens["viewer"])
+        ).status_code
+        == 403
+    )
+    r = client.http.delete(f"/admin/participants/{person['participant_id']}", headers=auth(admin))
+    assert r.status_code == 200, r.body
+    assert body(r)["links_revoked"] == 1
+
+    people = body(client.http.get(f"/admin/events/{event_id}/participants", headers=auth(admin)))["participants"]
+    erased = next(p for p in people if p["participant_id"] == person["participant_id"])
+    assert erased["erased"] is True
+    assert erased["email"] == "" and erased["full_name"] == "" and erased["organisation"] == ""
+    assert address not in str(people)
+    assert client.http.get(f"/s/{token}").status_code == 404
+    assert client.http.post(f"/s/{token}", headers=FORM, body=answers).status_code == 404
+    after = body(client.http.get(f"/admin/events/{event_id}/summary?wave={wave_id}", headers=auth(admin)))
+    assert after["funnel"] == before["funnel"] and after["questions"] == before["questions"]
+    assert client.http.delete("/admin/participants/pt_unknown", headers=auth(admin)).status_code == 404
+
+    # No later email for them: a reminder now skips the erased participant.
+    sent = len(stack.ses_messages())
+    client.http.post(f"/admin/events/{event_id}/waves/{wave_id}/remind", headers=auth(admin))
+    deliver_queue(stack)
+    assert address not in [str(m.destinations[0]) for m in stack.ses_messages()[sent:]]
