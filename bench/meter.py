@@ -35,6 +35,7 @@ class Call:
     items: int = 0
     item_bytes: int = 0
     read_units: float = 0.0  # computed RCU (reads only); 0 for writes and non-DynamoDB calls
+    actions: tuple[str, ...] = ()  # a transaction's actions, as "<Action> <table>"
     failed: bool = False
 
 
@@ -43,6 +44,7 @@ class Window:
     """The calls recorded while a ``Meter.window()`` was open."""
 
     calls: list[Call] = field(default_factory=list)
+    dynamodb_http: int = 0  # HTTP requests PynamoDB's botocore client sent (retries would show here)
 
     def __len__(self) -> int:
         return len(self.calls)
@@ -52,6 +54,11 @@ class Window:
 
     def only(self, operation: str) -> list[Call]:
         return [c for c in self.calls if c.operation == operation]
+
+    @property
+    def retried(self) -> int:
+        """HTTP requests to DynamoDB beyond one per PynamoDB call (botocore retries)."""
+        return self.dynamodb_http - sum(1 for c in self.calls if c.service == "dynamodb")
 
     @property
     def response_bytes(self) -> int:
@@ -81,6 +88,16 @@ def _compact_size(data: Any) -> int:
     return len(json.dumps(body, separators=(",", ":"), default=str))
 
 
+def _actions(operation: str, kwargs: dict[str, Any]) -> tuple[str, ...]:
+    if operation != "TransactWriteItems":
+        return ()
+    return tuple(
+        f"{kind} {spec.get('TableName', '')}"
+        for action in kwargs.get("TransactItems", [])
+        for kind, spec in action.items()
+    )
+
+
 def _reads(operation: str, kwargs: dict[str, Any], data: dict[str, Any]) -> tuple[int, int, float]:
     """(items, item bytes, computed RCU) of one DynamoDB response."""
     consistent = bool(kwargs.get("ConsistentRead"))
@@ -107,6 +124,7 @@ class Meter:
         self._windows: list[Window] = []
         self._hooked: list[Any] = []  # clients we registered on (kept alive, so ids stay unique)
         self._restore: list[Callable[[], None]] = []
+        self._pending: Call | None = None  # the boto3 request whose response has not arrived yet
 
     # Recording -----------------------------------------------------------------------------------
     def _record(self, call: Call) -> Call:
@@ -125,13 +143,13 @@ class Meter:
 
     # boto3 clients -------------------------------------------------------------------------------
     def _before_send(self, request: Any, event_name: str, **_: Any) -> None:
-        _, service, operation = event_name.split(".", 2)
+        service, operation = event_name.split(".", 2)[1:]
         body = request.body
         size = len(body) if isinstance(body, (bytes, str)) else 0
         self._pending = self._record(Call(service=service, operation=operation, request_bytes=size))
 
     def _after_call(self, http_response: Any, event_name: str, **_: Any) -> None:
-        pending = getattr(self, "_pending", None)
+        pending = self._pending
         if pending is not None and event_name.endswith(f".{pending.operation}"):
             pending.response_bytes = len(http_response.content or b"")
             pending.failed = http_response.status_code >= 300
@@ -145,16 +163,25 @@ class Meter:
         return client
 
     # PynamoDB ------------------------------------------------------------------------------------
+    def _count_http(self, **_: Any) -> None:
+        for window in self._windows:
+            window.dynamodb_http += 1
+
     def _dispatch(self, original: Callable[..., Any]) -> Callable[..., Any]:
         meter = self
 
         def dispatch(conn: Any, operation_name: str, operation_kwargs: dict[str, Any]) -> Any:
+            client = conn.client  # PynamoDB's botocore client, made on first use
+            if not any(c is client for c in meter._hooked):
+                client.meta.events.register("before-send.dynamodb", meter._count_http)
+                meter._hooked.append(client)
             call = meter._record(
                 Call(
                     service="dynamodb",
                     operation=operation_name,
                     table=str(operation_kwargs.get("TableName", "")),
                     request_bytes=_compact_size(operation_kwargs),
+                    actions=_actions(operation_name, operation_kwargs),
                     failed=True,
                 )
             )

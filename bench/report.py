@@ -1,0 +1,734 @@
+"""Turn the measurements into rows with targets, print them, and write ``bench/RESULTS.md``."""
+
+from __future__ import annotations
+
+import importlib.metadata
+import os
+import platform
+import sys
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from bench.calls import ResponseCalls, SendCalls
+from bench.deployment import Deployment
+from bench.imports import ImportTimes
+from bench.meter import Call, Window
+from bench.scenarios import CallsResult
+from bench.summary_reads import Checkpoint
+from bench.throughput import Throughput
+
+COMMAND = "make bench"
+RUNS_AS = "PYTHONDONTWRITEBYTECODE=1 .venv/bin/python -m bench"
+TABLE_PREFIX = "event-feedback-"
+MAX_CALLS_PER_RESPONSE = 2
+MAX_CALLS_PER_EMAIL = 2
+MAX_SUMMARY_RCU = 2.0
+MIN_RATIO = 1000.0
+MAX_IMPORT_RATIO = 1.3
+WRITE_UNIT = 1024
+REFERENCE_ZIPPED = 5_000_000  # performance.md section 7: deployment excluding boto3
+REFERENCE_UNZIPPED = 25_000_000
+VERSIONED = ("boto3", "botocore", "moto", "pynamodb", "chalice")
+
+
+@dataclass
+class Results:
+    calls: CallsResult | None = None
+    summary: list[Checkpoint] | None = None
+    imports: ImportTimes | None = None
+    deployment: Deployment | None = None
+    throughput: Throughput | None = None
+    seconds: float = 0.0
+    load: tuple[float, float, float] = (0.0, 0.0, 0.0)  # at start
+    load_end: tuple[float, float, float] = (0.0, 0.0, 0.0)
+    cpu: dict[str, float] = field(default_factory=dict)  # CPU seconds per part
+
+
+def idle_estimate(results: Results) -> str:
+    """What the run would take on an idle machine: import timing alone, then the scenarios on 2 workers."""
+    parts = {k: v for k, v in results.cpu.items() if k != "imports"}
+    longest = max(parts.values(), default=0.0)
+    estimate = results.cpu.get("imports", 0.0) + max(longest, sum(parts.values()) / 2)
+    spent = ", ".join(f"{k} {v:.0f} s" for k, v in results.cpu.items())
+    return f"CPU time {spent}: about {estimate:.0f} s on an idle 2-core machine"
+
+
+@dataclass
+class Row:
+    key: str
+    figure: str
+    measured: str
+    target: str
+    ok: bool | None  # None: informational, no target
+    why: str = ""  # analysis shown when the target is missed
+
+
+@dataclass
+class Machine:
+    date: str
+    platform: str
+    cpus: int
+    python: str
+    versions: dict[str, str] = field(default_factory=dict)
+
+
+def machine() -> Machine:
+    versions = {}
+    for name in VERSIONED:
+        try:
+            versions[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            versions[name] = "not installed"
+    return Machine(
+        date=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        platform=platform.platform(),
+        cpus=os.cpu_count() or 0,
+        python=sys.version.split()[0],
+        versions=versions,
+    )
+
+
+# Formatting ---------------------------------------------------------------------------------------
+def mark(ok: bool | None) -> str:
+    return "ℹ️" if ok is None else ("✅" if ok else "❌")
+
+
+def size(n: float) -> str:
+    if n >= 1_000_000:
+        return f"{n / 1_000_000:.1f} MB"
+    if n >= 1_000:
+        return f"{n / 1_000:.1f} kB"
+    return f"{int(n)} B"
+
+
+def units(x: float) -> str:
+    return f"{x:,.1f}"
+
+
+def per(window: Window, n: int) -> str:
+    """``2.00 (SendRawEmail 1.00, TransactWriteItems 1.00)``."""
+    ops = ", ".join(f"{op} {count / n:.2f}" for op, count in sorted(window.by_operation().items()))
+    return f"{len(window) / n:.2f} ({ops})"
+
+
+def actions(calls: Iterable[Call]) -> str:
+    """A transaction's actions with logical table names: ``Put responses, Update aggregates ×5``."""
+    counted: Counter[str] = Counter()
+    for call in calls:
+        for action in call.actions:
+            kind, _, table = action.partition(" ")
+            counted[f"{kind} {table.removeprefix(TABLE_PREFIX)}"] += 1
+    return ", ".join(f"{name} ×{n}" if n > 1 else name for name, n in counted.items())
+
+
+# Rows ---------------------------------------------------------------------------------------------
+def response_rows(r: ResponseCalls) -> list[Row]:
+    first, edit = len(r.first), len(r.edit)
+    return [
+        Row(
+            "1a",
+            "AWS calls per stored response: `POST /s/{token}`, first answer",
+            r.first.describe(),
+            f"≤ {MAX_CALLS_PER_RESPONSE}",
+            first <= MAX_CALLS_PER_RESPONSE,
+        ),
+        Row(
+            "1b",
+            "AWS calls per stored response: `POST /s/{token}`, edit (form at version 1)",
+            r.edit.describe(),
+            f"≤ {MAX_CALLS_PER_RESPONSE}",
+            edit <= MAX_CALLS_PER_RESPONSE,
+            why=(
+                "An edit must move the counters from the old answers to the new ones inside its transaction, "
+                "so `answering.submit` reads the stored response (a strongly consistent GetItem) after the "
+                "token GetItem. The transaction's version condition already proves which answers are stored; "
+                "only their content is missing. The edit form renders the stored answers and their version: if "
+                "it also carried an HMAC-signed copy of them (bound to the participant and the version), the "
+                "submit could take the old answers from the form and skip the read (2 calls), reading only when "
+                "the condition fails."
+            ),
+        ),
+    ]
+
+
+def send_rows(s: SendCalls) -> list[Row]:
+    return [
+        Row(
+            "2",
+            f"AWS calls per sent invitation (`send_records`, {s.emails} queued jobs)",
+            per(s.send, s.emails),
+            f"≤ {MAX_CALLS_PER_EMAIL} (SES + one state write)",
+            len(s.send) / s.emails <= MAX_CALLS_PER_EMAIL,
+        )
+    ]
+
+
+def summary_rows(points: list[Checkpoint]) -> list[Row]:
+    sizes = " / ".join(f"{p.responses:,}" for p in points)
+    queries = [len(p.aggregate_query) for p in points]
+    items = [p.aggregate_query.items for p in points]
+    last = points[-1]
+    baseline = last.baseline or last.computed_baseline
+    how = "measured" if last.baseline else "computed from the written item sizes"
+    whole = [p.summary.read_units for p in points]
+    metadata = last.summary.read_units - last.aggregate_query.read_units
+    with_metadata = (baseline.read_units + metadata) / last.summary.read_units
+    return [
+        Row(
+            "3a",
+            f"Summary (`admin.summarize`, by stakeholder group) at {sizes} responses: requests",
+            " / ".join(p.summary.describe() for p in points[:1])
+            + (" at every size" if len({p.summary.describe() for p in points}) == 1 else " (varies)"),
+            "one Query of the aggregates, the same at every size",
+            set(queries) == {1},
+        ),
+        Row(
+            "3b",
+            f"Summary: items read at {sizes}",
+            " / ".join(str(n) for n in items),
+            "the same number at every size",
+            len(set(items)) == 1,
+        ),
+        Row(
+            "3c",
+            f"Summary RCU (eventually consistent, computed) at {sizes}",
+            " / ".join(units(p.aggregate_query.read_units) for p in points)
+            + " for the Query; "
+            + " / ".join(units(w) for w in whole)
+            + " with the event and wave GetItems",
+            f"≤ {MAX_SUMMARY_RCU:g}",
+            max(whole) <= MAX_SUMMARY_RCU,
+        ),
+        Row(
+            "3d",
+            f"Naive recount ÷ summary RCU at {last.responses:,} responses",
+            f"{last.ratio:,.0f}× Query for Query ({units(baseline.read_units)} ÷ "
+            f"{units(last.aggregate_query.read_units)} RCU; naive {how}); {with_metadata:,.0f}× if the event "
+            "and wave GetItems, which both paths need, are added to each side",
+            f"≥ {MIN_RATIO:,.0f}×",
+            last.ratio >= MIN_RATIO,
+            why=(
+                "The naive Query returns every response item (≈ "
+                f"{last.response_item_bytes} B each), so its RCU grow with the responses while the summary's "
+                "stay flat; the ratio is the response volume divided by the few aggregate items' size."
+            ),
+        ),
+        Row(
+            "3e",
+            f"Largest aggregate item at {sizes} → WCU of one counter update",
+            " / ".join(f"{p.max_aggregate_bytes} B" for p in points)
+            + f" → {last.counter_update_wcu} WCU (at {last.projected[0]:,} responses: {last.projected[1]} B)",
+            "≤ 1 KB → 1 WCU (performance.md §2)",
+            max(p.max_aggregate_bytes for p in points) <= WRITE_UNIT,
+            why=(
+                "Counter names such as `a:cooperation_measures:5` take more bytes than the counts; every "
+                "submit rewrites five such items (one per dimension), so each KB over costs 5 × 2 WCU more."
+            ),
+        ),
+        Row(
+            "3f",
+            "Aggregate counters equal a recount from the raw responses (naive path, by stakeholder group)",
+            "; ".join(
+                f"{p.responses:,}: " + ("yes" if p.baseline.recount_matches else "**no**")
+                for p in points
+                if p.baseline is not None
+            )
+            + ("" if all(p.baseline for p in points) else " (not recounted where the naive path was computed)"),
+            "aggregates checked against a recount (PRODUCT.md, “How it is built”)",
+            all(p.baseline.recount_matches for p in points if p.baseline is not None),
+            why="The counters written from the generated answers differ from what the stored responses add up to.",
+        ),
+    ]
+
+
+def import_rows(t: ImportTimes) -> list[Row]:
+    loaded = ", ".join(
+        f"{name} ({len(mods)} module{'s' if len(mods) > 1 else ''})" for name, mods in t.heavy_modules.items()
+    )
+    heavy_ok = not any(name in t.heavy_modules for name in ("boto3", "pynamodb", "jinja2", "pydantic", "aws_xray_sdk"))
+    return [
+        Row(
+            "4a",
+            f"`import app` ÷ `import boto3` (medians of {t.runs} interleaved fresh processes)",
+            f"{t.ratio:.2f} ({t.app_ms:.0f} ms ÷ {t.boto3_ms:.0f} ms)",
+            f"≤ {MAX_IMPORT_RATIO}",
+            t.ratio <= MAX_IMPORT_RATIO,
+            why="Something heavy is imported at module level; see the module list in section 4.",
+        ),
+        Row(
+            "4b",
+            "Clients created by `import app`; heavy packages it imports",
+            f"{len(t.clients_created)} clients; {loaded or 'none of them'}",
+            "no client at import; heavy modules imported where used",
+            not t.clients_created and heavy_ok,
+        ),
+    ]
+
+
+def deployment_rows(d: Deployment) -> list[Row]:
+    s = d.sizes
+    zipped = s["deployment.zipped"] + s["layer-deployment.zipped"] - d.sdk_zipped
+    unzipped = s["deployment.unzipped"] + s["layer-deployment.unzipped"] - d.sdk_unzipped
+    never = {k: v for k, v in d.unwanted.items() if k != "type stubs, C sources"}
+    found = "; ".join(f"{kind}: {len(hits)} files, {size(sum(n for _, n in hits))}" for kind, hits in never.items())
+    crypto = next((z for name, _, z in d.layer_packages if name == "cryptography"), 0)
+    return [
+        Row(
+            "5a",
+            "Function zip (`chalice package --stage prod`), zipped / unzipped",
+            f"{size(s['deployment.zipped'])} / {size(s['deployment.unzipped'])}",
+            "as small as the packaging allows, reported",
+            None,
+        ),
+        Row(
+            "5b",
+            "Layer zip (automatic layer: requirements.txt), zipped / unzipped",
+            f"{size(s['layer-deployment.zipped'])} / {size(s['layer-deployment.unzipped'])}",
+            "as small as the packaging allows, reported",
+            None,
+        ),
+        Row(
+            "5c",
+            "Function + layer without boto3 and its dependencies, zipped / unzipped",
+            f"{size(zipped)} / {size(unzipped)}",
+            "≤ 5 MB / ≤ 25 MB (performance.md §7)",
+            zipped <= REFERENCE_ZIPPED and unzipped <= REFERENCE_UNZIPPED,
+            why=(
+                f"`cryptography` alone is {size(crypto)} zipped: `pyjwt[crypto]` pulls it in to verify the "
+                "Cognito RS256 tokens (an API Gateway Cognito authorizer would not need it, but would not run "
+                "under `chalice local`). The boto3 family the layer pins adds "
+                f"{size(d.sdk_zipped)} zipped on top of that; the Lambda runtime has its own copy."
+            ),
+        ),
+        Row(
+            "5d",
+            "Files a Lambda never uses, in both zips (test tools, caches, docs)",
+            found or "none",
+            "no test tools, no docs, no caches",
+            not never,
+            why=(
+                "Two `.rst` examples inside the boto3 wheel (`boto3/examples/`), which Chalice copies as is; "
+                "nothing of ours. They go if boto3 is not pinned in the layer, or if packaging prunes them."
+            ),
+        ),
+    ]
+
+
+def throughput_rows(t: Throughput) -> list[Row]:
+    return [
+        Row(
+            "6",
+            f"Local stack, {t.participants:,} participants: invited → answered → summary (moto in-process)",
+            f"{t.emails:,} emails, {t.answered} answers, summary n = {t.respondents}; "
+            f"{t.calls_per_email:.2f} AWS calls per email; *informational:* {t.emails_per_second:.1f} emails/s",
+            "runs without error and reports its throughput",
+            t.respondents == t.answered and t.emails == t.participants,
+        )
+    ]
+
+
+def windows(results: Results) -> list[Window]:
+    """Every metered window of the run."""
+    out: list[Window] = []
+    if results.calls:
+        r, s = results.calls.response, results.calls.send
+        out += [r.first, r.edit, r.stale_edit, r.form_view, s.send, s.dispatch]
+    for p in results.summary or []:
+        out.append(p.summary)
+        if p.baseline is not None and p.baseline.window is not None:
+            out.append(p.baseline.window)
+    if results.throughput:
+        t = results.throughput
+        out += [t.plan, t.dispatch, t.send, t.feedback, t.answers]
+    return out
+
+
+def rows(results: Results) -> list[Row]:
+    out: list[Row] = []
+    if results.calls:
+        out += response_rows(results.calls.response) + send_rows(results.calls.send)
+    if results.summary:
+        out += summary_rows(results.summary)
+    if results.imports:
+        out += import_rows(results.imports)
+    if results.deployment:
+        out += deployment_rows(results.deployment)
+    if results.throughput:
+        out += throughput_rows(results.throughput)
+    return out
+
+
+def console(results: Results) -> str:
+    lines = []
+    for row in rows(results):
+        lines.append(f"{mark(row.ok)} {row.key:<3} {row.figure.replace('`', '')}")
+        lines.append(
+            f"        {row.measured.replace('`', '').replace('*', '')}   [target: {row.target.replace('`', '')}]"
+        )
+    return "\n".join(lines)
+
+
+# Markdown -----------------------------------------------------------------------------------------
+def _table(header: list[str], body: Iterable[list[str]]) -> list[str]:
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    lines += ["| " + " | ".join(cells) + " |" for cells in body]
+    return lines
+
+
+def _section_calls(c: CallsResult) -> list[str]:
+    r, s = c.response, c.send
+    out = [
+        "## 1. AWS calls per stored response",
+        "",
+        "Through the real view: `chalice.test.Client` posts a valid satisfaction form to `POST /s/{token}` "
+        "(token from an invitation that went through send now → scheduler → sender → SES).",
+        "",
+    ]
+    out += _table(
+        ["Request", "AWS calls", "TransactWriteItems actions", "Computed RCU", "DynamoDB response bytes"],
+        [
+            [
+                name,
+                w.describe(),
+                actions(w.only("TransactWriteItems")) or "—",
+                units(w.read_units),
+                f"{w.response_bytes:,}",
+            ]
+            for name, w in (
+                ("`POST /s/{token}`, first answer", r.first),
+                ("`POST /s/{token}`, edit (`_v=1`)", r.edit),
+                ("`POST /s/{token}`, edit from a stale form (`_v=0`), *no target*", r.stale_edit),
+                ("`GET /s/{token}`, form on first open, *no target*", r.form_view),
+            )
+        ],
+    )
+    out += [
+        "",
+        "RCU: the token GetItem is eventually consistent (0.5); the edit's read of the stored response is "
+        "strongly consistent (1.0). The stale-form edit first tries the first-answer transaction, whose "
+        "condition fails, then reads and retries.",
+        "",
+        "## 2. AWS calls per sent invitation",
+        "",
+        f"`chalicelib.jobs.handlers.send_records` on {s.emails} queued jobs (outcomes {s.outcomes}); SES accepted "
+        f"{s.emails} messages.",
+        "",
+    ]
+    out += _table(
+        ["Step", "Calls per email", "Total", "TransactWriteItems actions"],
+        [
+            [
+                "Sender (`send_records`)",
+                per(s.send, s.emails),
+                s.send.describe(),
+                actions(s.send.only("TransactWriteItems")[:1]),
+            ],
+            ["Scheduler (`dispatch_due`), *no target*", per(s.dispatch, s.emails), s.dispatch.describe(), "—"],
+        ],
+    )
+    return [*out, ""]
+
+
+def _section_summary(points: list[Checkpoint]) -> list[str]:
+    out = [
+        "## 3. Summary reads: aggregates against a naive recount",
+        "",
+        "One wave grows to each size. Responses and aggregate items are written directly (BatchWriteItem) "
+        "from the same generated answers; stored counts are checked in moto's backend, and the naive "
+        "recount must equal the stored counters.",
+        "",
+        "**Summary** (`admin.summarize(..., by='stakeholder_group')`):",
+        "",
+    ]
+    out += _table(
+        [
+            "Responses",
+            "Requests",
+            "Aggregate Query: items / JSON bytes / item bytes",
+            "RCU EC (Query / whole)",
+            "Aggregate items (all dimensions): count, sizes",
+            "WCU per counter update (in a transaction)",
+        ],
+        [
+            [
+                f"{p.responses:,}",
+                p.summary.describe(),
+                f"{p.aggregate_query.items} / {p.aggregate_query.response_bytes:,} / {p.aggregate_query.item_bytes:,}",
+                f"{units(p.aggregate_query.read_units)} / {units(p.summary.read_units)}",
+                f"{p.stored_aggregates}, {p.min_aggregate_bytes}–{p.max_aggregate_bytes} B",
+                f"{p.counter_update_wcu} ({2 * p.counter_update_wcu})",
+            ]
+            for p in points
+        ],
+    )
+    out += [
+        "",
+        "**Naive baseline** (`store.list_responses`: Query every response of the wave, aggregate in Python):",
+        "",
+    ]
+    body = []
+    for p in points:
+        b = p.baseline or p.computed_baseline
+        how = (
+            "measured"
+            if p.baseline
+            else f"computed (moto would take ≈ {p.baseline_estimate_seconds:.0f} CPU s, over the bench's budget)"
+        )
+        body.append(
+            [
+                f"{p.responses:,}",
+                how,
+                f"{b.requests}",
+                f"{b.items:,}",
+                f"{b.response_bytes:,}" if b.measured else "—",
+                f"{b.item_bytes:,}",
+                units(b.read_units),
+                f"{units(p.computed_baseline.read_units)} ({p.computed_baseline.requests} "
+                f"page{'s' if p.computed_baseline.requests != 1 else ''})",
+                f"{p.ratio:,.0f}×",
+                {True: "yes", False: "**no**", None: "—"}[b.recount_matches],
+                f"{b.seconds:.1f} s ({b.cpu_seconds:.1f} CPU s)" if b.measured else "—",
+            ]
+        )
+    out += _table(
+        [
+            "Responses",
+            "How",
+            "Query pages",
+            "Items",
+            "JSON bytes",
+            "Item bytes",
+            "RCU EC",
+            "RCU EC computed from sizes",
+            "Naive ÷ summary Query RCU",
+            "Recount = counters",
+            "moto time (*informational*)",
+        ],
+        body,
+    )
+    last = points[-1]
+    out += [
+        "",
+        f"A response item is ≈ {last.response_item_bytes} B by DynamoDB's rules. moto cuts Query pages at "
+        "1,000,000 B of its own item sizes, DynamoDB at 1 MB of its own, so measured and computed page "
+        "counts (and their per-page rounding) can differ by one. Seeding took "
+        + ", ".join(f"{p.seed_seconds:.1f} s" for p in points)
+        + " (*informational*). A first submit updates 5 aggregate items (one per dimension) inside its "
+        f"transaction: {5 * 2 * last.counter_update_wcu} WCU for the counters. With every count scaled to "
+        f"{last.projected[0]:,} responses the largest aggregate item would be {last.projected[1]} B: counter "
+        "names such as `a:cooperation_measures:5` weigh more than the counts, so the 1 KB margin shrinks by "
+        "≈ 15–30 B for each further counter an item gains.",
+        "",
+    ]
+    return out
+
+
+def _section_imports(t: ImportTimes) -> list[str]:
+    heavy = "; ".join(
+        f"`{name}`: {', '.join(mods[:6])}{' …' if len(mods) > 6 else ''}" for name, mods in t.heavy_modules.items()
+    )
+    return [
+        "## 4. Import time (cold start)",
+        "",
+        f"Fresh interpreters, cwd = project root, environment `EF_STAGE=prod`, 40-character "
+        f"`EF_PSEUDONYM_SECRET`/`EF_PANEL_SECRET`, `AWS_DEFAULT_REGION` only. {t.runs} runs of each, interleaved.",
+        "",
+        *_table(
+            ["Command", "Median"],
+            [
+                ["`python -c pass` (*informational*)", f"{t.bare_ms:.0f} ms"],
+                ["`python -c 'import boto3'`", f"{t.boto3_ms:.0f} ms"],
+                ["`python -c 'import app'`", f"{t.app_ms:.0f} ms"],
+                ["ratio app ÷ boto3", f"**{t.ratio:.2f}**"],
+            ],
+        ),
+        "",
+        f"Clients created while importing `app` (botocore's `ClientCreator.create_client` wrapped): "
+        f"{len(t.clients_created)}{' ' + str(t.clients_created) if t.clients_created else ''}. "
+        f"Heavy packages loaded by `import app`: {heavy or 'none'} (checked: "
+        "boto3, botocore, pynamodb, jinja2, pydantic, aws_xray_sdk, jwt, cryptography). "
+        "The bare `botocore` package (no client machinery) comes with `aws_lambda_powertools`.",
+        "",
+        "Byte-code is compiled once into a private `PYTHONPYCACHEPREFIX` before timing, for both commands. "
+        "On Lambda the layer's wheels and `chalicelib/` ship without `.pyc`, so a real cold start also compiles.",
+        "",
+    ]
+
+
+def _section_deployment(d: Deployment) -> list[str]:
+    s = d.sizes
+    out = [
+        "## 5. Deployment size",
+        "",
+        "`bench.package_sizes.package('prod', tmp)` (`chalice package --stage prod`):",
+        "",
+        *_table(
+            ["Zip", "Files", "Zipped", "Unzipped"],
+            [
+                [
+                    "function (`deployment.zip`)",
+                    f"{d.function_files:,}",
+                    size(s["deployment.zipped"]),
+                    size(s["deployment.unzipped"]),
+                ],
+                [
+                    "layer (`layer-deployment.zip`)",
+                    f"{d.layer_files:,}",
+                    size(s["layer-deployment.zipped"]),
+                    size(s["layer-deployment.unzipped"]),
+                ],
+                ["of which boto3 and its dependencies", "", size(d.sdk_zipped), size(d.sdk_unzipped)],
+            ],
+        ),
+        "",
+        "Largest top-level entries of the layer's `site-packages`:",
+        "",
+        *_table(
+            ["Package", "Unzipped", "Zipped"],
+            [[f"`{name}`", size(u), size(z)] for name, u, z in d.layer_packages[:5]],
+        ),
+        "",
+    ]
+    if d.unwanted:
+        out += ["Files a Lambda does not read, found in the zips:", ""]
+        for kind, hits in d.unwanted.items():
+            examples = ", ".join(f"`{label}`" for label, _ in hits[:4])
+            out.append(f"- {kind}: {len(hits)} files, {size(sum(n for _, n in hits))} (e.g. {examples})")
+        out.append("")
+    else:
+        out += ["No test tools, caches, docs, stubs or C sources in either zip.", ""]
+    return out
+
+
+def _section_throughput(t: Throughput) -> list[str]:
+    sending = t.sending()
+    out = [
+        "## 6. Local throughput (*informational*)",
+        "",
+        f"{t.participants:,} participants in one wave, in-process moto with `devstack.moto_speedups.install()` "
+        "(the local stack's transaction speed-up), sender called once per job as the deployed "
+        "`batch_size=1` trigger does. SES delivery/bounce events go through the feedback handler; "
+        f"{t.answered} participants open their link and answer through the HTTP views.",
+        "",
+        *_table(
+            ["Step", "AWS calls", "Per email / per answer"],
+            [
+                ["`admin.send_now`", t.plan.describe(), per(t.plan, t.emails)],
+                ["`distribution.dispatch_due` until nothing is due", t.dispatch.describe(), per(t.dispatch, t.emails)],
+                ["`send_records`, one job per call", t.send.describe(), per(t.send, t.emails)],
+                ["**sending, all steps**", sending.describe(), f"**{per(sending, t.emails)}**"],
+                [
+                    "SES events → `apply_feedback` (local token lookup included)",
+                    t.feedback.describe(),
+                    per(t.feedback, t.emails),
+                ],
+                ["`GET` + `POST /s/{token}` per answer", t.answers.describe(), per(t.answers, t.answered)],
+            ],
+        ),
+        "",
+        "The sender alone costs 2 calls per email (figure 2). The scheduler adds one UpdateItem per invitation "
+        "(`reschedule` moves the due-index entry to the next reminder or drops it) and one SendMessageBatch per "
+        "10 jobs, hence ≈ 3.1 for the whole sending path. The feedback step includes a token GetItem that only "
+        "the local SES emulation makes (`devstack.ses_events.token_tags`; SES echoes the tags in AWS).",
+        "",
+        f"*Informational, moto wall time:* {t.emails:,} emails from send-now to SES in {t.send_seconds:.1f} s = "
+        f"**{t.emails_per_second:.1f} emails/s**; {t.answered} answers (form + submit) in {t.answer_seconds:.1f} s = "
+        f"{t.answered / t.answer_seconds:.1f} answers/s. In AWS the rate is SES's MaxSendRate "
+        "(`EF_SES_MAX_SEND_RATE`), not these figures.",
+        "",
+        "Summary after the run: "
+        + ", ".join(f"{k} {v}" for k, v in t.funnel.items() if v not in (0, None))
+        + f"; respondents {t.respondents}.",
+        "",
+    ]
+    return out
+
+
+def markdown(results: Results, m: Machine) -> str:
+    table = rows(results)
+    out = [
+        "# Benchmarks",
+        "",
+        f"Written by `{COMMAND}` (which runs `{RUNS_AS}`) on {m.date}; do not edit by hand. "
+        f"The run took {results.seconds:.0f} s ({idle_estimate(results)}).",
+        "",
+        "## How to read this",
+        "",
+        "- The figures are **counts** (AWS requests by operation, items, bytes) and **capacity units computed "
+        "with DynamoDB's published rules** from the sizes of the items actually stored. They are properties of "
+        "the code, so they hold on AWS.",
+        "- They are **not moto timings**: moto hard-codes ConsumedCapacity and its Query re-reads the whole "
+        "table. Wall times appear only where marked *informational*; the import-time figure is a ratio of "
+        "medians taken in the same run.",
+        "- Targets come from `PRODUCT.md` (“Targets, measured by the project's own benchmarks”), or from "
+        "`performance.md` where that is named. ✅ met, ❌ missed, ℹ️ reported without a target.",
+        "",
+        "## Figures",
+        "",
+        *_table(
+            ["#", "Figure", "Measured", "Target", ""],
+            [[r.key, r.figure, r.measured, r.target, mark(r.ok)] for r in table],
+        ),
+        "",
+    ]
+    missed = [r for r in table if r.ok is False]
+    if missed:
+        out += ["### Targets missed", ""]
+        out += [f"- **{r.key}** ({r.measured}): {r.why}" for r in missed]
+        out.append("")
+    if results.calls:
+        out += _section_calls(results.calls)
+    if results.summary:
+        out += _section_summary(results.summary)
+    if results.imports:
+        out += _section_imports(results.imports)
+    if results.deployment:
+        out += _section_deployment(results.deployment)
+    if results.throughput:
+        out += _section_throughput(results.throughput)
+    out += [
+        "## Method",
+        "",
+        "- **Counting.** boto3 clients made by `chalicelib.clients.client` (SES, SQS) get a `before-send.*` "
+        "handler (one count per HTTP request) and an `after-call.*` handler (response bytes). Every DynamoDB "
+        "call goes through PynamoDB 6.1's `Connection.dispatch`, which the bench wraps: operation, table, "
+        "transaction actions, and the returned data, whose items are sized with `bench/capacity.py`. JSON "
+        "bytes are the compact JSON of the response without botocore's `ResponseMetadata`.",
+        "- **Capacity.** Item size = attribute name bytes + value bytes (numbers 1 + ⌈digits/2⌉ bytes, maps "
+        "and lists 3 bytes + 1 per element). GetItem rounds its item up to 4 KB; a Query page sums its items, "
+        "then rounds up to 4 KB; eventually consistent reads cost half. Writes cost 1 WCU per KB of the "
+        "larger image, twice that in a transaction.",
+        "- **Seeding.** Answers come from `devstack.seed.answers` (the demo's 98 / 96 / 85 % pattern), "
+        "validated by `check_answers`; counters from `aggregate_deltas` + `f:completed` spread over the "
+        "participant's 5 cells (`store.spread`), plus a funnel with 25 % non-respondents. Responses are the "
+        "`ResponseItem` rows `store_response` writes, batch-written with PynamoDB; aggregate items are "
+        "written raw with BatchWriteItem, as the counters' ADD updates leave them.",
+        "- **Isolation.** Each scenario runs in its own process with its own `moto.mock_aws()`, the "
+        "resources of `infra/template.json` (`devstack.provision`) and the env of "
+        "`tests/integration/conftest.py::app_env`; scenarios run two at a time. "
+        "`devstack.moto_speedups` is installed in every scenario: it changes how fast moto applies a "
+        "transaction, never what the app sends.",
+        f"- **Retries.** A `before-send` handler on PynamoDB's own botocore client counts DynamoDB HTTP requests: "
+        f"{sum(w.dynamodb_http for w in windows(results)):,} in the metered windows, "
+        f"{sum(w.retried for w in windows(results))} more than PynamoDB calls, so no count above hides a retry.",
+        f"- **Reproduce:** `{COMMAND}` from the project root.",
+        "",
+        "## Machine",
+        "",
+        f"- Platform: `{m.platform}`, {m.cpus} CPUs; load average (1 / 5 / 15 min) at start "
+        + " / ".join(f"{x:.2f}" for x in results.load)
+        + ", at the end "
+        + " / ".join(f"{x:.2f}" for x in results.load_end),
+        f"- Python {m.python}; " + ", ".join(f"{name} {v}" for name, v in m.versions.items()),
+        f"- Command: `{COMMAND}`",
+        "",
+    ]
+    busiest = max(results.load[0], results.load_end[0], results.load_end[1])
+    if busiest > m.cpus:
+        out[-1:-1] = [
+            f"- Note: the machine was shared during this run (load up to {busiest:.1f} on {m.cpus} CPUs); "
+            "wall times marked informational, and the run time, are inflated accordingly. Counts are not affected."
+        ]
+    return "\n".join(out)
