@@ -16,7 +16,7 @@ from chalice.app import AuthRequest, Response
 
 from chalicelib import container
 from chalicelib.adapters.auth import Principal
-from chalicelib.api.errors import handled, html_response
+from chalicelib.api.errors import csv_response, handled, html_response
 from chalicelib.api.request import body_bytes, query
 from chalicelib.domain import admin, catalogue, distribution
 from chalicelib.domain.errors import Forbidden, TemporarilyUnavailable, Unauthenticated, ValidationFailed
@@ -222,16 +222,7 @@ def export(event_id: str) -> Response:
         params.get("kind", "aggregates"),
         k=container.settings().suppression_k,
     )
-    return Response(
-        body=text,
-        status_code=200,
-        headers={
-            "Content-Type": "text/csv; charset=utf-8",
-            "Content-Disposition": f'attachment; filename="{filename}"',
-            "Cache-Control": "no-store",
-            "X-Content-Type-Options": "nosniff",
-        },
-    )
+    return csv_response(filename, text)
 
 
 @admin_route("/admin/events/{event_id}/waves/{wave_id}/recount", ["POST"], "admin")

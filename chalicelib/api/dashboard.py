@@ -25,7 +25,7 @@ from chalice.app import Response
 from chalicelib import container
 from chalicelib.adapters.auth import Principal
 from chalicelib.api import admin as admin_api
-from chalicelib.api.errors import html_response, status_of
+from chalicelib.api.errors import csv_response, html_response, status_of
 from chalicelib.api.request import body_bytes, query
 from chalicelib.api.session import (
     SESSION_COOKIE,
@@ -946,16 +946,7 @@ def dash_export(ctx: Ctx, event_id: str) -> Response:
         params.get("kind", "aggregates"),
         k=container.settings().suppression_k,
     )
-    return Response(
-        body=text,
-        status_code=200,
-        headers={
-            "Content-Type": "text/csv; charset=utf-8",
-            "Content-Disposition": f'attachment; filename="{quote(filename)}"',
-            "Cache-Control": "no-store",
-            "X-Content-Type-Options": "nosniff",
-        },
-    )
+    return csv_response(filename, text)
 
 
 @page("/dashboard/programme")

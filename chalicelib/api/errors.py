@@ -66,6 +66,22 @@ def html_response(body: str, status: int = 200, headers: dict[str, str] | None =
     )
 
 
+def csv_response(filename: str, text: str) -> Response:
+    """A CSV download; the name is quoted so that no header injection is possible."""
+    from urllib.parse import quote
+
+    return Response(
+        body=text,
+        status_code=200,
+        headers={
+            "Content-Type": "text/csv; charset=utf-8",
+            "Content-Disposition": f'attachment; filename="{quote(filename)}"',
+            "Cache-Control": "no-store",
+            "X-Content-Type-Options": "nosniff",
+        },
+    )
+
+
 ERROR_PAGES = {
     400: "bad_request",
     404: "not_found",

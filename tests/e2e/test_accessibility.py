@@ -12,7 +12,6 @@ through the admin API and sent like any other; the built-in questionnaires are s
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -25,11 +24,9 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from tests.e2e.conftest import ARTIFACTS, Live
+from tests.e2e.conftest import ARTIFACTS, WCAG, Live, axe_violations
 from tests.e2e.test_local_stack import token_for
 
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-WCAG = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
 LANGS = ("en", "fr", "es")
 PAGE_LIMIT = 50 * 1024
 
@@ -240,37 +237,11 @@ def world(live: Live) -> World:
     return World(live=live, every=sent["every"], builtin={k: sent[k] for k in ("satisfaction", "impact")})
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    if not os.path.exists(CHROMIUM):
-        pytest.fail(f"{CHROMIUM} is missing: run `make system-deps` (apt-get install chromium)")
-    with sync_playwright() as p:
-        b = p.chromium.launch(
-            executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
-        )
-        yield b
-        b.close()
-
-
 @pytest.fixture
 def context(browser: Any) -> Iterator[Any]:
     ctx = browser.new_context(viewport={"width": 390, "height": 844})
     yield ctx
     ctx.close()
-
-
-_AXE: Any = None
-
-
-def axe_violations(page: Any) -> list[dict[str, Any]]:
-    global _AXE
-    from axe_playwright_python.sync_playwright import Axe
-
-    _AXE = _AXE or Axe()
-    results = _AXE.run(page, options={"runOnly": {"type": "tag", "values": WCAG}})
-    return list(results.response["violations"])
 
 
 def describe(violations: list[dict[str, Any]]) -> str:

@@ -3,38 +3,10 @@ axe-core checks the form against WCAG 2.2 AA."""
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterator
 from typing import Any
 
-import pytest
-
-from tests.e2e.conftest import ARTIFACTS, Live
+from tests.e2e.conftest import ARTIFACTS, Live, axe_violations
 from tests.e2e.test_local_stack import new_event, token_for
-
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-WCAG = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    if not os.path.exists(CHROMIUM):
-        pytest.fail(f"{CHROMIUM} is missing: run `make system-deps` (apt-get install chromium)")
-    with sync_playwright() as p:
-        b = p.chromium.launch(
-            executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
-        )
-        yield b
-        b.close()
-
-
-def axe_violations(page: Any) -> list[dict[str, Any]]:
-    from axe_playwright_python.sync_playwright import Axe
-
-    results = Axe().run(page, options={"runOnly": {"type": "tag", "values": WCAG}})
-    return list(results.response["violations"])
 
 
 def test_participant_answers_from_the_emailed_link(live: Live, browser: Any) -> None:

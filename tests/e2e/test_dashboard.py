@@ -8,21 +8,17 @@ axe-core (WCAG 2.2 AA tags) runs on every page visited at 768 and 1280 px, and e
 
 from __future__ import annotations
 
-import os
 import re
 import time
 import urllib.parse
-from collections.abc import Iterator
 from datetime import date, timedelta
 from typing import Any
 
 import pytest
 
-from tests.e2e.conftest import ARTIFACTS, Live
-from tests.e2e.test_browser import axe_violations
+from tests.e2e.conftest import ARTIFACTS, Live, axe_violations
 from tests.e2e.test_local_stack import token_for
 
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 WIDTHS = (768, 1280)
 TAG = "dash" + str(int(time.time()))
 GOOD = [
@@ -39,20 +35,6 @@ CSV = "email,full_name,organisation,stakeholder_group,country,language,timezone,
 )
 CSV += "not-an-email,Bad Row,Nowhere,government,FR,en,,no\n"
 CSV += f"bad.country.{TAG}@example.org,Bad Country,Nowhere,government,XX,en,,no\n"
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    if not os.path.exists(CHROMIUM):
-        pytest.fail(f"{CHROMIUM} is missing: run `make system-deps` (apt-get install chromium)")
-    with sync_playwright() as p:
-        b = p.chromium.launch(
-            executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
-        )
-        yield b
-        b.close()
 
 
 class Audit:
