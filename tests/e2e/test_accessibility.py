@@ -468,3 +468,18 @@ def test_the_form_weighs_under_50_kb_and_loads_nothing_from_another_host(world: 
     sizes["impact-422-es"] = len(posted.value.body())
     assert all(size < PAGE_LIMIT for size in sizes.values()), sizes
     assert hosts == {"127.0.0.1"}, hosts
+
+
+def test_a_conditional_question_appears_only_when_its_condition_holds_without_javascript(
+    world: World, browser: Any
+) -> None:
+    ctx = browser.new_context(java_script_enabled=False, viewport={"width": 390, "height": 844})
+    page = ctx.new_page()
+    page.goto(world.url(f"/s/{world.builtin['impact'].tokens['en']}?lang=en"))
+    follow_up = page.locator("#q-applied_how")
+    assert follow_up.is_hidden()
+    page.locator('input[name="applied_in_work"][value="yes"]').check()
+    assert follow_up.is_visible()
+    page.locator('input[name="applied_in_work"][value="no"]').check()
+    assert follow_up.is_hidden()
+    ctx.close()
