@@ -15,7 +15,7 @@ from typing import Any
 
 from bench.calls import ResponseCalls, SendCalls
 
-SCENARIOS = ("summary", "throughput", "calls", "deployment")
+SCENARIOS = ("summary", "throughput", "calls", "deployment", "programme")
 
 
 @dataclass
@@ -67,4 +67,8 @@ def _run(name: str) -> Any:
             from bench import throughput
 
             return throughput.run(meter)
+        if name == "programme":
+            from bench import programme
+
+            return programme.run(meter)
     raise ValueError(f"unknown scenario {name!r}")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import logging
 import re
+import warnings
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -68,6 +69,11 @@ def flushing(handler: F) -> F:
         try:
             return handler(*args, **kwargs)
         finally:
-            metrics.flush_metrics(raise_on_empty_metrics=False)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", UserWarning)  # an invocation with nothing to count is normal
+                metrics.flush_metrics(raise_on_empty_metrics=False)
+            # With metrics disabled (the local pump) nothing is flushed or cleared, and Powertools would
+            # print the accumulated set by itself once it reaches 100 values.
+            metrics.clear_metrics()
 
     return run  # type: ignore[return-value]
