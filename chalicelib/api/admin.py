@@ -239,8 +239,14 @@ def programme() -> dict[str, Any]:
     except ValueError:
         raise ValidationFailed("year (and compare) must be years such as 2026") from None
     indicator = params.get("indicator", "mutual_learning")
+    scope = _principal("viewer").events
     return admin.programme(
-        container.store(), year, indicator, k=container.settings().suppression_k, compare_year=compare
+        container.store(),
+        year,
+        indicator,
+        k=container.settings().suppression_k,
+        compare_year=compare,
+        only_events=scope,
     )
 
 

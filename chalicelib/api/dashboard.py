@@ -964,8 +964,10 @@ def dash_programme(ctx: Ctx) -> Response:
     year = int(raw_year)
     wanted = params.get("indicator", "")
     indicator = wanted if wanted in indicators else "mutual_learning"
-    data = admin.programme(store, year, indicator, k=container.settings().suppression_k)
-    rows = [r for r in data["waves"] if _visible(ctx.session.principal, r["event_id"])]
+    data = admin.programme(
+        store, year, indicator, k=container.settings().suppression_k, only_events=ctx.session.principal.events
+    )
+    rows = data["waves"]
     return _render(
         "programme",
         session=ctx.session,

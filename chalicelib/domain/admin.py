@@ -412,12 +412,22 @@ def report_data(store: Any, event_id: str, wave_id: str | None, by: str | None, 
     }
 
 
-def programme(store: Any, year: int, indicator: str, *, k: int, compare_year: int | None = None) -> dict[str, Any]:
+def programme(
+    store: Any,
+    year: int,
+    indicator: str,
+    *,
+    k: int,
+    compare_year: int | None = None,
+    only_events: frozenset[str] = frozenset(),
+) -> dict[str, Any]:
     """One indicator across every event and wave of a year (and another year): one Query per wave."""
 
     def year_rows(y: int) -> list[dict[str, Any]]:
         rows = []
         for event in store.events_in_year(y):
+            if only_events and event.event_id not in only_events:
+                continue  # a user scoped to some events sees only those
             for wave in store.list_waves(event.event_id):
                 questionnaire = catalogue.resolve(store, wave.questionnaire_id, wave.questionnaire_version)
                 question = next((q for q in questionnaire.questions if q.indicator == indicator), None)

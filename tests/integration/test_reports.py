@@ -201,3 +201,27 @@ def test_waves_link_through_the_panel_id_and_report_attrition(client, tokens, st
     assert learning["answered_first_only"]["n"] == 5
     bad = client.http.get(f"/admin/events/{event_id}/panel?from={first_wave}", headers=auth(tokens["viewer"]))
     assert bad.status_code == 400
+
+
+def test_a_user_scoped_to_one_event_sees_only_that_event_in_the_programme(client, tokens, stack):
+    import boto3
+
+    from devstack import identity
+
+    _, wave_id, _ = seeded(client, tokens, stack)
+    other = make_event(client, tokens["admin"])
+    idp = boto3.client("cognito-idp", region_name="us-east-1")
+    pool, client_id = stack.outputs["UserPoolId"], stack.outputs["UserPoolClientId"]
+    idp.create_group(GroupName=f"event:{other}", UserPoolId=pool)
+    password = identity.new_password()
+    identity.ensure_user(idp, pool, "scoped@example.org", password, "viewer")
+    idp.admin_add_user_to_group(UserPoolId=pool, Username="scoped@example.org", GroupName=f"event:{other}")
+    scoped = identity.sign_in(idp, client_id, "scoped@example.org", password)
+    year = datetime.now(UTC).year
+    r = client.http.get(f"/admin/programme?year={year}&indicator=mutual_learning", headers=auth(scoped))
+    assert r.status_code == 200
+    assert wave_id not in [w["wave_id"] for w in body(r)["waves"]]
+    everyone = client.http.get(
+        f"/admin/programme?year={year}&indicator=mutual_learning", headers=auth(tokens["viewer"])
+    )
+    assert wave_id in [w["wave_id"] for w in body(everyone)["waves"]]
