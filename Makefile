@@ -31,6 +31,7 @@ run: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check chalicelib app.py
+	$(BIN)/bandit -q -c pyproject.toml -r chalicelib app.py
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
