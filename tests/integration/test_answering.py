@@ -6,18 +6,14 @@ import json
 
 from chalicelib.adapters.store import DynamoStore
 from chalicelib.domain.errors import TemporarilyUnavailable
-from tests.integration.test_path import auth, body, deliver_queue, import_csv, links, make_event, make_wave
+from tests.integration.test_path import auth, body, links, sent_wave
 
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 
 
 def test_a_throttled_database_shows_the_form_again_with_every_answer_kept(client, tokens, stack, monkeypatch):
     admin = tokens["admin"]
-    event_id = make_event(client, admin)
-    import_csv(client, admin, event_id)
-    wave_id = make_wave(client, admin, event_id)
-    client.http.post(f"/admin/events/{event_id}/waves/{wave_id}/send", headers=auth(admin))
-    deliver_queue(stack)
+    _, wave_id = sent_wave(client, admin, stack)
     token = links(stack.ses_messages()[0])
 
     def throttled(*args, **kwargs):

@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-from tests.integration.test_path import auth, body, deliver_queue, import_csv, links, make_event, make_wave
+from tests.integration.test_path import auth, body, deliver_queue, links, sent_wave
 
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 
 
 def test_erasure_removes_personal_data_and_links_but_keeps_the_aggregates(client, tokens, stack):
     admin = tokens["admin"]
-    event_id = make_event(client, admin)
-    import_csv(client, admin, event_id)
-    wave_id = make_wave(client, admin, event_id)
-    client.http.post(f"/admin/events/{event_id}/waves/{wave_id}/send", headers=auth(admin))
-    deliver_queue(stack)
+    event_id, wave_id = sent_wave(client, admin, stack)
     message = stack.ses_messages()[0]
     token = links(message)
     answers = b"overall=5&mutual_learning=5&understanding=4&cooperation_measures=4"

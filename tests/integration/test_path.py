@@ -86,6 +86,16 @@ def deliver_queue(stack: Any) -> dict[str, int]:
     return send_records(bodies) if bodies else {}
 
 
+def sent_wave(client: Any, token: str, stack: Any) -> tuple[str, str]:
+    """An event with the standard participants and a satisfaction wave whose invitations SES accepted."""
+    event_id = make_event(client, token)
+    import_csv(client, token, event_id)
+    wave_id = make_wave(client, token, event_id)
+    client.http.post(f"/admin/events/{event_id}/waves/{wave_id}/send", headers=auth(token))
+    deliver_queue(stack)
+    return event_id, wave_id
+
+
 def links(message: Any) -> str:
     parsed = message_from_string(message.raw_data, policy=default_policy)
     text = parsed.get_body(preferencelist=("plain",)).get_content()
@@ -186,11 +196,7 @@ def test_whole_path_send_answer_summary(client, tokens, stack):
 
 def test_edit_replaces_the_answer_and_moves_counts(client, tokens, stack):
     admin = tokens["admin"]
-    event_id = make_event(client, admin)
-    import_csv(client, admin, event_id)
-    wave_id = make_wave(client, admin, event_id)
-    client.http.post(f"/admin/events/{event_id}/waves/{wave_id}/send", headers=auth(admin))
-    deliver_queue(stack)
+    _, wave_id = sent_wave(client, admin, stack)
     token = links(stack.ses_messages()[0])
     headers = {"Content-Type": "application/x-www-form-urlencoded"}
     base = "overall=4&understanding=4&cooperation_measures=4"
@@ -222,12 +228,7 @@ def test_edit_replaces_the_answer_and_moves_counts(client, tokens, stack):
 
 
 def test_invalid_answers_get_422_with_values_kept(client, tokens, stack):
-    admin = tokens["admin"]
-    event_id = make_event(client, admin)
-    import_csv(client, admin, event_id)
-    wave_id = make_wave(client, admin, event_id)
-    client.http.post(f"/admin/events/{event_id}/waves/{wave_id}/send", headers=auth(admin))
-    deliver_queue(stack)
+    sent_wave(client, tokens["admin"], stack)
     token = links(stack.ses_messages()[0])
     headers = {"Content-Type": "application/x-www-form-urlencoded"}
     r = client.http.post(f"/s/{token}?lang=en", headers=headers, body=b"overall=6&understanding=4&comments=keep+me")
