@@ -125,7 +125,7 @@ class Population:
         }
 
     def _count(self, cells: Mapping[str, str], deltas: Mapping[str, int]) -> None:
-        from chalicelib.adapters.store import spread
+        from chalicelib.domain.cells import spread
 
         for cell, values in spread(cells, deltas).items():
             bucket = self.counters.setdefault(cell, {})
@@ -222,7 +222,7 @@ def computed_baseline(sizes: list[int]) -> Baseline:
 
 def _recount(store: Any, wave_id: str, questionnaire: Any) -> dict[str, dict[str, int]]:
     """The naive summary: every response of the wave, aggregated in Python (by stakeholder group)."""
-    from chalicelib.adapters.store import cell_key
+    from chalicelib.domain.cells import cell_key
     from chalicelib.domain.questionnaires import aggregate_deltas
 
     out: dict[str, dict[str, int]] = {}

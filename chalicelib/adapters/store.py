@@ -13,9 +13,9 @@ from pynamodb.expressions.operand import Path
 from pynamodb.transactions import TransactWrite
 
 from chalicelib.adapters import tables as t
+from chalicelib.domain.cells import spread
 from chalicelib.domain.errors import Conflict, NotFound, TemporarilyUnavailable
 from chalicelib.domain.model import (
-    DIMENSIONS,
     CloseRule,
     Event,
     Invitation,
@@ -106,25 +106,6 @@ class Tx:
         if any(code in _BUSY for code in codes) or (not codes and _throttled(exc)):
             raise TemporarilyUnavailable("the database is busy; try again") from exc
         return {label for label, code in zip(order, codes, strict=False) if code == "ConditionalCheckFailed"}
-
-
-def cell_key(dimension: str, value: str) -> str:
-    return f"{dimension}#{value}"
-
-
-def spread(cells: Mapping[str, str], deltas: Mapping[str, int]) -> dict[str, dict[str, int]]:
-    """The same deltas applied to this participant's cell in every reporting dimension."""
-    return {cell_key(dim, cells[dim]): dict(deltas) for dim in DIMENSIONS if dim in cells}
-
-
-def merge_cell_deltas(*parts: Mapping[str, Mapping[str, int]]) -> dict[str, dict[str, int]]:
-    out: dict[str, dict[str, int]] = {}
-    for part in parts:
-        for cell, deltas in part.items():
-            bucket = out.setdefault(cell, {})
-            for name, delta in deltas.items():
-                bucket[name] = bucket.get(name, 0) + delta
-    return out
 
 
 class DynamoStore:

@@ -214,7 +214,11 @@ def report(event_id: str) -> Response:
 
 @admin_route("/admin/events/{event_id}/export.csv", ["GET"], "viewer")
 def export(event_id: str) -> Response:
-    params = query(bp.current_request)
+    return export_response(event_id, query(bp.current_request))
+
+
+def export_response(event_id: str, params: dict[str, str]) -> Response:
+    """The CSV download for ``?wave=&kind=``; the dashboard serves the very same one."""
     filename, text = admin.export_csv(
         container.store(),
         event_id,

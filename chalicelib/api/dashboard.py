@@ -25,7 +25,7 @@ from chalice.app import Response
 from chalicelib import container
 from chalicelib.adapters.auth import Principal
 from chalicelib.api import admin as admin_api
-from chalicelib.api.errors import csv_response, html_response, status_of
+from chalicelib.api.errors import html_response, status_of
 from chalicelib.api.request import body_bytes, query
 from chalicelib.api.session import (
     SESSION_COOKIE,
@@ -939,15 +939,7 @@ def dash_report(ctx: Ctx, event_id: str) -> Response:
 
 @page("/dashboard/events/{event_id}/export.csv")
 def dash_export(ctx: Ctx, event_id: str) -> Response:
-    params = query(bp.current_request)
-    filename, text = admin.export_csv(
-        container.store(),
-        event_id,
-        params.get("wave"),
-        params.get("kind", "aggregates"),
-        k=container.settings().suppression_k,
-    )
-    return csv_response(filename, text)
+    return admin_api.export_response(event_id, query(bp.current_request))
 
 
 @page("/dashboard/programme")

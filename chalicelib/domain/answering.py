@@ -8,8 +8,9 @@ from datetime import datetime
 from typing import Any
 
 from chalicelib.domain import catalogue
+from chalicelib.domain.cells import merge, spread
 from chalicelib.domain.errors import NotFound, OptedOut, TemporarilyUnavailable, WaveClosed
-from chalicelib.domain.model import DIMENSIONS, Response, Wave
+from chalicelib.domain.model import Response, Wave
 from chalicelib.domain.ports import SubmitOutcome
 from chalicelib.domain.questionnaires import AnswerCheck, Questionnaire, aggregate_deltas, check_answers
 from chalicelib.domain.tokens import hash_token, looks_like_token
@@ -74,20 +75,6 @@ class SubmitResult:
     edited: bool = False
 
 
-def _cell_deltas(cells: Mapping[str, str], deltas: Mapping[str, int], sign: int) -> dict[str, dict[str, int]]:
-    return {f"{d}#{cells[d]}": {k: sign * v for k, v in deltas.items()} for d in DIMENSIONS if d in cells}
-
-
-def _merge(*parts: Mapping[str, Mapping[str, int]]) -> dict[str, dict[str, int]]:
-    out: dict[str, dict[str, int]] = {}
-    for part in parts:
-        for cell, deltas in part.items():
-            bucket = out.setdefault(cell, {})
-            for key, value in deltas.items():
-                bucket[key] = bucket.get(key, 0) + value
-    return {cell: {k: v for k, v in d.items() if v} for cell, d in out.items() if any(d.values())}
-
-
 def submit(
     store: Any,
     token: str,
@@ -113,7 +100,7 @@ def submit(
         previous = store.get_response(grant["wave_id"], grant["participant_id"])
     for _ in range(MAX_STALE_RETRIES):
         if previous is None:
-            deltas = _cell_deltas(grant["cells"], {**new_counts, "f:completed": 1}, +1)
+            deltas = spread(grant["cells"], {**new_counts, "f:completed": 1})
             response = Response(
                 wave_id=grant["wave_id"],
                 participant_id=grant["participant_id"],
@@ -128,7 +115,7 @@ def submit(
             )
         else:
             old_counts = aggregate_deltas(questionnaire, previous.answers)
-            deltas = _merge(_cell_deltas(previous.cells, old_counts, -1), _cell_deltas(previous.cells, new_counts, +1))
+            deltas = merge(spread(previous.cells, old_counts, -1), spread(previous.cells, new_counts))
             response = Response(
                 wave_id=previous.wave_id,
                 participant_id=previous.participant_id,

@@ -13,7 +13,8 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from chalicelib.domain.model import DIMENSIONS, INVITATION, Invitation, Response
+from chalicelib.domain.cells import merge, spread
+from chalicelib.domain.model import INVITATION, Invitation, Response
 from chalicelib.domain.questionnaires import Questionnaire, aggregate_deltas
 from chalicelib.domain.summary import build_summary
 
@@ -48,25 +49,14 @@ def csv_text(header: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
 # Recount ---------------------------------------------------------------------------------------------
 
 
-def cell_key(dimension: str, value: str) -> str:
-    return f"{dimension}#{value}"
-
-
 def recount(
     questionnaire: Questionnaire, responses: Iterable[Response], invitations: Iterable[Invitation]
 ) -> dict[str, dict[str, int]]:
     """Every counter the aggregates should hold, rebuilt from the raw responses and invitations."""
-    out: dict[str, dict[str, int]] = {}
-
-    def add(cells: Mapping[str, str], deltas: Mapping[str, int]) -> None:
-        for dim in DIMENSIONS:
-            if dim in cells:
-                bucket = out.setdefault(cell_key(dim, cells[dim]), {})
-                for key, value in deltas.items():
-                    bucket[key] = bucket.get(key, 0) + value
-
-    for response in responses:
-        add(response.cells, {**aggregate_deltas(questionnaire, response.answers), "f:completed": 1})
+    parts = [
+        spread(response.cells, {**aggregate_deltas(questionnaire, response.answers), "f:completed": 1})
+        for response in responses
+    ]
     for inv in invitations:
         funnel = {
             "f:invited": int(INVITATION in inv.sent_kinds),
@@ -74,14 +64,13 @@ def recount(
             "f:bounced": int(inv.bounced_at is not None),
             "f:opened": int(inv.opened_at is not None),
         }
-        add(inv.cells, {k: v for k, v in funnel.items() if v})
-    return out
+        parts.append(spread(inv.cells, funnel))
+    return merge(*parts)
 
 
 def compare_counters(
     stored: Mapping[str, Mapping[str, int]],
     recounted: Mapping[str, Mapping[str, int]],
-    keys: Iterable[str] | None = None,
 ) -> list[dict[str, Any]]:
     """Mismatches between the maintained aggregates and a recount. Only counters a recount can rebuild
     are compared (answers, completed, invited, delivered, bounced, opened)."""
