@@ -15,6 +15,7 @@ Run as a script to print the sizes: ``python bench/package_sizes.py [stage] [out
 
 from __future__ import annotations
 
+import fcntl
 import os
 import shutil
 import subprocess
@@ -70,9 +71,15 @@ def packaging_env() -> dict[str, str]:
 def run_chalice_package(stage: str, out: Path) -> subprocess.CompletedProcess[str]:
     """Run ``chalice package --stage <stage> <out>`` from the project root; raise with its output on failure."""
     cmd = [chalice_executable(), "--project-dir", str(ROOT), "package", "--stage", stage, str(out)]
-    run = subprocess.run(
-        cmd, cwd=ROOT, env=packaging_env(), capture_output=True, text=True, timeout=TIMEOUT_SECONDS, check=False
-    )
+    # Chalice builds its zips in a cache shared by every run in this checkout (.chalice/deployments/): two
+    # runs at once (pytest-xdist workers, or a bench beside the tests) would corrupt it, so take turns.
+    lock_path = ROOT / ".chalice" / "deployments" / ".package.lock"
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    with lock_path.open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        run = subprocess.run(
+            cmd, cwd=ROOT, env=packaging_env(), capture_output=True, text=True, timeout=TIMEOUT_SECONDS, check=False
+        )
     if run.returncode != 0:
         raise RuntimeError(
             f"{' '.join(cmd)} exited {run.returncode}\n--- stdout\n{run.stdout}\n--- stderr\n{run.stderr}"
