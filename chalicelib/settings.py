@@ -26,6 +26,7 @@ TABLES = (
     "suppressions",
     "questionnaires",
     "auth_attempts",
+    "imports",
 )
 
 
@@ -50,6 +51,7 @@ class Settings:
     suppression_k: int
     retention_days: int
     schedule_batch: int
+    import_inline_rows: int = 500
 
     def table(self, name: str) -> str:
         if name not in TABLES:
@@ -135,6 +137,7 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         suppression_k=k,
         retention_days=_int(env, "RETENTION_DAYS", 730, 1),
         schedule_batch=_int(env, "SCHEDULE_BATCH", 500, 1),
+        import_inline_rows=_int(env, "IMPORT_INLINE_ROWS", 500, 0),
     )
 
 

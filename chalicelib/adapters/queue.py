@@ -1,10 +1,28 @@
-"""The send queue (SQS): jobs go in batches of ten, and a batch entry that fails raises."""
+"""The send queue (SQS): jobs go in batches of at most ten entries and 256 KB, and a failed entry raises."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
+
+MAX_ENTRIES = 10
+MAX_BATCH_BYTES = 250_000  # SQS refuses a batch whose bodies add up to more than 256 KiB
+
+
+def batches(bodies: Sequence[str]) -> Iterator[list[str]]:
+    """Consecutive groups of bodies that SQS takes in one SendMessageBatch."""
+    group: list[str] = []
+    size = 0
+    for body in bodies:
+        length = len(body.encode("utf-8"))
+        if group and (len(group) == MAX_ENTRIES or size + length > MAX_BATCH_BYTES):
+            yield group
+            group, size = [], 0
+        group.append(body)
+        size += length
+    if group:
+        yield group
 
 
 class SqsSendQueue:
@@ -13,9 +31,9 @@ class SqsSendQueue:
         self.queue_url = queue_url
 
     def enqueue(self, messages: Sequence[Mapping[str, Any]]) -> None:
-        for start in range(0, len(messages), 10):
-            chunk = messages[start : start + 10]
-            entries = [{"Id": str(i), "MessageBody": json.dumps(m, separators=(",", ":"))} for i, m in enumerate(chunk)]
+        bodies = [json.dumps(m, separators=(",", ":")) for m in messages]
+        for group in batches(bodies):
+            entries = [{"Id": str(i), "MessageBody": body} for i, body in enumerate(group)]
             reply = self.sqs.send_message_batch(QueueUrl=self.queue_url, Entries=entries)
             failed = reply.get("Failed") or []
             if failed:

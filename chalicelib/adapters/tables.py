@@ -14,6 +14,7 @@ from pynamodb.attributes import (
     ListAttribute,
     MapAttribute,
     NumberAttribute,
+    NumberSetAttribute,
     TTLAttribute,
     UnicodeAttribute,
     UnicodeSetAttribute,
@@ -241,6 +242,32 @@ class AuthAttemptItem(Model):
     expires_at = TTLAttribute(null=True)
 
 
+class ImportItem(Model):
+    """imports: background imports of registration lists, per event (Query by event for the event page,
+    GetItem for the status page, UpdateItem ADD for each chunk written). No personal data: counts, row
+    numbers and reasons. Expires by TTL a month after the import."""
+
+    class Meta(_Meta):
+        logical = "imports"
+
+    event_id = UnicodeAttribute(hash_key=True)
+    import_id = UnicodeAttribute(range_key=True)  # "im_" + UTC timestamp + random: sorts by start time
+    status = UnicodeAttribute()
+    rows = NumberAttribute()
+    chunk_rows = NumberAttribute()
+    imported = NumberAttribute()
+    updated = NumberAttribute()
+    unchanged = NumberAttribute()
+    rejected = UnicodeAttribute()  # JSON list of {row, reason}
+    rejected_count = NumberAttribute()
+    done_chunks = NumberSetAttribute(null=True)
+    invitations_planned = NumberAttribute(default=0)
+    created_at = UTCDateTimeAttribute()
+    finished_at = UTCDateTimeAttribute(null=True)
+    progressed_at = UTCDateTimeAttribute(null=True)
+    expires_at = TTLAttribute(null=True)
+
+
 MODELS: tuple[type[Model], ...] = (
     EventItem,
     ParticipantItem,
@@ -252,6 +279,7 @@ MODELS: tuple[type[Model], ...] = (
     SuppressionItem,
     QuestionnaireItem,
     AuthAttemptItem,
+    ImportItem,
 )
 
 _bound: tuple[str, str | None, str] | None = None

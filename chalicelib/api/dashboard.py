@@ -39,7 +39,7 @@ from chalicelib.api.session import (
     seal,
     unseal,
 )
-from chalicelib.domain import admin, catalogue, distribution, signin
+from chalicelib.domain import admin, catalogue, distribution, importing, signin
 from chalicelib.domain.errors import (
     DomainError,
     Forbidden,
@@ -47,7 +47,7 @@ from chalicelib.domain.errors import (
     Unauthenticated,
     ValidationFailed,
 )
-from chalicelib.domain.model import DIMENSIONS, INVITATION, LANGUAGES, Event, Wave
+from chalicelib.domain.model import DIMENSIONS, INVITATION, LANGUAGES, Event, ImportJob, Wave
 from chalicelib.observability import count, log_event, logger
 
 bp = Blueprint(__name__)
@@ -60,7 +60,8 @@ MAX_FIELDS = 200
 PAGE_SIZE = 50
 SIGNIN_NONCE_AGE = 3600
 CSP = (
-    "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+    "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data:; "
     "form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
 )
 LANGUAGE_NAMES = {"en": "English", "fr": "Français", "es": "Español"}
@@ -105,6 +106,40 @@ COPY_JS = """\
   });
 })();
 """
+STATUS_JS = """\
+// Progressive enhancement for a running import: the "Refresh the status" link works without it. Every
+// two seconds the page is fetched again; the progress is copied over, and the finished page replaces it.
+(function () {
+  "use strict";
+  var page = document.getElementById("import-page");
+  if (!page || page.getAttribute("data-state") !== "running" || !window.fetch || !window.DOMParser) { return; }
+  var copy = function (from, selector) {
+    var a = page.querySelector(selector), b = from.querySelector(selector);
+    if (a && b) { a.textContent = b.textContent; if (b.hasAttribute("value")) { a.value = b.value; } }
+  };
+  var tick = function () {
+    fetch(window.location.href, { credentials: "same-origin", cache: "no-store" })
+      .then(function (reply) { if (!reply.ok) { throw new Error(String(reply.status)); } return reply.text(); })
+      .then(function (html) {
+        var doc = new DOMParser().parseFromString(html, "text/html");
+        var next = doc.getElementById("import-page");
+        if (!next) { throw new Error("no status"); }
+        if (next.getAttribute("data-state") !== "running") {
+          document.title = doc.title;
+          page.replaceWith(next);
+          return;
+        }
+        copy(next, "[data-progress-text]");
+        copy(next, "#import-progress");
+        copy(next, "[data-planned]");
+        window.setTimeout(tick, 2000);
+      })
+      .catch(function () { window.setTimeout(tick, 10000); });
+  };
+  window.setTimeout(tick, 1500);
+})();
+"""
+SCRIPTS = {"copy.js": COPY_JS, "status.js": STATUS_JS}
 
 
 # Sessions ---------------------------------------------------------------------------------------------
@@ -363,6 +398,7 @@ def page(
             except Exception as exc:  # noqa: BLE001 - the one place where dashboard errors become pages
                 return _error_page(exc, session)
 
+        run.required_role = role  # type: ignore[attr-defined]  # checked by tests/unit/test_route_auth.py
         content_types = [MULTIPART] if upload else [FORM] if method == "POST" else None
         extra: dict[str, Any] = {"content_types": content_types} if content_types else {}
         return bp.route(path, methods=[method], **extra)(run)
@@ -683,6 +719,7 @@ def _event_page(
         funnel_stages=FUNNEL,
         language_names=LANGUAGE_NAMES,
         max_mb=admin_api.MAX_CSV // (1024 * 1024),
+        imports=[importing.job_view(j, now) for j in importing.running(store.list_imports(event_id))],
         now=now,
     )
 
@@ -710,14 +747,37 @@ def dash_import(ctx: Ctx, event_id: str) -> Response:
     except UnicodeDecodeError:
         raise ValidationFailed("the CSV must be UTF-8; save it as “CSV UTF-8” and upload it again") from None
     s = container.settings()
-    report = admin.import_participants(
-        store, event_id, text, secret=s.pseudonym_secret, panel_secret=s.panel_secret, now=container.now()
+    outcome = importing.start_import(
+        store,
+        container.send_queue(),
+        event_id,
+        text,
+        secret=s.pseudonym_secret,
+        panel_secret=s.panel_secret,
+        now=container.now(),
+        inline_rows=s.import_inline_rows,
     )
+    if isinstance(outcome, ImportJob):
+        log_event(
+            "dashboard import started", event_id=event_id, import_id=outcome.import_id, rows=outcome.rows,
+            rejected=outcome.rejected_count,
+        )  # fmt: skip
+        return _redirect(f"/dashboard/events/{event_id}/imports/{outcome.import_id}")
     log_event(
-        "dashboard import", event_id=event_id, imported=report.imported, updated=report.updated,
-        rejected=len(report.rejected),
+        "dashboard import", event_id=event_id, imported=outcome.imported, updated=outcome.updated,
+        rejected=len(outcome.rejected),
     )  # fmt: skip
-    return _render("import_result", session=ctx.session, event=event, report=report.view())
+    return _render("import_result", session=ctx.session, event=event, report=outcome.view(), job=None, state="done")
+
+
+@page("/dashboard/events/{event_id}/imports/{import_id}", role="admin")
+def dash_import_status(ctx: Ctx, event_id: str, import_id: str) -> Response:
+    store = container.store()
+    event = store.get_event(event_id)
+    job = importing.job_view(store.get_import(event_id, import_id), container.now())
+    response = _render("import_result", session=ctx.session, event=event, job=job, report=None, state=job["status"])
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 def _wave_body(ctx: Ctx, event: Event) -> dict[str, Any]:
@@ -973,10 +1033,13 @@ def dash_programme(ctx: Ctx) -> Response:
     )
 
 
-@bp.route("/dashboard/static/copy.js", methods=["GET"])
-def dash_copy_js() -> Response:
+@bp.route("/dashboard/static/{name}", methods=["GET"])
+def dash_script(name: str) -> Response:
+    script = SCRIPTS.get(name)
+    if script is None:
+        return Response(body="not found", status_code=404, headers={"Content-Type": "text/plain; charset=utf-8"})
     return Response(
-        body=COPY_JS,
+        body=script,
         status_code=200,
         headers={
             "Content-Type": "text/javascript; charset=utf-8",

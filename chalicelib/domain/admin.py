@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import secrets
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -128,28 +128,58 @@ class ImportReport:
         }
 
 
-def import_participants(
-    store: Any, event_id: str, csv_text: str, *, secret: str, panel_secret: str, now: datetime
-) -> ImportReport:
-    """Import the registration list idempotently, then plan invitations for the event's live waves."""
+def prepare_import(store: Any, event_id: str, csv_text: str, *, secret: str, now: datetime) -> tuple[Event, Any, Any]:
+    """Validate the list and match it to the stored participants: (event, parsed list, merge). Pure work
+    after one GetItem and one Query; nothing is written."""
     event = store.get_event(event_id)
     parsed = parse_registration_csv(csv_text, countries.is_valid)
     existing = store.list_participants(event_id)
     merge = merge_participants(event_id, parsed.rows, existing, secret=secret, now=now, place=place)
-    if merge.to_write:
-        store.put_participants(merge.to_write)
+    return event, parsed, merge
+
+
+def write_participants(
+    store: Any, event: Event, participants: Sequence[Participant], *, panel_secret: str, now: datetime
+) -> int:
+    """Write whole participants (never half a row), then plan their invitations in the live waves."""
+    if not participants:
+        return 0
+    store.put_participants(participants)
     planned = 0
-    for wave in store.list_waves(event_id):
+    for wave in store.list_waves(event.event_id):
         if wave.status != "closed":
-            planned += plan_wave(store, event, wave, panel_secret=panel_secret, now=now)
+            planned += plan_wave(store, event, wave, panel_secret=panel_secret, now=now, only=participants)
+    return planned
+
+
+def import_participants(
+    store: Any, event_id: str, csv_text: str, *, secret: str, panel_secret: str, now: datetime
+) -> ImportReport:
+    """Import the registration list idempotently, then plan invitations for the event's live waves."""
+    event, parsed, merge = prepare_import(store, event_id, csv_text, secret=secret, now=now)
+    planned = write_participants(store, event, merge.to_write, panel_secret=panel_secret, now=now)
     return ImportReport(merge.imported, merge.updated + merge.unchanged, merge.unchanged, parsed.rejected, planned)
 
 
-def plan_wave(store: Any, event: Event, wave: Wave, *, panel_secret: str, now: datetime, due_now: bool = False) -> int:
-    """Create the missing invitations of a wave, each due at its participant's local opening time."""
-    have = {inv.participant_id for inv in store.list_invitations(wave.wave_id)}
+def plan_wave(
+    store: Any,
+    event: Event,
+    wave: Wave,
+    *,
+    panel_secret: str,
+    now: datetime,
+    due_now: bool = False,
+    only: Sequence[Participant] | None = None,
+) -> int:
+    """Create the missing invitations of a wave, each due at its participant's local opening time (for
+    ``only`` these participants: their invitations are created unless they exist, without listing the wave)."""
+    if only is None:
+        have = {inv.participant_id for inv in store.list_invitations(wave.wave_id)}
+        people: Sequence[Participant] = store.list_participants(event.event_id)
+    else:
+        have, people = set(), only
     fresh = []
-    for p in store.list_participants(event.event_id):
+    for p in people:
         if p.participant_id in have or p.erased_at is not None:
             continue
         tz = participant_zone(p, event)

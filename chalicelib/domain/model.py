@@ -156,3 +156,41 @@ class Response:
     version: int = 1
     submitted_at: datetime | None = None
     updated_at: datetime | None = None
+
+
+@dataclass
+class ImportJob:
+    """A registration list imported in the background: the rows to write go through the send queue in
+    chunks, and each chunk, once written, adds its number to ``done_chunks`` (a set, so a redelivered chunk
+    counts once). The counts of the merge and the rejected rows are known when the job starts."""
+
+    event_id: str
+    import_id: str
+    rows: int  # participants to write: new ones and changed ones
+    chunk_rows: int
+    imported: int
+    updated: int
+    unchanged: int
+    rejected: list[dict[str, object]]  # the first rejections (row numbers and reasons, no personal data)
+    rejected_count: int
+    created_at: datetime
+    status: Literal["running", "done", "failed"] = "running"
+    done_chunks: frozenset[int] = frozenset()
+    invitations_planned: int = 0
+    finished_at: datetime | None = None
+    progressed_at: datetime | None = None  # when the last chunk was written
+
+    @property
+    def chunks(self) -> int:
+        return -(-self.rows // self.chunk_rows)
+
+    def chunk_size(self, number: int) -> int:
+        return max(0, min(self.chunk_rows, self.rows - number * self.chunk_rows))
+
+    @property
+    def written(self) -> int:
+        return sum(self.chunk_size(n) for n in self.done_chunks)
+
+    @property
+    def percent(self) -> int:
+        return 100 if not self.rows else int(100 * self.written / self.rows)

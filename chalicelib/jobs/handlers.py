@@ -13,7 +13,8 @@ from chalice import Blueprint
 from chalice.app import CloudWatchEvent, SNSEvent, SQSEvent
 
 from chalicelib import container
-from chalicelib.domain import distribution
+from chalicelib.domain import distribution, importing
+from chalicelib.domain.errors import TemporarilyUnavailable
 from chalicelib.observability import count, flushing, logger
 from chalicelib.wiring import FEEDBACK_TOPIC, SCHEDULE, SEND_QUEUE
 
@@ -44,15 +45,18 @@ def send_records(bodies: list[str]) -> dict[str, int]:
     for body in bodies:
         try:
             job = json.loads(body)
-            outcome = distribution.send_job(
-                container.store(),
-                container.mailer(),
-                container.renderer(),
-                job,
-                base_url=settings.public_base_url,
-                now=container.now(),
-            )
-        except distribution.RetryLater:
+            if importing.MESSAGE_KEY in job:
+                outcome = _import_chunk(job[importing.MESSAGE_KEY])
+            else:
+                outcome = distribution.send_job(
+                    container.store(),
+                    container.mailer(),
+                    container.renderer(),
+                    job,
+                    base_url=settings.public_base_url,
+                    now=container.now(),
+                )
+        except (distribution.RetryLater, TemporarilyUnavailable):
             outcome = "retry"
             retry = True
         except (ValueError, KeyError, TypeError):
@@ -68,6 +72,22 @@ def send_records(bodies: list[str]) -> dict[str, int]:
     if retry:
         raise RuntimeError(f"send batch needs a retry: {outcomes}")
     return outcomes
+
+
+def _import_chunk(message: dict[str, Any]) -> str:
+    """A chunk of a background import, carried by the send queue (see domain/importing.py)."""
+    job = importing.apply_chunk(
+        container.store(), message, panel_secret=container.settings().panel_secret, now=container.now()
+    )
+    if job is None:
+        logger.warning("import chunk of an expired job dropped", extra={"event_id": message.get("event_id")})
+        return "import-dropped"
+    count("ParticipantsImported", job.chunk_size(int(message["chunk"])))
+    logger.info(
+        "import chunk written",
+        extra={"event_id": job.event_id, "import_id": job.import_id, "status": job.status, "chunks": job.chunks},
+    )
+    return "import-chunk"
 
 
 @bp.on_sqs_message(queue=SEND_QUEUE, batch_size=1, name="sender")

@@ -17,7 +17,7 @@ TEMPLATE_JSON = json.loads(Path(TEMPLATE).read_text(encoding="utf-8"))
 RESOURCES = TEMPLATE_JSON["Resources"]
 TABLES = {lid: r["Properties"] for lid, r in RESOURCES.items() if r["Type"] == "AWS::DynamoDB::Table"}
 QUEUES = {lid: r["Properties"] for lid, r in RESOURCES.items() if r["Type"] == "AWS::SQS::Queue"}
-TTL_TABLES = {"participants", "invitations", "tokens", "responses", "auth_attempts"}
+TTL_TABLES = {"participants", "invitations", "tokens", "responses", "auth_attempts", "imports"}
 PREFIX = "event-feedback"
 
 
@@ -42,11 +42,11 @@ def test_cfn_lint_reports_nothing() -> None:
 # (c) ---------------------------------------------------------------------------------------
 
 
-def test_template_has_the_ten_tables() -> None:
+def test_template_has_the_eleven_tables() -> None:
     names = {_table_name(p).removeprefix(PREFIX + "-") for p in TABLES.values()}
     assert names == {
         "events", "participants", "waves", "invitations", "tokens",
-        "responses", "aggregates", "suppressions", "questionnaires", "auth_attempts",
+        "responses", "aggregates", "suppressions", "questionnaires", "auth_attempts", "imports",
     }  # fmt: skip
 
 

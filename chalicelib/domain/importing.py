@@ -1,0 +1,137 @@
+"""Importing a registration list from the dashboard, in the request or in the background.
+
+A list is validated and matched to the stored participants in the request (pure work after one Query),
+so the rejected rows and the counts are known at once. A short list is then written in the request. A
+long one becomes an ``ImportJob``: its participants go through the send queue in chunks, the sender
+writes each chunk whole and plans its invitations, and the job's status line reads the chunks done. A
+redelivered chunk writes the same items again and counts once, so nothing is half-imported or doubled.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict
+from datetime import datetime, timedelta
+from typing import Any
+
+from chalicelib.domain import admin
+from chalicelib.domain.model import ImportJob, Participant
+
+CHUNK_ROWS = 200  # about 70 kB of JSON: one SQS message, and a few seconds of writes
+KEPT_REJECTIONS = 1000  # the job item stays far below DynamoDB's 400 kB
+KEEP_JOB = timedelta(days=30)
+STALLED_AFTER = timedelta(minutes=15)
+MESSAGE_KEY = "import_chunk"
+_DATES = ("created_at", "updated_at", "erased_at", "opted_out_at")
+
+
+def new_import_id(now: datetime) -> str:
+    return f"im_{now.strftime('%Y%m%dT%H%M%S')}_{secrets.token_hex(4)}"
+
+
+def start_import(
+    store: Any,
+    queue: Any,
+    event_id: str,
+    csv_text: str,
+    *,
+    secret: str,
+    panel_secret: str,
+    now: datetime,
+    inline_rows: int,
+    chunk_rows: int = CHUNK_ROWS,
+) -> admin.ImportReport | ImportJob:
+    """Import at once when at most ``inline_rows`` participants change; else start a background job."""
+    event, parsed, merge = admin.prepare_import(store, event_id, csv_text, secret=secret, now=now)
+    if len(merge.to_write) <= inline_rows:
+        planned = admin.write_participants(store, event, merge.to_write, panel_secret=panel_secret, now=now)
+        return admin.ImportReport(
+            merge.imported, merge.updated + merge.unchanged, merge.unchanged, parsed.rejected, planned
+        )
+    job = ImportJob(
+        event_id=event_id,
+        import_id=new_import_id(now),
+        rows=len(merge.to_write),
+        chunk_rows=chunk_rows,
+        imported=merge.imported,
+        updated=merge.updated + merge.unchanged,
+        unchanged=merge.unchanged,
+        rejected=parsed.rejected[:KEPT_REJECTIONS],
+        rejected_count=len(parsed.rejected),
+        created_at=now,
+    )
+    store.put_import(job, now + KEEP_JOB)
+    messages = [
+        {
+            MESSAGE_KEY: {
+                "event_id": event_id,
+                "import_id": job.import_id,
+                "chunk": number,
+                "participants": [participant_record(p) for p in merge.to_write[start : start + chunk_rows]],
+            }
+        }
+        for number, start in enumerate(range(0, len(merge.to_write), chunk_rows))
+    ]
+    try:
+        queue.enqueue(messages)
+    except Exception:
+        # Some chunks may be queued: they are written, but the job says it failed, so the list is
+        # uploaded again (idempotent) rather than trusted.
+        store.finish_import(event_id, job.import_id, "failed", now)
+        raise
+    return job
+
+
+def apply_chunk(store: Any, message: Mapping[str, Any], *, panel_secret: str, now: datetime) -> ImportJob | None:
+    """Write one chunk of a background import (whole participants) and plan their invitations."""
+    event_id, import_id, chunk = message["event_id"], message["import_id"], int(message["chunk"])
+    participants = [participant_from_record(r) for r in message["participants"]]
+    if any(p.event_id != event_id for p in participants):
+        raise ValueError("a chunk mixes events")
+    event = store.get_event(event_id)
+    planned = admin.write_participants(store, event, participants, panel_secret=panel_secret, now=now)
+    return store.mark_import_chunk(event_id, import_id, chunk, planned, now)  # type: ignore[no-any-return]
+
+
+def participant_record(p: Participant) -> dict[str, Any]:
+    record = asdict(p)
+    for name in _DATES:
+        if record[name] is not None:
+            record[name] = record[name].isoformat()
+    return record
+
+
+def participant_from_record(record: Mapping[str, Any]) -> Participant:
+    fields = dict(record)
+    for name in _DATES:
+        if fields.get(name) is not None:
+            fields[name] = datetime.fromisoformat(fields[name])
+    return Participant(**fields)
+
+
+def job_view(job: ImportJob, now: datetime) -> dict[str, Any]:
+    """What the status page and the JSON API show: progress, the counts and the rejected rows."""
+    stalled = job.status == "running" and now - (job.progressed_at or job.created_at) > STALLED_AFTER
+    return {
+        "import_id": job.import_id,
+        "status": job.status,
+        "stalled": stalled,
+        "rows": job.rows,
+        "written": job.written,
+        "percent": job.percent,
+        "chunks": job.chunks,
+        "chunks_done": len(job.done_chunks),
+        "imported": job.imported,
+        "updated": job.updated,
+        "unchanged": job.unchanged,
+        "rejected": job.rejected,
+        "rejected_count": job.rejected_count,
+        "invitations_planned": job.invitations_planned,
+        "created_at": job.created_at.isoformat(),
+        "finished_at": job.finished_at.isoformat() if job.finished_at else None,
+    }
+
+
+def running(jobs: Sequence[ImportJob]) -> list[ImportJob]:
+    return [j for j in jobs if j.status == "running"]
