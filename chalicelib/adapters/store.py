@@ -439,6 +439,28 @@ class DynamoStore:
             if "ConditionalCheckFailed" not in str(exc):
                 raise
 
+    def move_invitation(self, invitation: Invitation, due: datetime, timezone: str) -> bool:
+        """Move an invitation not sent yet to a new due time (the event's dates changed). False when it
+        has gone meanwhile: the condition is that the invitation is still the next email owed."""
+        try:
+            t.InvitationItem(invitation.wave_id, invitation.participant_id).update(
+                actions=[
+                    t.InvitationItem.due_shard.set(DUE_SHARD),
+                    t.InvitationItem.due_at.set(_iso(due)),
+                    t.InvitationItem.first_due_at.set(_iso(due)),
+                    t.InvitationItem.timezone.set(timezone),
+                ],
+                condition=t.InvitationItem.participant_id.exists()
+                & t.InvitationItem.due_kind.exists()
+                & (t.InvitationItem.due_kind == "invitation")
+                & t.InvitationItem.sent_kinds.does_not_exist(),
+            )
+        except UpdateError as exc:
+            if "ConditionalCheckFailed" not in str(exc):
+                raise
+            return False
+        return True
+
     def set_due_now(self, wave_id: str, participant_ids: Iterable[str], now: datetime) -> None:
         """'Send now': make the pending invitation of each participant due at once."""
         for pid in participant_ids:

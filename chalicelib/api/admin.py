@@ -20,13 +20,14 @@ from chalicelib.api.errors import csv_response, handled, html_response
 from chalicelib.api.request import body_bytes, query
 from chalicelib.domain import admin, catalogue, distribution
 from chalicelib.domain.errors import Forbidden, TemporarilyUnavailable, Unauthenticated, ValidationFailed
-from chalicelib.observability import logger
+from chalicelib.observability import logger, traced
 
 bp = Blueprint(__name__)
 MAX_CSV = 5 * 1024 * 1024
 
 
 @bp.authorizer(ttl_seconds=300)
+@traced
 def cognito_jwt(auth_request: AuthRequest) -> AuthResponse:
     token = (auth_request.token or "").strip()
     if token.lower().startswith("bearer "):
@@ -113,6 +114,12 @@ def show_event(event_id: str) -> dict[str, Any]:
     view = admin.event_view(store.get_event(event_id))
     view["waves"] = [admin.wave_view(w) for w in store.list_waves(event_id)]
     return view
+
+
+@admin_route("/admin/events/{event_id}", ["PUT"], "admin")
+def update_event(event_id: str) -> dict[str, Any]:
+    event = admin.update_event(container.store(), event_id, _json_body(), now=container.now())
+    return admin.event_view(event)
 
 
 @admin_route(

@@ -41,6 +41,7 @@ from chalicelib.api.session import (
 )
 from chalicelib.domain import admin, catalogue, distribution, importing, signin
 from chalicelib.domain.errors import (
+    Conflict,
     DomainError,
     Forbidden,
     TemporarilyUnavailable,
@@ -75,6 +76,7 @@ DIMENSION_NAMES = {
 FUNNEL = ("invited", "delivered", "bounced", "opened", "completed", "opted_out", "suppressed", "failed")
 NOTICES = {
     "event-created": "The event was created. Next, upload its participants and create a wave.",
+    "event-updated": "The event was saved.",
     "wave-created": "The wave was created. Its invitations are planned; they go out at the opening time, "
     "or now if you press “Send now”.",
 }
@@ -609,21 +611,38 @@ def dash_new_event(ctx: Ctx) -> Response:
     return _event_form(ctx.session, values={"languages": list(LANGUAGES), "timezone": "Europe/Geneva"})
 
 
-def _event_form(session: Session, *, values: dict[str, Any], error: str = "", status: int = 200) -> Response:
+def _event_form(
+    session: Session,
+    *,
+    values: dict[str, Any],
+    error: str = "",
+    status: int = 200,
+    event: Event | None = None,
+) -> Response:
+    has_waves = locked = False
+    if event is not None:
+        store = container.store()
+        waves = store.list_waves(event.event_id)
+        has_waves = bool(waves)
+        locked = any(
+            w.opened_at is not None or any(i.sent_kinds for i in store.list_invitations(w.wave_id)) for w in waves
+        )
     return _render(
         "event_new",
         session=session,
-        section="new",
+        section="" if event else "new",
         status=status,
         values=values,
         error=error,
         languages=LANGUAGE_NAMES,
+        event=event,
+        has_waves=has_waves,
+        locked=locked,
     )
 
 
-@page("/dashboard/events", method="POST", role="admin", purpose="create-event")
-def dash_create_event(ctx: Ctx) -> Response:
-    body = {
+def _event_body(ctx: Ctx) -> dict[str, Any]:
+    return {
         "title": ctx.text("title"),
         "starts_on": ctx.text("starts_on"),
         "ends_on": ctx.text("ends_on"),
@@ -632,12 +651,38 @@ def dash_create_event(ctx: Ctx) -> Response:
         "theme": ctx.text("theme"),
         "languages": [lang for lang in LANGUAGES if lang in ctx.form.get("languages", [])],
     }
+
+
+@page("/dashboard/events", method="POST", role="admin", purpose="create-event")
+def dash_create_event(ctx: Ctx) -> Response:
+    body = _event_body(ctx)
     try:
         event = admin.create_event(container.store(), body, container.now())
     except ValidationFailed as exc:
         return _event_form(ctx.session, values=body, error=exc.message, status=422)
     log_event("dashboard event created", event_id=event.event_id)
     return _redirect(f"/dashboard/events/{event.event_id}?notice=event-created")
+
+
+@page("/dashboard/events/{event_id}/edit", role="admin")
+def dash_edit_event(ctx: Ctx, event_id: str) -> Response:
+    event = container.store().get_event(event_id)
+    values = admin.event_view(event)
+    return _event_form(ctx.session, values=values, event=event)
+
+
+@page("/dashboard/events/{event_id}/edit", method="POST", role="admin", purpose="edit-event:{event_id}")
+def dash_update_event(ctx: Ctx, event_id: str) -> Response:
+    store = container.store()
+    event = store.get_event(event_id)
+    body = _event_body(ctx)
+    try:
+        admin.update_event(store, event_id, body, now=container.now())
+    except (ValidationFailed, Conflict) as exc:
+        status = 409 if isinstance(exc, Conflict) else 422
+        return _event_form(ctx.session, values=body, error=exc.message, status=status, event=event)
+    log_event("dashboard event updated", event_id=event_id)
+    return _redirect(f"/dashboard/events/{event_id}?notice=event-updated")
 
 
 # The event page ---------------------------------------------------------------------------------------

@@ -10,7 +10,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from chalicelib.domain import catalogue, countries
-from chalicelib.domain.errors import ValidationFailed
+from chalicelib.domain.errors import Conflict, ValidationFailed
 from chalicelib.domain.model import DIMENSIONS, INVITATION, LANGUAGES, Event, Invitation, Participant, Wave
 from chalicelib.domain.participants import merge_participants, parse_registration_csv
 from chalicelib.domain.schedule import closes_at, invitation_due, opening_reference, parse_wave_rules
@@ -47,8 +47,8 @@ def new_id(prefix: str) -> str:
     return f"{prefix}_{secrets.token_hex(6)}"
 
 
-def create_event(store: Any, body: Any, now: datetime) -> Event:
-    """Validate and store a new event."""
+def _event_fields(body: Any) -> dict[str, Any]:
+    """The validated fields of an event form or body (create and edit share them)."""
     if not isinstance(body, dict):
         raise ValidationFailed("the body must be a JSON object")
     title = _text(body, "title", required=True)
@@ -68,18 +68,62 @@ def create_event(store: Any, body: Any, now: datetime) -> Event:
         or len(set(languages)) != len(languages)
     ):
         raise ValidationFailed(f"languages must be a non-empty list drawn from {list(LANGUAGES)}")
-    event = Event(
-        event_id=new_id("ev"),
-        title=title,
-        starts_on=starts_on,
-        ends_on=ends_on,
-        timezone=tz,
-        venue=_text(body, "venue", required=False),
-        theme=_text(body, "theme", required=False, limit=500),
-        languages=languages,
-        created_at=now,
-    )
+    return {
+        "title": title,
+        "starts_on": starts_on,
+        "ends_on": ends_on,
+        "timezone": tz,
+        "venue": _text(body, "venue", required=False),
+        "theme": _text(body, "theme", required=False, limit=500),
+        "languages": languages,
+    }
+
+
+def create_event(store: Any, body: Any, now: datetime) -> Event:
+    """Validate and store a new event."""
+    event = Event(event_id=new_id("ev"), created_at=now, **_event_fields(body))
     store.put_event(event)
+    return event
+
+
+def update_event(store: Any, event_id: str, body: Any, *, now: datetime) -> Event:
+    """Change an event. Title, venue and theme change freely. New languages need text in every wave's
+    questionnaire. The dates and the time zone move the waves' schedules, so they can change only while
+    no wave has started sending; then every planned invitation and closing date moves with them."""
+    current = store.get_event(event_id)
+    event = Event(event_id=event_id, created_at=current.created_at, **_event_fields(body))
+    waves = store.list_waves(event_id)
+    for wave in waves:
+        questionnaire = catalogue.resolve(store, wave.questionnaire_id, wave.questionnaire_version)
+        missing = [lang for lang in event.languages if lang not in questionnaire.languages]
+        if missing:
+            raise ValidationFailed(
+                f"the questionnaire of a wave ({questionnaire.id}) has no text in {', '.join(missing)}"
+            )
+    moved = (event.starts_on, event.ends_on, event.timezone) != (current.starts_on, current.ends_on, current.timezone)
+    plans: list[tuple[Wave, list[Invitation]]] = []
+    if moved:
+        for wave in waves:
+            invitations = store.list_invitations(wave.wave_id)
+            if wave.opened_at is not None or any(inv.sent_kinds for inv in invitations):
+                raise Conflict(
+                    "the dates and the time zone cannot change once a wave has started sending; "
+                    "create a new event instead"
+                )
+            plans.append((wave, invitations))
+    store.put_event(event)
+    if plans:
+        people = {p.participant_id: p for p in store.list_participants(event_id)}
+        for wave, invitations in plans:
+            if wave.closes.after_open_days is not None:
+                wave.closes_at = closes_at(wave.closes, max(opening_reference(event, wave.opens), now))
+                store.put_wave(wave)
+            for inv in invitations:
+                person = people.get(inv.participant_id)
+                if person is None or inv.due_kind != INVITATION:
+                    continue
+                tz = participant_zone(person, event)
+                store.move_invitation(inv, invitation_due(event, wave.opens, tz), tz)
     return event
 
 
