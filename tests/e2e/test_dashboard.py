@@ -265,3 +265,60 @@ def test_dashboard_admin_and_viewer_in_chromium(live: Live, browser: Any, capsys
     with capsys.disabled():
         print("\n\nDashboard pages and axe-core results (WCAG 2.2 AA tags):\n" + audit.table() + "\n")
     assert not audit.failures(), audit.failures()
+
+
+def test_a_long_list_imports_in_the_background_and_the_event_can_be_edited(live: Live, browser: Any) -> None:
+    """2,000 rows: the upload answers at once with a running status page; its script follows the import
+    to the end without a reload. Then the event's edit form. axe on each page at both widths."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    audit = Audit()
+    admin_email, admin_password = live.stack.credentials["admin"]
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    audit.watch(page)
+    page.goto(live.base + "/dashboard")
+    sign_in(page, live, admin_email, admin_password)
+    page.get_by_role("link", name="New event").click()
+    ends = date.today() + timedelta(days=30)
+    page.get_by_label("Title").fill(f"Big list {TAG}")
+    page.get_by_label("First day").fill((ends - timedelta(days=2)).isoformat())
+    page.get_by_label("Last day").fill(ends.isoformat())
+    page.get_by_label("Time zone of the venue").fill("Europe/Zurich")
+    page.get_by_role("button", name="Create the event").click()
+    page.wait_for_url(re.compile(r"/dashboard/events/ev_[0-9a-f]+\?notice=event-created"))
+    event_id = re.search(r"/events/(ev_[0-9a-f]+)", page.url).group(1)
+
+    rows = "".join(
+        f"big{n:05d}.{TAG}@example.org,Big Person {n:05d},Org {n % 50},academia,{('FR', 'SN', 'MX')[n % 3]},en,,no\n"
+        for n in range(2000)
+    )
+    big = CSV.splitlines(keepends=True)[0] + rows + "not-an-email,Bad Row,Nowhere,government,FR,en,,no\n"
+    page.set_input_files("#csv", files=[{"name": "big.csv", "mimeType": "text/csv", "buffer": big.encode()}])
+    page.get_by_role("button", name="Upload and import").click()
+    page.wait_for_url(re.compile(r"/imports/im_"))
+    assert page.get_by_role("heading", name="Import running").is_visible()
+    assert "2000 participants to write" in page.get_by_role("status").first.inner_text()
+    assert page.get_by_label("Progress").count() == 1
+    page.evaluate("window.stillTheSamePage = true")
+    audit.check(page, "import-running")
+    page.wait_for_selector('#import-page[data-state="done"]', timeout=120_000)
+    assert page.evaluate("window.stillTheSamePage === true"), "the page was reloaded instead of updated"
+    assert page.get_by_role("heading", name="Import finished").is_visible()
+    status = page.get_by_role("status").first.inner_text()
+    assert "2000 imported" in status and "1 rejected" in status, status
+    audit.check(page, "import-finished")
+
+    page.get_by_role("link", name="Back to the event").click()
+    page.get_by_role("link", name="Edit the event").click()
+    audit.check(page, "edit-event")
+    page.get_by_label("Venue (optional)").fill("Palais des Nations")
+    page.get_by_role("button", name="Save the changes").click()
+    page.wait_for_url(re.compile(r"notice=event-updated"))
+    assert page.get_by_text("The event was saved.").is_visible()
+    assert page.get_by_text("Palais des Nations").first.is_visible()
+    context.close()
+
+    csp_errors = [m for m in audit.console if "Content Security Policy" in m]
+    assert not csp_errors, csp_errors
+    (ARTIFACTS / "dashboard-axe-import.md").write_text(audit.table() + "\n", encoding="utf-8")
+    assert not audit.failures(), audit.failures()
