@@ -20,6 +20,7 @@ class Principal:
     subject: str
     roles: frozenset[str]
     events: frozenset[str]  # from groups event:<id>; empty means every event
+    expires_at: int = 0  # the token's exp (epoch seconds)
 
     @property
     def role(self) -> str | None:
@@ -89,4 +90,9 @@ class JwtVerifier:
         if not isinstance(groups, list):
             raise Unauthenticated("malformed groups claim")
         events = frozenset(g.split(":", 1)[1] for g in groups if isinstance(g, str) and g.startswith("event:"))
-        return Principal(subject=str(claims["sub"]), roles=frozenset(g for g in groups if g in ROLES), events=events)
+        return Principal(
+            subject=str(claims["sub"]),
+            roles=frozenset(g for g in groups if g in ROLES),
+            events=events,
+            expires_at=int(claims["exp"]),
+        )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -9,8 +10,8 @@ from botocore.exceptions import BotoCoreError, ClientError
 from pynamodb.exceptions import DeleteError, PutError, UpdateError
 
 from chalicelib.adapters import tables as t
-from chalicelib.domain.errors import TemporarilyUnavailable, Unauthenticated
-from chalicelib.domain.signin import ChallengeRequired, SignedIn
+from chalicelib.domain.errors import TemporarilyUnavailable, Unauthenticated, ValidationFailed
+from chalicelib.domain.signin import CHALLENGES, EXPIRED_STEP, NEW_PASSWORD, ChallengeRequired, SignedIn
 
 WRONG = "the email address or password is not right"
 # Cognito's answers that mean "not these credentials"; with PreventUserExistenceErrors an unknown user
@@ -45,15 +46,57 @@ class CognitoPasswordAuth:
             raise
         except BotoCoreError as exc:
             raise TemporarilyUnavailable("sign-in cannot be checked just now; try again") from exc
-        if reply.get("ChallengeName"):
+        return self._signed_in(reply, email)
+
+    def respond(self, challenge: str, session: str, email: str, answer: str) -> SignedIn:
+        responses = {"USERNAME": email}
+        responses["NEW_PASSWORD" if challenge == NEW_PASSWORD else f"{challenge}_CODE"] = answer
+        try:
+            reply = self.idp.respond_to_auth_challenge(
+                ClientId=self.client_id, ChallengeName=challenge, Session=session, ChallengeResponses=responses
+            )
+        except ClientError as exc:
+            code = exc.response.get("Error", {}).get("Code", "")
+            if code == "InvalidPasswordException":
+                message = str(exc.response.get("Error", {}).get("Message") or "")
+                raise ValidationFailed(_password_rule(message)) from None
+            if code in ("CodeMismatchException", "ExpiredCodeException"):
+                raise Unauthenticated("the code is not right") from None
+            if code in _REFUSED | {"ResourceNotFoundException"}:
+                raise Unauthenticated(EXPIRED_STEP) from None
+            if code in _BUSY:
+                raise TemporarilyUnavailable("sign-in is busy just now; try again in a minute") from None
+            raise
+        except BotoCoreError as exc:
+            raise TemporarilyUnavailable("sign-in cannot be checked just now; try again") from exc
+        return self._signed_in(reply, email)
+
+    @staticmethod
+    def _signed_in(reply: dict[str, Any], email: str) -> SignedIn:
+        name = reply.get("ChallengeName")
+        if name:
+            offered = name in CHALLENGES
             raise ChallengeRequired(
-                f"this account must complete the {reply['ChallengeName']} step, which the dashboard does not offer"
+                f"this account must complete the {name} step"
+                + ("" if offered else ", which the dashboard does not offer; ask an administrator"),
+                name=str(name),
+                session=str(reply.get("Session") or ""),
+                email=email,
             )
         result = reply.get("AuthenticationResult") or {}
         token = result.get("AccessToken")
         if not token:
             raise Unauthenticated(WRONG)
         return SignedIn(access_token=str(token), expires_in=int(result.get("ExpiresIn", 3600)))
+
+
+def _password_rule(message: str) -> str:
+    """Cognito's reason for refusing a new password ("Password does not conform to policy: ..."), kept
+    only when it is one of its policy sentences: it never contains the password."""
+    reason = message.partition(":")[2].strip() if ":" in message else ""
+    if reason and len(reason) < 120 and re.fullmatch(r"[A-Za-z0-9 ,.'-]+", reason):
+        return f"the new password was refused: {reason[:1].lower()}{reason[1:].rstrip('.')}"
+    return "the new password was refused: it must follow the account's password rules"
 
 
 def _conditional(exc: UpdateError | PutError) -> bool:
@@ -100,3 +143,26 @@ class DynamoAttemptLog:
             t.AuthAttemptItem(key).delete()
         except DeleteError:
             pass
+
+
+class DynamoSignedOutSessions:
+    """Sessions signed out before their token expired: the token is verified locally, so signing out
+    must be remembered until the token's own expiry, under its SHA-256 (never the token)."""
+
+    PREFIX = "signed-out:"
+
+    @classmethod
+    def _key(cls, token: str) -> str:
+        import hashlib
+
+        return cls.PREFIX + hashlib.sha256(token.encode()).hexdigest()
+
+    def revoke(self, token: str, now: datetime, until: datetime) -> None:
+        t.AuthAttemptItem(self._key(token), failures=0, window_started=int(now.timestamp()), expires_at=until).save()
+
+    def is_revoked(self, token: str) -> bool:
+        try:
+            t.AuthAttemptItem.get(self._key(token))
+        except t.AuthAttemptItem.DoesNotExist:
+            return False
+        return True

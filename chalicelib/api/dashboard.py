@@ -14,7 +14,7 @@ import functools
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qs, quote, urlencode, urlparse
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -35,8 +35,10 @@ from chalicelib.api.session import (
     csrf_valid,
     expired_cookie,
     new_nonce,
+    open_state,
     parse_cookies,
     seal,
+    seal_state,
     unseal,
 )
 from chalicelib.domain import admin, catalogue, distribution, importing, signin
@@ -60,6 +62,7 @@ MAX_UPLOAD = admin_api.MAX_CSV + 64 * 1024  # the CSV plus the multipart envelop
 MAX_FIELDS = 200
 PAGE_SIZE = 50
 SIGNIN_NONCE_AGE = 3600
+CHALLENGE_AGE = 170  # seconds: Cognito keeps a challenge's session for three minutes
 CSP = (
     "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'self' 'unsafe-inline'; "
     "img-src 'self' data:; "
@@ -225,6 +228,8 @@ def _current_session() -> Session | None:
     except Exception as exc:  # the JWKS endpoint is unreachable: say so rather than sign out
         logger.exception("dashboard token verification unavailable")
         raise TemporarilyUnavailable("sign-in cannot be checked just now; try again in a minute") from exc
+    if _signed_out_sessions().is_revoked(token):  # signed out, though the token has not expired yet
+        raise _SignedOut(had_cookie=True)
     return Session(token=token, principal=principal)
 
 
@@ -490,6 +495,13 @@ def _password_auth() -> Any:
     return CognitoPasswordAuth(clients.client("cognito-idp"), container.settings().cognito_client_id)
 
 
+def _signed_out_sessions() -> Any:
+    from chalicelib.adapters.signin import DynamoSignedOutSessions
+
+    container.store()  # binds the tables to this stage's names and endpoint
+    return DynamoSignedOutSessions()
+
+
 def _attempt_log() -> Any:
     from chalicelib.adapters.signin import DynamoAttemptLog
 
@@ -529,7 +541,13 @@ def dash_sign_in() -> Response:
                 next_path=next_path,
                 headers={"Retry-After": str(exc.retry_after)},
             )
-        except (Unauthenticated, ValidationFailed, signin.ChallengeRequired) as exc:
+        except signin.ChallengeRequired as exc:
+            if not exc.answerable:
+                log_event("dashboard sign-in", outcome="challenge_not_offered")
+                return _signin_page(status=400, email_value=email_value, error=_sentence(exc.message))
+            log_event("dashboard sign-in", outcome="challenge")
+            return _challenge_page(_challenge_state(exc, next_path))
+        except (Unauthenticated, ValidationFailed) as exc:
             log_event("dashboard sign-in", outcome=exc.code)
             count("DashboardSignInRefused")
             message = {
@@ -540,20 +558,110 @@ def dash_sign_in() -> Response:
             return _signin_page(status=status, email_value=email_value, error=message, next_path=next_path)
         except TemporarilyUnavailable as exc:
             return _signin_page(status=503, email_value=email_value, error=exc.message.capitalize() + ".")
-        # The cookie only ever holds a token this app accepts.
-        principal = container.verifier().verify(signed.access_token)
-        log_event("dashboard sign-in", outcome="ok", roles=",".join(sorted(principal.roles)))
-        secure = _secure()
-        sealed = seal(_secret(), signed.access_token)
-        return _redirect(
-            next_path,
-            {
-                "Set-Cookie": [
-                    cookie(SESSION_COOKIE, sealed, max_age=signed.expires_in, secure=secure),
-                    expired_cookie(SIGNIN_COOKIE, secure=secure),
-                ]
-            },
-        )
+        return _session_started(signed, next_path)
+    except _BadBody as exc:
+        return _render("error", session=None, status=exc.status, kind="invalid", message=exc.message)
+    except Exception as exc:  # noqa: BLE001 - errors become pages
+        return _error_page(exc, None)
+
+
+def _sentence(message: str) -> str:
+    return message[:1].upper() + message[1:].rstrip(".") + "."
+
+
+def _session_started(signed: signin.SignedIn, next_path: str) -> Response:
+    # The cookie only ever holds a token this app accepts.
+    principal = container.verifier().verify(signed.access_token)
+    log_event("dashboard sign-in", outcome="ok", roles=",".join(sorted(principal.roles)))
+    secure = _secure()
+    sealed = seal(_secret(), signed.access_token)
+    return _redirect(
+        next_path,
+        {
+            "Set-Cookie": [
+                cookie(SESSION_COOKIE, sealed, max_age=signed.expires_in, secure=secure),
+                expired_cookie(SIGNIN_COOKIE, secure=secure),
+            ]
+        },
+    )
+
+
+def _challenge_state(exc: signin.ChallengeRequired, next_path: str) -> str:
+    data = {"c": exc.name, "s": exc.session, "e": exc.email, "n": next_path}
+    return seal_state(_secret(), "challenge", data, int(container.now().timestamp()))
+
+
+def _challenge_page(state: str, *, error: str = "", status: int = 200) -> Response:
+    """The second step of a sign-in: a new password for a first sign-in, or a one-time code. The step's
+    state (Cognito's session for it, the address, where to go next) travels in a MAC-sealed field."""
+    data = open_state(_secret(), "challenge", state, int(container.now().timestamp()), CHALLENGE_AGE) or {}
+    nonce = _signin_nonce()
+    return _render(
+        "challenge",
+        session=None,
+        status=status,
+        headers={"Set-Cookie": cookie(SIGNIN_COOKIE, nonce, max_age=SIGNIN_NONCE_AGE, secure=_secure())},
+        token=csrf_token(_secret(), nonce, "challenge"),
+        state=state,
+        new_password=data.get("c") == signin.NEW_PASSWORD,
+        sms=data.get("c") == "SMS_MFA",
+        error=error,
+    )
+
+
+@bp.route("/dashboard/sign-in/challenge", methods=["POST"], content_types=[FORM])
+def dash_sign_in_challenge() -> Response:
+    try:
+        form = _read_form()
+        nonce = _cookies().get(SIGNIN_COOKIE, "")
+        if not _NONCE.fullmatch(nonce) or not csrf_valid(_secret(), nonce, "challenge", (form.get("csrf") or [""])[-1]):
+            log_event("dashboard form refused", reason="csrf")
+            return _render("error", session=None, status=403, kind="csrf", message="")
+        state = (form.get("state") or [""])[-1]
+        data = open_state(_secret(), "challenge", state, int(container.now().timestamp()), CHALLENGE_AGE)
+        if data is None or not all(isinstance(data.get(k), str) for k in ("c", "s", "e", "n")):
+            return _signin_page(status=401, error="This sign-in step has expired. Please sign in again.")
+        next_path = _safe_next(data["n"])
+        if data["c"] == signin.NEW_PASSWORD:
+            answer = (form.get("new_password") or [""])[-1]
+            if answer != (form.get("confirm_password") or [""])[-1]:
+                return _challenge_page(state, error="The two passwords are not the same.", status=422)
+        else:
+            answer = re.sub(r"\s+", "", (form.get("code") or [""])[-1])
+        try:
+            signed = signin.answer_challenge(
+                _password_auth(),
+                _attempt_log(),
+                challenge=data["c"],
+                session=data["s"],
+                email=data["e"],
+                answer=answer,
+                secret=_secret(),
+                now=container.now(),
+            )
+        except signin.LockedOut as exc:
+            count("DashboardSignInLockedOut")
+            return _signin_page(
+                status=429,
+                error=_sentence(exc.message),
+                next_path=next_path,
+                headers={"Retry-After": str(exc.retry_after)},
+            )
+        except signin.ChallengeRequired as exc:
+            if not exc.answerable:
+                return _signin_page(status=400, error=_sentence(exc.message), next_path=next_path)
+            return _challenge_page(_challenge_state(exc, next_path))
+        except ValidationFailed as exc:
+            return _challenge_page(state, error=_sentence(exc.message), status=422)
+        except Unauthenticated as exc:
+            log_event("dashboard sign-in", outcome="challenge_refused")
+            count("DashboardSignInRefused")
+            if exc.message == signin.EXPIRED_STEP:
+                return _signin_page(status=401, error=_sentence(exc.message), next_path=next_path)
+            return _challenge_page(state, error=_sentence(exc.message), status=401)
+        except TemporarilyUnavailable as exc:
+            return _challenge_page(state, error=_sentence(exc.message), status=503)
+        return _session_started(signed, next_path)
     except _BadBody as exc:
         return _render("error", session=None, status=exc.status, kind="invalid", message=exc.message)
     except Exception as exc:  # noqa: BLE001 - errors become pages
@@ -571,6 +679,12 @@ def dash_sign_out() -> Response:
             session = None
         if session is not None and not csrf_valid(_secret(), session.token, "sign-out", (form.get("csrf") or [""])[-1]):
             return _render("error", session=session, status=403, kind="csrf", message="")
+        if session is not None:
+            # The cookie is cleared, and a copy of it (another tab, a stolen cookie) stops working too.
+            now = container.now()
+            until = datetime.fromtimestamp(session.principal.expires_at, UTC) if session.principal.expires_at else now
+            _signed_out_sessions().revoke(session.token, now, max(until, now) + timedelta(minutes=5))
+            log_event("dashboard sign-out")
         return _redirect("/dashboard?signed_out=1", clear)
     except Exception as exc:  # noqa: BLE001 - errors become pages
         return _error_page(exc, None)

@@ -9,9 +9,12 @@ form's purpose (e.g. ``import:<event_id>``), so it is valid for one session and 
 from __future__ import annotations
 
 import base64
+import binascii
 import hashlib
 import hmac
+import json
 import secrets
+from typing import Any
 
 SESSION_COOKIE = "ef_session"
 SIGNIN_COOKIE = "ef_signin"  # a nonce that binds the sign-in form's CSRF token before any session exists
@@ -37,6 +40,27 @@ def unseal(secret: str, value: str) -> str | None:
     if not hmac.compare_digest(mac, _mac(secret, "session", token)):
         return None
     return token
+
+
+def seal_state(secret: str, purpose: str, data: dict[str, Any], now: int) -> str:
+    """A value a form carries between two steps (e.g. a sign-in challenge): JSON and its MAC, with the
+    time it was made. Readable by the browser that holds it, unforgeable by anyone."""
+    body = base64.urlsafe_b64encode(json.dumps({**data, "at": now}, separators=(",", ":")).encode()).decode()
+    return f"{body}.{_mac(secret, 'state', purpose, body)}"
+
+
+def open_state(secret: str, purpose: str, value: str, now: int, max_age: int) -> dict[str, Any] | None:
+    """The data of ``seal_state``, or None when the MAC is wrong or the value is older than ``max_age``."""
+    body, _, mac = value.rpartition(".")
+    if not body or len(value) > 8192 or not hmac.compare_digest(mac, _mac(secret, "state", purpose, body)):
+        return None
+    try:
+        data = json.loads(base64.urlsafe_b64decode(body.encode()))
+    except (ValueError, binascii.Error):
+        return None
+    if not isinstance(data, dict) or not isinstance(data.get("at"), int) or not 0 <= now - data["at"] <= max_age:
+        return None
+    return data
 
 
 def new_nonce() -> str:

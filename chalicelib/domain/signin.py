@@ -35,9 +35,26 @@ class LockedOut(DomainError):
 
 
 class ChallengeRequired(DomainError):
-    """The password was right, but the account must answer a challenge (new password, MFA) first."""
+    """The password was right, but the account must answer a challenge (new password, MFA) first.
+    ``name`` is the identity provider's challenge and ``session`` its handle for the next step."""
 
     code = "challenge"
+
+    def __init__(self, message: str, *, name: str = "", session: str = "", email: str = "") -> None:
+        super().__init__(message)
+        self.name = name
+        self.session = session
+        self.email = email
+
+    @property
+    def answerable(self) -> bool:
+        return self.name in CHALLENGES and bool(self.session)
+
+
+# The challenges the dashboard answers: a first sign-in's new password, and a one-time code.
+NEW_PASSWORD = "NEW_PASSWORD_REQUIRED"  # noqa: S105  # nosec B105 - a challenge name, not a password
+CHALLENGES = (NEW_PASSWORD, "SOFTWARE_TOKEN_MFA", "SMS_MFA")
+EXPIRED_STEP = "this sign-in step has expired; sign in again"
 
 
 @dataclass(frozen=True)
@@ -49,6 +66,11 @@ class SignedIn:
 class PasswordAuthenticator(Protocol):
     def authenticate(self, email: str, password: str) -> SignedIn:
         """The tokens for a right email and password; Unauthenticated otherwise."""
+        ...
+
+    def respond(self, challenge: str, session: str, email: str, answer: str) -> SignedIn:
+        """The tokens once the challenge is answered; ChallengeRequired for a further step,
+        Unauthenticated for a wrong code or an expired step, ValidationFailed for a refused password."""
         ...
 
 
@@ -81,12 +103,47 @@ def sign_in(
         raise ValidationFailed("enter your email address and your password")
     if len(email) > MAX_EMAIL or len(password) > MAX_PASSWORD:
         raise ValidationFailed("the email address or password is too long")
+    key = _check_lockout(attempts, email, secret, now)
+    try:
+        result = authenticator.authenticate(email, password)
+    except Unauthenticated:
+        attempts.record_failure(key, now, WINDOW)
+        raise
+    attempts.clear(key)
+    return result
+
+
+def _check_lockout(attempts: AttemptLog, email: str, secret: str, now: datetime) -> str:
     key = attempt_key(secret, email)
     failures, started = attempts.failures(key, now - WINDOW)
     if failures >= MAX_FAILURES and started is not None:
         raise LockedOut(max(1, math.ceil((started + WINDOW - now).total_seconds())))
+    return key
+
+
+def answer_challenge(
+    authenticator: PasswordAuthenticator,
+    attempts: AttemptLog,
+    *,
+    challenge: str,
+    session: str,
+    email: str,
+    answer: str,
+    secret: str,
+    now: datetime,
+) -> SignedIn:
+    """Answer a sign-in challenge: a wrong code counts as a failed sign-in of the address, as a wrong
+    password does, so codes cannot be guessed faster than passwords."""
+    if challenge not in CHALLENGES:
+        raise ValidationFailed("this sign-in step is not offered by the dashboard")
+    if challenge == NEW_PASSWORD:
+        if not answer or len(answer) > MAX_PASSWORD:
+            raise ValidationFailed("choose a new password")
+    elif not (answer.isdigit() and 6 <= len(answer) <= 8):
+        raise ValidationFailed("enter the 6-digit code")
+    key = _check_lockout(attempts, email, secret, now)
     try:
-        result = authenticator.authenticate(email, password)
+        result = authenticator.respond(challenge, session, email, answer)
     except Unauthenticated:
         attempts.record_failure(key, now, WINDOW)
         raise

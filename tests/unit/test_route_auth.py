@@ -39,10 +39,11 @@ def test_participant_pages_need_no_login():
 
 # The dashboard's pages use the session cookie instead of the authorizer: each is registered through
 # ``dashboard.page``, which checks the session, the role and the event scope before the view runs. Only
-# these routes are open: the sign-in page and form, sign-out, and the two static scripts.
+# these routes are open: the sign-in page, its form and its second step, sign-out, and the static scripts.
 DASHBOARD_PUBLIC = {
     ("/dashboard", "GET"),
     ("/dashboard/sign-in", "POST"),
+    ("/dashboard/sign-in/challenge", "POST"),
     ("/dashboard/sign-out", "POST"),
     ("/dashboard/static/{name}", "GET"),
 }
