@@ -316,7 +316,42 @@ def test_a_long_list_imports_in_the_background_and_the_event_can_be_edited(live:
     page.wait_for_url(re.compile(r"notice=event-updated"))
     assert page.get_by_text("The event was saved.").is_visible()
     assert page.get_by_text("Palais des Nations").first.is_visible()
+    page.get_by_role("button", name="Sign out").click()
+    assert page.get_by_text("You have signed out.").is_visible()
     context.close()
+
+    # A colleague's first sign-in with the temporary password an administrator gave them.
+    from devstack import identity
+
+    newcomer, temporary, chosen = f"newcomer.{TAG}@example.org", identity.new_password(), identity.new_password()
+    live.stack.idp.admin_create_user(
+        UserPoolId=live.stack.outputs["UserPoolId"],
+        Username=newcomer,
+        TemporaryPassword=temporary,
+        UserAttributes=[{"Name": "email", "Value": newcomer}, {"Name": "email_verified", "Value": "true"}],
+        MessageAction="SUPPRESS",
+    )
+    live.stack.idp.admin_add_user_to_group(
+        UserPoolId=live.stack.outputs["UserPoolId"], Username=newcomer, GroupName="viewer"
+    )
+    fresh = browser.new_context(viewport={"width": 1280, "height": 900})
+    first = fresh.new_page()
+    audit.watch(first)
+    first.goto(live.base + "/dashboard")
+    sign_in(first, live, newcomer, temporary)
+    assert first.get_by_role("heading", name="Choose a new password").is_visible()
+    audit.check(first, "new-password")
+    first.get_by_label("New password", exact=True).fill(chosen)
+    first.get_by_label("The new password again").fill(chosen + "?")
+    first.get_by_role("button", name="Save the password and sign in").click()
+    assert first.get_by_text("The two passwords are not the same.").is_visible()
+    audit.check(first, "new-password-error")
+    first.get_by_label("New password", exact=True).fill(chosen)
+    first.get_by_label("The new password again").fill(chosen)
+    first.get_by_role("button", name="Save the password and sign in").click()
+    first.wait_for_load_state("load")
+    assert first.get_by_role("heading", name="Events").is_visible()
+    fresh.close()
 
     csp_errors = [m for m in audit.console if "Content Security Policy" in m]
     assert not csp_errors, csp_errors
