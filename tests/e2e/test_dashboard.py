@@ -295,7 +295,7 @@ def test_a_long_list_imports_in_the_background_and_the_event_can_be_edited(live:
     big = CSV.splitlines(keepends=True)[0] + rows + "not-an-email,Bad Row,Nowhere,government,FR,en,,no\n"
     page.set_input_files("#csv", files=[{"name": "big.csv", "mimeType": "text/csv", "buffer": big.encode()}])
     page.get_by_role("button", name="Upload and import").click()
-    page.wait_for_url(re.compile(r"/imports/im_"))
+    page.wait_for_url(re.compile(rf"/dashboard/events/{event_id}/imports/im_"))
     assert page.get_by_role("heading", name="Import running").is_visible()
     assert "2000 participants to write" in page.get_by_role("status").first.inner_text()
     assert page.get_by_label("Progress").count() == 1
