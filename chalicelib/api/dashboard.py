@@ -112,31 +112,36 @@ COPY_JS = """\
 })();
 """
 STATUS_JS = """\
-// Progressive enhancement for a running import: the "Refresh the status" link works without it. Every
-// two seconds the page is fetched again; the progress is copied over, and the finished page replaces it.
+// Progressive enhancement for a page that follows background work (an import, a send): the "Refresh the
+// status" link works without it. Every two seconds the page is fetched again; the [data-live] values are
+// copied over, and once the work is over the finished page replaces this one. It gives up after ten minutes.
 (function () {
   "use strict";
-  var page = document.getElementById("import-page");
+  var page = document.querySelector("[data-live-page]");
   if (!page || page.getAttribute("data-state") !== "running" || !window.fetch || !window.DOMParser) { return; }
-  var copy = function (from, selector) {
-    var a = page.querySelector(selector), b = from.querySelector(selector);
-    if (a && b) { a.textContent = b.textContent; if (b.hasAttribute("value")) { a.value = b.value; } }
+  var started = Date.now();
+  var copy = function (next) {
+    Array.prototype.forEach.call(next.querySelectorAll("[data-live]"), function (b) {
+      var a = page.querySelector('[data-live="' + b.getAttribute("data-live") + '"]');
+      if (!a) { return; }
+      a.textContent = b.textContent;
+      if (b.hasAttribute("value")) { a.setAttribute("value", b.getAttribute("value")); a.value = b.value; }
+    });
   };
   var tick = function () {
+    if (Date.now() - started > 600000) { return; }
     fetch(window.location.href, { credentials: "same-origin", cache: "no-store" })
       .then(function (reply) { if (!reply.ok) { throw new Error(String(reply.status)); } return reply.text(); })
       .then(function (html) {
         var doc = new DOMParser().parseFromString(html, "text/html");
-        var next = doc.getElementById("import-page");
+        var next = doc.querySelector("[data-live-page]");
         if (!next) { throw new Error("no status"); }
         if (next.getAttribute("data-state") !== "running") {
           document.title = doc.title;
           page.replaceWith(next);
           return;
         }
-        copy(next, "[data-progress-text]");
-        copy(next, "#import-progress");
-        copy(next, "[data-planned]");
+        copy(next);
         window.setTimeout(tick, 2000);
       })
       .catch(function () { window.setTimeout(tick, 10000); });
@@ -1006,17 +1011,10 @@ def dash_send(ctx: Ctx, event_id: str, wave_id: str) -> Response:
     result = admin.send_now(store, event_id, wave_id, panel_secret=s.panel_secret, now=now)
     # As the JSON API's send: the invitations then flow through the normal path (due index, queue, sender).
     report = distribution.dispatch_due(store, container.send_queue(), now, limit=s.schedule_batch)
-    result["queued"] = report.enqueued
     log_event("dashboard send", event_id=event_id, wave_id=wave_id, queued=report.enqueued)
-    return _render(
-        "send_result",
-        session=ctx.session,
-        event=store.get_event(event_id),
-        wave=store.get_wave(event_id, wave_id),
-        action="send",
-        result=result,
-        funnel=admin.summarize(store, event_id, wave_id, None, k=s.suppression_k)["funnel"],
-    )
+    counts = {"queued": report.enqueued, "due_now": result["due_now"], "planned": result["planned"]}
+    # Post, redirect, get: the page that follows the sending can be reloaded without sending again.
+    return _redirect(f"/dashboard/events/{event_id}/waves/{wave_id}/sending?" + urlencode({"action": "send", **counts}))
 
 
 @page(
@@ -1027,17 +1025,56 @@ def dash_send(ctx: Ctx, event_id: str, wave_id: str) -> Response:
 )
 def dash_remind(ctx: Ctx, event_id: str, wave_id: str) -> Response:
     store = container.store()
+    before = _manual_reminders(store, wave_id)
     result = distribution.remind_now(store, container.send_queue(), event_id, wave_id, container.now())
     log_event("dashboard remind", event_id=event_id, wave_id=wave_id, queued=result.get("queued"))
-    return _render(
+    counts = {"action": "remind", "queued": int(result.get("queued") or 0), "before": before}
+    return _redirect(f"/dashboard/events/{event_id}/waves/{wave_id}/sending?" + urlencode(counts))
+
+
+def _manual_reminders(store: Any, wave_id: str) -> int:
+    """Reminders sent (or taken by the sender) outside the schedule, over the whole wave."""
+    invitations = store.list_invitations(wave_id)
+    return sum(1 for inv in invitations for k in inv.sent_kinds | set(inv.claimed) if k.startswith("manual-"))
+
+
+def _count_param(params: dict[str, str], name: str) -> int:
+    value = params.get(name, "0")
+    return min(int(value), 10**7) if value.isdigit() else 0
+
+
+@page("/dashboard/events/{event_id}/waves/{wave_id}/sending", role="admin")
+def dash_sending(ctx: Ctx, event_id: str, wave_id: str) -> Response:
+    """What a "send now" or "send reminders" started, and how far the sender has gone: the emails still
+    owed now (queued or about to be), those the mail service took, and those it confirmed delivered."""
+    store = container.store()
+    params = query(bp.current_request)
+    action = "remind" if params.get("action") == "remind" else "send"
+    now = container.now()
+    wave = store.get_wave(event_id, wave_id)
+    if action == "remind":
+        done = _manual_reminders(store, wave_id) - _count_param(params, "before")
+        owed = max(0, _count_param(params, "queued") - done)
+    else:
+        owed = 0
+        for inv in store.list_invitations(wave_id):
+            handled = INVITATION in inv.sent_kinds or INVITATION in inv.claimed
+            later = inv.due_kind == INVITATION and inv.due_at is not None and inv.due_at > now
+            if not handled and not later and inv.status not in ("suppressed", "failed"):
+                owed += 1
+    summary = admin.summarize(store, event_id, wave_id, None, k=container.settings().suppression_k)
+    response = _render(
         "send_result",
         session=ctx.session,
         event=store.get_event(event_id),
-        wave=store.get_wave(event_id, wave_id),
-        action="remind",
-        result=result,
-        funnel=admin.summarize(store, event_id, wave_id, None, k=container.settings().suppression_k)["funnel"],
+        wave=wave,
+        action=action,
+        result={name: _count_param(params, name) for name in ("queued", "due_now", "planned")},
+        owed=owed,
+        funnel=summary["funnel"],
     )
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 # Previews ---------------------------------------------------------------------------------------------

@@ -171,6 +171,11 @@ def test_dashboard_admin_and_viewer_in_chromium(live: Live, browser: Any, capsys
     page.wait_for_load_state("load")
     assert page.get_by_role("heading", name="Sending started").is_visible()
     assert "6 emails queued for sending now" in page.get_by_role("status").first.inner_text()
+    assert re.search(r"/waves/wv_[0-9a-f]+/sending\?action=send", page.url)  # post, redirect, get
+    # The page follows the sender by itself (status.js) until every email has gone to the mail service.
+    page.wait_for_selector('#sending-page[data-state="done"]', timeout=60_000)
+    assert "all of them have gone to the mail service" in page.get_by_role("status").first.inner_text()
+    assert page.locator('[data-live="invited"]').inner_text() == "6"
     audit.check(page, "send-result")
 
     # The outbox holds the six emails; participants answer through their links.

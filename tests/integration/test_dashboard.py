@@ -480,23 +480,38 @@ def test_admin_creates_an_event_uploads_participants_creates_a_wave_and_sends_it
     assert email_html.status_code == 200 and "<html" in page_text(email_html)
 
     send_token = csrf_for(event_page, f"/dashboard/events/{event_id}/waves/{wave_id}/send")
-    sent = admin.post(f"/dashboard/events/{event_id}/waves/{wave_id}/send", {"csrf": send_token})
-    assert sent.status_code == 200
-    assert "4 emails queued for sending now" in page_text(sent)
+    posted = admin.post(f"/dashboard/events/{event_id}/waves/{wave_id}/send", {"csrf": send_token})
+    assert posted.status_code == 303  # post, redirect, get: reloading the result page sends nothing
+    sending = posted.headers["Location"]
+    assert re.search(rf"/dashboard/events/{event_id}/waves/{wave_id}/sending\?action=send&queued=4&", sending)
+    sent = admin.get(sending)
+    assert sent.status_code == 200 and sent.headers["Cache-Control"] == "no-store"
+    assert 'emails queued for sending now; <span data-live="owed">4</span> still to go' in page_text(sent)
     assert re.search(r"<dt>Queued now</dt><dd>4</dd>", page_text(sent))
+    assert 'data-state="running"' in page_text(sent) and "status.js" in page_text(sent)
 
     bodies = stack.queue_bodies()
     assert len(bodies) == 4
-    send_records(bodies)
+    send_records(bodies[:1])
+    assert 'Still to go</dt><dd data-live="owed-count">3</dd>' in page_text(admin.get(sending))
+    send_records(bodies[1:])
     assert len(stack.ses_messages()) == 4
+    done = page_text(admin.get(sending))
+    assert 'data-state="done"' in done and "all of them have gone to the mail service" in done
+    assert 'Sent so far</dt><dd data-live="invited">4</dd>' in done and "status.js" not in done
 
     event_page = admin.get(f"/dashboard/events/{event_id}")
     funnel = dict(re.findall(r'<dd data-stage="(\w+)">([^<]*)</dd>', page_text(event_page)))
     assert funnel["invited"] == "4" and funnel["delivered"] == "0" and funnel["rate"] == "–"
 
     remind_token = csrf_for(event_page, f"/dashboard/events/{event_id}/waves/{wave_id}/remind")
-    reminded = admin.post(f"/dashboard/events/{event_id}/waves/{wave_id}/remind", {"csrf": remind_token})
+    posted = admin.post(f"/dashboard/events/{event_id}/waves/{wave_id}/remind", {"csrf": remind_token})
+    assert posted.status_code == 303
+    reminded = admin.get(posted.headers["Location"])
     assert reminded.status_code == 200 and "4 reminders queued" in page_text(reminded)
+    assert '<span data-live="owed">4</span> still to go' in page_text(reminded)
+    send_records(stack.queue_bodies())
+    assert "all of them have gone to the mail service" in page_text(admin.get(posted.headers["Location"]))
 
     report = admin.get(f"/dashboard/events/{event_id}/report?wave={wave_id}")
     text = page_text(report)

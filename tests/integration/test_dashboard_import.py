@@ -47,7 +47,7 @@ def status_of(admin: Visitor, location: str) -> tuple[int, str]:  # noqa: F811
 
 
 def progress(text: str) -> tuple[int, int]:
-    found = re.search(r"<span data-progress-text>(\d+) of (\d+) written", text)
+    found = re.search(r"<span data-live=\"progress-text\">(\d+) of (\d+) written", text)
     assert found, text
     return int(found.group(1)), int(found.group(2))
 
@@ -63,7 +63,7 @@ def test_a_long_list_imports_in_the_background_with_a_status_line(client, admin,
     assert code == 200 and "Import running" in text and 'data-state="running"' in text
     assert "450 participants to write (450 new, 0 changed), 2 rows rejected" in text
     assert progress(text) == (0, 450)
-    assert '<progress id="import-progress" max="450" value="0">0 %</progress>' in text
+    assert '<progress id="import-progress" data-live="progress" max="450" value="0">0 %</progress>' in text
     assert "/dashboard/static/status.js" in text and "Refresh the status" in text
     assert re.search(r"<td class=\"num\">452</td><td>invalid email address", text)  # rejections are known at once
 
@@ -119,7 +119,9 @@ def test_a_background_import_plans_invitations_in_live_waves(client, admin, stac
     assert started.status_code == 303
     send_records(stack.queue_bodies())
     _, text = status_of(admin, started.headers["Location"])
-    assert "Import finished" in text and re.search(r"<dt>Invitations planned</dt><dd data-planned>230</dd>", text)
+    assert "Import finished" in text and re.search(
+        r"<dt>Invitations planned</dt><dd data-live=\"planned\">230</dd>", text
+    )
     assert len(container.store().list_invitations(wave_id)) == 230
 
 
@@ -149,7 +151,7 @@ def test_a_chunk_of_an_expired_job_is_dropped_without_a_ghost_job(client, admin,
 def test_the_status_script_is_served_and_allowed_to_fetch_the_page(client, admin):  # noqa: F811
     script = admin.get("/dashboard/static/status.js")
     assert script.status_code == 200 and script.headers["Content-Type"].startswith("text/javascript")
-    assert "import-page" in page_text(script)
+    assert "data-live-page" in page_text(script)
     assert admin.get("/dashboard/static/nope.js").status_code == 404
     csp = admin.get("/dashboard").headers["Content-Security-Policy"]
     assert "connect-src 'self'" in csp and "script-src 'self'" in csp
