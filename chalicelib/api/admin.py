@@ -18,8 +18,9 @@ from chalicelib import container
 from chalicelib.adapters.auth import Principal
 from chalicelib.api.errors import csv_response, handled, html_response
 from chalicelib.api.request import body_bytes, query
-from chalicelib.domain import admin, catalogue, distribution
+from chalicelib.domain import admin, catalogue, distribution, importing
 from chalicelib.domain.errors import Forbidden, TemporarilyUnavailable, Unauthenticated, ValidationFailed
+from chalicelib.domain.model import ImportJob
 from chalicelib.observability import logger, traced
 
 bp = Blueprint(__name__)
@@ -137,15 +138,37 @@ def import_participants(event_id: str) -> dict[str, Any]:
     except UnicodeDecodeError:
         raise ValidationFailed("the CSV must be UTF-8") from None
     s = container.settings()
-    report = admin.import_participants(
+    if query(bp.current_request).get("background") not in ("1", "true"):
+        report = admin.import_participants(
+            container.store(),
+            event_id,
+            text,
+            secret=s.pseudonym_secret,
+            panel_secret=s.panel_secret,
+            now=container.now(),
+        )
+        return report.view()
+    # ?background=1: a long list is written in the background; the counts and rejections come at once.
+    outcome = importing.start_import(
         container.store(),
+        container.send_queue(),
         event_id,
         text,
         secret=s.pseudonym_secret,
         panel_secret=s.panel_secret,
         now=container.now(),
+        inline_rows=s.import_inline_rows,
     )
-    return report.view()
+    if not isinstance(outcome, ImportJob):
+        return {**outcome.view(), "status": "done"}
+    view = importing.job_view(outcome, container.now())
+    view["status_url"] = f"/admin/events/{event_id}/imports/{outcome.import_id}"
+    return Response(body=json.dumps(view), status_code=202, headers={"Content-Type": "application/json"})
+
+
+@admin_route("/admin/events/{event_id}/imports/{import_id}", ["GET"], "admin")
+def import_status(event_id: str, import_id: str) -> dict[str, Any]:
+    return importing.job_view(container.store().get_import(event_id, import_id), container.now())
 
 
 @admin_route("/admin/events/{event_id}/participants", ["GET"], "admin")

@@ -163,3 +163,33 @@ def test_queue_batches_stay_under_the_sqs_limits() -> None:
     assert groups == [bodies[:2], bodies[2:]]
     assert all(sum(len(b) for b in g) <= MAX_BATCH_BYTES and len(g) <= 10 for g in groups)
     assert [len(g) for g in batches(["a"] * 25)] == [10, 10, 5]
+
+
+def test_the_json_api_imports_in_the_background_when_asked(client, tokens, stack, small_inline):
+    headers = {"Authorization": f"Bearer {tokens['admin']}", "Content-Type": "application/json"}
+    body = {"title": "API import", "starts_on": "2026-11-02", "ends_on": "2026-11-03", "timezone": "Europe/Zurich"}
+    event_id = json.loads(client.http.post("/admin/events", headers=headers, body=json.dumps(body)).body)["event_id"]
+    csv_headers = {**headers, "Content-Type": "text/csv"}
+    # Without ?background=1 the answer is the contract's, whatever the length.
+    small = client.http.post(f"/admin/events/{event_id}/participants", headers=csv_headers, body=big_list(25, bad=1))
+    assert small.status_code == 200 and json.loads(small.body)["imported"] == 25
+    started = client.http.post(
+        f"/admin/events/{event_id}/participants?background=1", headers=csv_headers, body=big_list(60, bad=1)
+    )
+    assert started.status_code == 202, started.body
+    job = json.loads(started.body)
+    assert (job["status"], job["imported"], job["updated"], job["rows"], job["rejected_count"]) == (
+        "running", 35, 25, 35, 1
+    )  # fmt: skip
+    assert job["rejected"] == [{"row": 62, "reason": "invalid email address"}]
+    send_records(stack.queue_bodies())
+    done = client.http.get(job["status_url"], headers=headers)
+    assert done.status_code == 200 and json.loads(done.body)["status"] == "done"
+    assert json.loads(done.body)["written"] == 35
+    viewer = {"Authorization": f"Bearer {tokens['viewer']}"}
+    assert client.http.get(job["status_url"], headers=viewer).status_code == 403
+    # Short enough to write at once: the contract's answer, with its status.
+    quick = client.http.post(
+        f"/admin/events/{event_id}/participants?background=1", headers=csv_headers, body=big_list(60, bad=0)
+    )
+    assert quick.status_code == 200 and json.loads(quick.body)["status"] == "done"
