@@ -605,6 +605,8 @@ class Driver:
                     os.environ["EF_IMPORT_INLINE_ROWS"] = before
             self.deliver_queue({"import-chunk": 1})
             self.page(started.headers["Location"])
+            import_id = started.headers["Location"].rsplit("/", 1)[1]
+            self.api("GET", f"/admin/events/{event_id}/imports/{import_id}", self.admin)
             people += 1
         if "/dashboard/events/{event_id}/edit" in self.app.routes:
             edit = self.page(f"/dashboard/events/{event_id}/edit")
@@ -612,16 +614,9 @@ class Driver:
             token = _csrf(edit, f"/dashboard/events/{event_id}/edit")
             self.form(f"/dashboard/events/{event_id}/edit", {**fields, "csrf": token}, 303)
         event_page = self.page(f"/dashboard/events/{event_id}")
-        wave_form = {
-            "csrf": _csrf(event_page, f"/dashboard/events/{event_id}/waves"),
-            "questionnaire": "satisfaction",
-            "opens_kind": "after_event",
-            "opens_after_days": "1",
-            "opens_local_time": "09:00",
-            "reminders": "7",
-            "closes_kind": "after_open",
-            "closes_after_days": "21",
-        }
+        from tests.integration.test_dashboard import WAVE_FORM
+
+        wave_form = {"csrf": _csrf(event_page, f"/dashboard/events/{event_id}/waves"), **WAVE_FORM}
         created = self.form(f"/dashboard/events/{event_id}/waves", wave_form, 303)
         wave_id = re.search(r"#wave-(wv_[0-9a-f]+)$", created.headers["Location"]).group(1)
         base = f"/dashboard/events/{event_id}/waves/{wave_id}"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -29,46 +30,25 @@ class CognitoPasswordAuth:
         self.client_id = client_id
 
     def authenticate(self, email: str, password: str) -> SignedIn:
-        try:
-            reply = self.idp.initiate_auth(
+        reply = _ask(
+            lambda: self.idp.initiate_auth(
                 ClientId=self.client_id,
                 AuthFlow="USER_PASSWORD_AUTH",
                 AuthParameters={"USERNAME": email, "PASSWORD": password},
-            )
-        except ClientError as exc:
-            code = exc.response.get("Error", {}).get("Code", "")
-            if code in _REFUSED:
-                raise Unauthenticated(WRONG) from None
-            if code in _NOT_READY:
-                raise ChallengeRequired("this account must be confirmed or its password reset first") from None
-            if code in _BUSY:
-                raise TemporarilyUnavailable("sign-in is busy just now; try again in a minute") from None
-            raise
-        except BotoCoreError as exc:
-            raise TemporarilyUnavailable("sign-in cannot be checked just now; try again") from exc
+            ),
+            _password_refused,
+        )
         return self._signed_in(reply, email)
 
     def respond(self, challenge: str, session: str, email: str, answer: str) -> SignedIn:
         responses = {"USERNAME": email}
         responses["NEW_PASSWORD" if challenge == NEW_PASSWORD else f"{challenge}_CODE"] = answer
-        try:
-            reply = self.idp.respond_to_auth_challenge(
+        reply = _ask(
+            lambda: self.idp.respond_to_auth_challenge(
                 ClientId=self.client_id, ChallengeName=challenge, Session=session, ChallengeResponses=responses
-            )
-        except ClientError as exc:
-            code = exc.response.get("Error", {}).get("Code", "")
-            if code == "InvalidPasswordException":
-                message = str(exc.response.get("Error", {}).get("Message") or "")
-                raise ValidationFailed(_password_rule(message)) from None
-            if code in ("CodeMismatchException", "ExpiredCodeException"):
-                raise Unauthenticated("the code is not right") from None
-            if code in _REFUSED | {"ResourceNotFoundException"}:
-                raise Unauthenticated(EXPIRED_STEP) from None
-            if code in _BUSY:
-                raise TemporarilyUnavailable("sign-in is busy just now; try again in a minute") from None
-            raise
-        except BotoCoreError as exc:
-            raise TemporarilyUnavailable("sign-in cannot be checked just now; try again") from exc
+            ),
+            _answer_refused,
+        )
         return self._signed_in(reply, email)
 
     @staticmethod
@@ -88,6 +68,41 @@ class CognitoPasswordAuth:
         if not token:
             raise Unauthenticated(WRONG)
         return SignedIn(access_token=str(token), expires_in=int(result.get("ExpiresIn", 3600)))
+
+
+def _ask(call: Callable[[], dict[str, Any]], refused: Callable[[str, str], Exception | None]) -> dict[str, Any]:
+    """One Cognito call: its refusals as ``refused`` maps them (code, message), load as "try again"."""
+    try:
+        return call()
+    except ClientError as exc:
+        error = exc.response.get("Error", {})
+        code = str(error.get("Code", ""))
+        mapped = refused(code, str(error.get("Message") or ""))
+        if mapped is not None:
+            raise mapped from None
+        if code in _BUSY:
+            raise TemporarilyUnavailable("sign-in is busy just now; try again in a minute") from None
+        raise
+    except BotoCoreError as exc:
+        raise TemporarilyUnavailable("sign-in cannot be checked just now; try again") from exc
+
+
+def _password_refused(code: str, message: str) -> Exception | None:
+    if code in _REFUSED:
+        return Unauthenticated(WRONG)
+    if code in _NOT_READY:
+        return ChallengeRequired("this account must be confirmed or its password reset first")
+    return None
+
+
+def _answer_refused(code: str, message: str) -> Exception | None:
+    if code == "InvalidPasswordException":
+        return ValidationFailed(_password_rule(message))
+    if code in ("CodeMismatchException", "ExpiredCodeException"):
+        return Unauthenticated("the code is not right")
+    if code in _REFUSED | {"ResourceNotFoundException"}:
+        return Unauthenticated(EXPIRED_STEP)
+    return None
 
 
 def _password_rule(message: str) -> str:

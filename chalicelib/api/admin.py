@@ -129,7 +129,7 @@ def update_event(event_id: str) -> dict[str, Any]:
     "admin",
     content_types=["text/csv", "text/plain", "application/csv"],
 )
-def import_participants(event_id: str) -> dict[str, Any]:
+def import_participants(event_id: str) -> dict[str, Any] | Response:
     raw = body_bytes(bp.current_request)
     if len(raw) > MAX_CSV:
         raise ValidationFailed(f"the CSV is larger than {MAX_CSV // (1024 * 1024)} MB; split it")
@@ -137,8 +137,8 @@ def import_participants(event_id: str) -> dict[str, Any]:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise ValidationFailed("the CSV must be UTF-8") from None
-    s = container.settings()
     if query(bp.current_request).get("background") not in ("1", "true"):
+        s = container.settings()
         report = admin.import_participants(
             container.store(),
             event_id,
@@ -149,7 +149,18 @@ def import_participants(event_id: str) -> dict[str, Any]:
         )
         return report.view()
     # ?background=1: a long list is written in the background; the counts and rejections come at once.
-    outcome = importing.start_import(
+    outcome = start_import(event_id, text)
+    if not isinstance(outcome, ImportJob):
+        return {**outcome.view(), "status": "done"}
+    view = importing.job_view(outcome, container.now())
+    view["status_url"] = f"/admin/events/{event_id}/imports/{outcome.import_id}"
+    return Response(body=json.dumps(view), status_code=202, headers={"Content-Type": "application/json"})
+
+
+def start_import(event_id: str, text: str) -> admin.ImportReport | ImportJob:
+    """An import as the dashboard and ``?background=1`` run it: at once when short, else in the background."""
+    s = container.settings()
+    return importing.start_import(
         container.store(),
         container.send_queue(),
         event_id,
@@ -159,11 +170,6 @@ def import_participants(event_id: str) -> dict[str, Any]:
         now=container.now(),
         inline_rows=s.import_inline_rows,
     )
-    if not isinstance(outcome, ImportJob):
-        return {**outcome.view(), "status": "done"}
-    view = importing.job_view(outcome, container.now())
-    view["status_url"] = f"/admin/events/{event_id}/imports/{outcome.import_id}"
-    return Response(body=json.dumps(view), status_code=202, headers={"Content-Type": "application/json"})
 
 
 @admin_route("/admin/events/{event_id}/imports/{import_id}", ["GET"], "admin")

@@ -910,17 +910,7 @@ def dash_import(ctx: Ctx, event_id: str) -> Response:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise ValidationFailed("the CSV must be UTF-8; save it as “CSV UTF-8” and upload it again") from None
-    s = container.settings()
-    outcome = importing.start_import(
-        store,
-        container.send_queue(),
-        event_id,
-        text,
-        secret=s.pseudonym_secret,
-        panel_secret=s.panel_secret,
-        now=container.now(),
-        inline_rows=s.import_inline_rows,
-    )
+    outcome = admin_api.start_import(event_id, text)
     if isinstance(outcome, ImportJob):
         log_event(
             "dashboard import started", event_id=event_id, import_id=outcome.import_id, rows=outcome.rows,

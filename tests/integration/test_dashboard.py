@@ -32,6 +32,17 @@ CSV = (
     "x@example.org,Unknown Group,Nowhere,aliens,FR,en,,no\n"
 )
 
+# The wave form as the event page fills it by default (a satisfaction survey the day after, one reminder).
+WAVE_FORM = {
+    "questionnaire": "satisfaction",
+    "opens_kind": "after_event",
+    "opens_after_days": "1",
+    "opens_local_time": "09:00",
+    "reminders": "7",
+    "closes_kind": "after_open",
+    "closes_after_days": "21",
+}
+
 
 class Visitor:
     """A browser's share of the work: a cookie jar, and the forms' CSRF tokens read from the pages."""
@@ -365,16 +376,7 @@ def test_a_viewer_sees_reports_and_exports_but_is_refused_an_import(client, admi
     token = csrf_for(event_page, f"/dashboard/events/{event_id}/waves")
     admin.post(
         f"/dashboard/events/{event_id}/waves",
-        {
-            "csrf": token,
-            "questionnaire": "satisfaction",
-            "opens_kind": "after_event",
-            "opens_after_days": "1",
-            "opens_local_time": "09:00",
-            "reminders": "7",
-            "closes_kind": "after_open",
-            "closes_after_days": "21",
-        },
+        {"csrf": token, **WAVE_FORM},
     )
 
     home = viewer.get("/dashboard")

@@ -9,17 +9,16 @@ from datetime import UTC, datetime
 from typing import Any
 
 from chalicelib import container
-from tests.integration.test_dashboard import CSV, Visitor, admin, create_event, csrf_for, page_text, users  # noqa: F401
-
-WAVE = {
-    "questionnaire": "satisfaction",
-    "opens_kind": "after_event",
-    "opens_after_days": "1",
-    "opens_local_time": "09:00",
-    "reminders": "7",
-    "closes_kind": "after_open",
-    "closes_after_days": "21",
-}
+from tests.integration.test_dashboard import (  # noqa: F401
+    CSV,
+    WAVE_FORM,
+    Visitor,
+    admin,
+    create_event,
+    csrf_for,
+    page_text,
+    users,
+)
 
 
 def edit_form(admin: Visitor, event_id: str) -> tuple[Any, str]:  # noqa: F811
@@ -50,7 +49,8 @@ def with_wave(admin: Visitor, event_id: str) -> str:  # noqa: F811
     )
     page = admin.get(f"/dashboard/events/{event_id}")
     created = admin.post(
-        f"/dashboard/events/{event_id}/waves", {"csrf": csrf_for(page, f"/dashboard/events/{event_id}/waves"), **WAVE}
+        f"/dashboard/events/{event_id}/waves",
+        {"csrf": csrf_for(page, f"/dashboard/events/{event_id}/waves"), **WAVE_FORM},
     )
     assert created.status_code == 303
     return re.search(r"#wave-(wv_[0-9a-f]+)$", created.headers["Location"]).group(1)

@@ -14,7 +14,15 @@ from chalicelib import container
 from chalicelib.adapters.queue import MAX_BATCH_BYTES, batches
 from chalicelib.domain import importing
 from chalicelib.jobs.handlers import send_records
-from tests.integration.test_dashboard import Visitor, admin, create_event, csrf_for, page_text, users  # noqa: F401
+from tests.integration.test_dashboard import (  # noqa: F401
+    WAVE_FORM,
+    Visitor,
+    admin,
+    create_event,
+    csrf_for,
+    page_text,
+    users,
+)
 
 HEADER = "email,full_name,organisation,stakeholder_group,country,language,timezone,sponsored\n"
 GROUPS = ("government", "academia", "civil_society", "media")
@@ -101,16 +109,7 @@ def test_a_long_list_imports_in_the_background_with_a_status_line(client, admin,
 def test_a_background_import_plans_invitations_in_live_waves(client, admin, stack, small_inline):  # noqa: F811
     event_id = create_event(admin)
     page = admin.get(f"/dashboard/events/{event_id}")
-    wave_form = {
-        "csrf": csrf_for(page, f"/dashboard/events/{event_id}/waves"),
-        "questionnaire": "satisfaction",
-        "opens_kind": "after_event",
-        "opens_after_days": "1",
-        "opens_local_time": "09:00",
-        "reminders": "7",
-        "closes_kind": "after_open",
-        "closes_after_days": "21",
-    }
+    wave_form = {"csrf": csrf_for(page, f"/dashboard/events/{event_id}/waves"), **WAVE_FORM}
     created = admin.post(f"/dashboard/events/{event_id}/waves", wave_form)
     assert created.status_code == 303
     wave_id = re.search(r"#wave-(wv_[0-9a-f]+)$", created.headers["Location"]).group(1)
