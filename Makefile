@@ -4,10 +4,12 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | sha1sum | cut -c1-12)
+SCAN_VENV := .venv-scan
+SCAN_STAMP := $(SCAN_VENV)/.installed-$(shell cat requirements-scan.txt | sha1sum | cut -c1-12)
 CHROMIUM ?= /usr/bin/chromium
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test bench venv system-deps lint typecheck unit integration e2e i18n package clean
+.PHONY: run test bench venv scan-venv system-deps lint typecheck scan unit integration e2e i18n package clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -16,6 +18,16 @@ $(STAMP): requirements.txt requirements-dev.txt
 	@touch $@
 
 venv: $(STAMP)
+
+# checkov cannot share .venv (it pins an older boto3), so it gets a venv of its own, which ignores itself in git.
+$(SCAN_STAMP): requirements-scan.txt
+	@test -x $(SCAN_VENV)/bin/python || $(PYTHON) -m venv $(SCAN_VENV)
+	@echo '*' > $(SCAN_VENV)/.gitignore
+	$(SCAN_VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-scan.txt
+	@rm -f $(SCAN_VENV)/.installed-*
+	@touch $@
+
+scan-venv: $(SCAN_STAMP)
 
 # Debian packages the browser tests need. Installed only when missing.
 system-deps:
@@ -36,19 +48,25 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
+# IaC scan of the infra stack (skips and their reasons: .checkov.yaml). The `chalice package` template is
+# scanned by tests/integration/test_package.py, which packages anyway; EF_REQUIRE_SCANNERS makes it fail,
+# not skip, when checkov is missing.
+scan: $(SCAN_STAMP)
+	$(SCAN_VENV)/bin/checkov -f infra/template.json
+
 unit: $(STAMP)
 	$(BIN)/python -m pytest tests/unit -q -n 2
 
-integration: $(STAMP)
-	PYTHONDONTWRITEBYTECODE=1 $(BIN)/python -m pytest tests/integration -q -n 2
+integration: $(STAMP) $(SCAN_STAMP)
+	EF_REQUIRE_SCANNERS=1 PYTHONDONTWRITEBYTECODE=1 $(BIN)/python -m pytest tests/integration -q -n 2
 
 e2e: $(STAMP) system-deps
 	PYTHONDONTWRITEBYTECODE=1 $(BIN)/python -m pytest tests/e2e -q
 
 # Fast checks first, so a broken build fails in seconds.
-test: $(STAMP) system-deps
-	$(MAKE) --no-print-directory lint typecheck
-	PYTHONDONTWRITEBYTECODE=1 $(BIN)/python -m pytest tests/unit tests/integration -q -n 2
+test: $(STAMP) $(SCAN_STAMP) system-deps
+	$(MAKE) --no-print-directory lint typecheck scan
+	EF_REQUIRE_SCANNERS=1 PYTHONDONTWRITEBYTECODE=1 $(BIN)/python -m pytest tests/unit tests/integration -q -n 2
 	PYTHONDONTWRITEBYTECODE=1 $(BIN)/python -m pytest tests/e2e -q
 
 bench: $(STAMP)
@@ -61,4 +79,4 @@ package: $(STAMP)
 	$(BIN)/chalice package --stage prod build/prod
 
 clean:
-	rm -rf $(VENV) .local build test-artifacts .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(SCAN_VENV) .local build test-artifacts .pytest_cache .mypy_cache .ruff_cache

@@ -2,10 +2,11 @@
 
 from chalice import Chalice
 
-from chalicelib.api import admin, dashboard, health, participant
+from chalicelib.api import admin, dashboard, health, middleware, participant
 from chalicelib.jobs import handlers
 
 app = Chalice(app_name="event-feedback")
+app.register_blueprint(middleware.bp)
 app.register_blueprint(health.bp)
 app.register_blueprint(participant.bp)
 app.register_blueprint(admin.bp)

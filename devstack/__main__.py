@@ -223,7 +223,10 @@ class LocalStack:
                 f"{d.answered} answered"
             )
             if d.open_link_token:
-                self.say(f"  Answer as a participant (still open): {base}/s/{d.open_link_token}")
+                # A link is a participant's credential: it goes to a file under .local/, never to the console.
+                link_file = self.local / "demo-link"
+                link_file.write_text(f"{base}/s/{d.open_link_token}\n", encoding="utf-8")
+                self.say(f"  Answer as a participant (still open): the link in {link_file}")
             self.say(
                 f'  Impact summary:   curl -H "Authorization: Bearer $(cat .local/admin-token)" '
                 f"'{base}/admin/events/{d.event_id}/summary?wave={d.wave_id}&by=stakeholder_group'"

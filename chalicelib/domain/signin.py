@@ -51,8 +51,9 @@ class ChallengeRequired(DomainError):
         return self.name in CHALLENGES and bool(self.session)
 
 
-# The challenges the dashboard answers: a first sign-in's new password, and a one-time code.
-NEW_PASSWORD = "NEW_PASSWORD_REQUIRED"  # noqa: S105  # nosec B105 - a challenge name, not a password
+# The challenges the dashboard answers: a first sign-in's new password, and a one-time code. (The first is
+# Cognito's challenge name, not a password: hence the two scanners' markers.)
+NEW_PASSWORD = "NEW_PASSWORD_REQUIRED"  # noqa: S105  # nosec B105
 CHALLENGES = (NEW_PASSWORD, "SOFTWARE_TOKEN_MFA", "SMS_MFA")
 EXPIRED_STEP = "this sign-in step has expired; sign in again"
 

@@ -15,7 +15,7 @@ from chalice.app import CloudWatchEvent, SNSEvent, SQSEvent
 from chalicelib import container
 from chalicelib.domain import distribution, importing
 from chalicelib.domain.errors import TemporarilyUnavailable
-from chalicelib.observability import count, flushing, logger
+from chalicelib.observability import count, flushing, logger, traced
 from chalicelib.wiring import FEEDBACK_TOPIC, SCHEDULE, SEND_QUEUE
 
 bp = Blueprint(__name__)
@@ -32,6 +32,7 @@ def run_schedule() -> dict[str, Any]:
 
 
 @bp.schedule(SCHEDULE, name="schedule")
+@traced
 @flushing
 def schedule(event: CloudWatchEvent) -> dict[str, Any]:
     return run_schedule()
@@ -91,6 +92,7 @@ def _import_chunk(message: dict[str, Any]) -> str:
 
 
 @bp.on_sqs_message(queue=SEND_QUEUE, batch_size=1, name="sender")
+@traced
 @flushing
 def sender(event: SQSEvent) -> dict[str, int]:
     return send_records([record.body for record in event])
@@ -115,6 +117,7 @@ def apply_feedback(messages: list[str]) -> list[str]:
 
 
 @bp.on_sns_message(topic=FEEDBACK_TOPIC, name="ses_feedback")
+@traced
 @flushing
 def ses_feedback(event: SNSEvent) -> list[str]:
     return apply_feedback([event.message])

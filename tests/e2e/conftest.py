@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import socket
 import time
 import urllib.error
@@ -115,20 +116,60 @@ class Live:
         raise AssertionError(f"expected {count} emails in the outbox, found {len(self.emails())}")
 
 
-@pytest.fixture(scope="session")
-def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
+# chalice local's access log (the development server's, not the app's: API Gateway's is off) names each
+# request's path, and a participant's path holds their token. `make run` masks it on the console; here it
+# is masked the same way, and everything else the stack printed is checked as it was.
+_ACCESS_LOG_LINK = re.compile(r'(?<=\] ")([A-Z]+ /[su]/)[^/\s?"]+')
+
+
+def _mask_access_log(text: str) -> str:
+    return _ACCESS_LOG_LINK.sub(r"\1<token>", text)
+
+
+def _recording_stack(log: Path) -> Any:
+    """The local stack as `make run` starts it, with its own output (the banner, and chalice local's stdout
+    and stderr) written to ``log`` instead of the console, so that the session can check it at the end."""
     from devstack.__main__ import LocalStack
 
+    verbose = os.environ.get("EF_E2E_VERBOSE") == "1"
+
+    class RecordingStack(LocalStack):
+        def say(self, text: str) -> None:
+            with log.open("a", encoding="utf-8") as out:
+                out.write(text + "\n")
+
+        def _relay(self, process: Any) -> None:  # type: ignore[override]
+            from chalicelib.observability import mask
+
+            assert process.stdout is not None
+            with log.open("a", encoding="utf-8") as out:
+                for raw in process.stdout:
+                    line = raw.decode("utf-8", "replace")
+                    out.write(line)
+                    out.flush()
+                    if verbose:
+                        print(mask(line), end="", flush=True)
+
+    return RecordingStack
+
+
+def assert_no_personal_data_in_stack_output(log: Path) -> None:
+    from tests import personal_data
+
+    text = _mask_access_log(log.read_text(encoding="utf-8")) if log.exists() else ""
+    found = personal_data.find(text)
+    assert found is None, f"personal data in the local stack's output ({log}): {found!r}"
+
+
+@pytest.fixture(scope="session")
+def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
     local = tmp_path_factory.mktemp("local")
-    stack = LocalStack(
-        aws_port=free_port(),
-        port=free_port(),
-        seed=False,
-        quiet=os.environ.get("EF_E2E_VERBOSE") != "1",
-        local_dir=local,
-    )
+    log = local / "stack-output.log"
+    stack = _recording_stack(log)(aws_port=free_port(), port=free_port(), seed=False, quiet=False, local_dir=local)
     stack.start()
     try:
         yield Live(base=f"http://127.0.0.1:{stack.port}", token=stack.admin_token, outbox=stack.outbox, stack=stack)
+        stack.banner()
     finally:
         stack.stop()
+    assert_no_personal_data_in_stack_output(log)

@@ -8,6 +8,7 @@ access to PyPI the first time; afterwards Chalice reuses the zips cached in .cha
 from __future__ import annotations
 
 import json
+import os
 import platform
 import re
 import subprocess
@@ -220,13 +221,30 @@ def test_every_role_carries_the_hand_written_policy(packaged: Packaged) -> None:
         assert not props.get("ManagedPolicyArns"), f"{lid}: {props['ManagedPolicyArns']}"
     functions = {lid: r["Properties"] for lid, r in resources.items() if r["Type"] == "AWS::Serverless::Function"}
     for lid, props in functions.items():
-        # X-Ray is not in the policy (its actions cannot be scoped to a resource); tracing must stay off.
-        assert props.get("Tracing") != "Active", lid
         for event in props.get("Events", {}).values():
             if event["Type"] == "SQS":
                 queue = event["Properties"]["Queue"]["Fn::Sub"].rsplit(":", 1)[1]
                 queue_arns = [r for s in policy["Statement"] for r in s["Resource"] if r.startswith("arn:aws:sqs:")]
                 assert queue_arns and all(a.endswith(f":{queue}") for a in queue_arns), (queue, queue_arns)
+
+
+def test_every_function_traces_actively_and_may_write_traces(packaged: Packaged) -> None:
+    """ "xray": true in the stage: Lambda traces every function (Powertools' Tracer adds the handler's
+    subsegment and the AWS calls), and the roles may send the segments. (`chalice package` leaves the REST
+    API's own tracing off, so a request's trace starts at the Lambda function.)"""
+    resources = packaged.sam["Resources"]
+    functions = {lid: r["Properties"] for lid, r in resources.items() if r["Type"] == "AWS::Serverless::Function"}
+    assert len(functions) >= 5, sorted(functions)  # the API, its authorizer, schedule, sender, ses_feedback
+    untraced = sorted(lid for lid, props in functions.items() if props.get("Tracing") != "Active")
+    assert not untraced, f"functions without active tracing: {untraced}"
+    policy = json.loads((ROOT / ".chalice" / f"policy-{STAGE}.json").read_text(encoding="utf-8"))
+    granted = {
+        action
+        for statement in policy["Statement"]
+        if statement.get("Effect") == "Allow"
+        for action in ([statement["Action"]] if isinstance(statement["Action"], str) else statement["Action"])
+    }
+    assert {"xray:PutTraceSegments", "xray:PutTelemetryRecords"} <= granted, "the roles cannot send traces"
 
 
 def test_cfn_lint_accepts_the_generated_template(packaged: Packaged) -> None:
@@ -236,6 +254,28 @@ def test_cfn_lint_accepts_the_generated_template(packaged: Packaged) -> None:
         [str(cfn_lint), str(packaged.out / "sam.json")], capture_output=True, text=True, timeout=300, check=False
     )
     print(f"\ncfn-lint sam.json: exit {run.returncode}{(chr(10) + run.stdout) if run.stdout.strip() else ''}")
+    assert run.returncode == 0, run.stdout + run.stderr
+
+
+def test_checkov_accepts_the_generated_template(packaged: Packaged) -> None:
+    """checkov runs from its own venv (.venv-scan, `make scan-venv`) with the skips in .checkov.yaml, each
+    with its reason. The secrets framework is left out here: the template's only "secrets" are the
+    placeholders from .chalice/config.json, which deploys replace."""
+    checkov = ROOT / ".venv-scan" / "bin" / "checkov"
+    if not checkov.is_file():
+        message = f"{checkov} is missing: run `make scan-venv`"
+        if os.environ.get("EF_REQUIRE_SCANNERS") == "1":
+            pytest.fail(message)
+        pytest.skip(message)
+    run = subprocess.run(
+        [str(checkov), "-f", str(packaged.out / "sam.json"), "--framework", "cloudformation"],
+        cwd=ROOT,  # where .checkov.yaml is
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    print(f"\ncheckov sam.json: exit {run.returncode}\n{run.stdout.strip()}")
     assert run.returncode == 0, run.stdout + run.stderr
 
 
