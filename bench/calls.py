@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import html
 import random
+import re
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urlencode
 
 from bench.meter import Meter, Window
@@ -29,12 +32,17 @@ class SendCalls:
     outcomes: dict[str, int]
 
 
-def _form(seed: int, *, version: int | None = None) -> bytes:
+def _form(seed: int, *, version: int | None = None, page: Any = None) -> bytes:
+    """Random answers; with ``page``, the hidden fields of that rendered form too, as a browser sends them."""
     from devstack.seed import answers
 
     fields: dict[str, list[str]] = dict(answers(random.Random(seed)))
     if version is not None:
         fields["_v"] = [str(version)]
+    if page is not None:
+        text = page.body.decode() if isinstance(page.body, bytes) else str(page.body)
+        for name, value in re.findall(r'<input type="hidden" name="(_v|_p)" value="([^"]*)"', text):
+            fields[name] = [html.unescape(value)]
     return urlencode(fields, doseq=True).encode()
 
 
@@ -59,9 +67,9 @@ def response_calls(meter: Meter) -> ResponseCalls:
             reply = client.http.post(path, headers=FORM_HEADERS, body=_form(1))
         _expect(reply, 303, "first answer")
 
-        client.http.get(path)  # the form now shows the stored answers, version 1
+        page = client.http.get(path)  # the form now shows the stored answers, version 1, and their sealed copy
         with meter.window() as edit:
-            reply = client.http.post(path, headers=FORM_HEADERS, body=_form(2, version=1))
+            reply = client.http.post(path, headers=FORM_HEADERS, body=_form(2, page=page))
         _expect(reply, 303, "edit")
 
         # A form opened before the edit (another tab) says version 0: the first-submit path fails on its

@@ -143,13 +143,11 @@ def response_rows(r: ResponseCalls) -> list[Row]:
             f"≤ {MAX_CALLS_PER_RESPONSE}",
             edit <= MAX_CALLS_PER_RESPONSE,
             why=(
-                "An edit must move the counters from the old answers to the new ones inside its transaction, "
-                "so `answering.submit` reads the stored response (a strongly consistent GetItem) after the "
-                "token GetItem. The transaction's version condition already proves which answers are stored; "
-                "only their content is missing. The edit form renders the stored answers and their version: if "
-                "it also carried an HMAC-signed copy of them (bound to the participant and the version), the "
-                "submit could take the old answers from the form and skip the read (2 calls), reading only when "
-                "the condition fails."
+                "An edit moves the counters from the old answers to the new ones inside its transaction. The "
+                "edit form carries the stored answers as an HMAC-sealed copy bound to the participant, the wave "
+                "and the version, so the submit takes the old answers from it; the transaction's version "
+                "condition proves they are still the stored ones. A forged, foreign or stale copy costs one "
+                "read more (tests/integration/test_edit_path.py)."
             ),
         ),
     ]
@@ -461,7 +459,7 @@ def _section_calls(c: CallsResult) -> list[str]:
             ]
             for name, w in (
                 ("`POST /s/{token}`, first answer", r.first),
-                ("`POST /s/{token}`, edit (`_v=1`)", r.edit),
+                ("`POST /s/{token}`, edit (`_v=1` and the sealed copy)", r.edit),
                 ("`POST /s/{token}`, edit from a stale form (`_v=0`), *no target*", r.stale_edit),
                 ("`GET /s/{token}`, form on first open, *no target*", r.form_view),
             )
@@ -469,9 +467,10 @@ def _section_calls(c: CallsResult) -> list[str]:
     )
     out += [
         "",
-        "RCU: the token GetItem is eventually consistent (0.5); the edit's read of the stored response is "
-        "strongly consistent (1.0). The stale-form edit first tries the first-answer transaction, whose "
-        "condition fails, then reads and retries.",
+        "RCU: the token GetItem is eventually consistent (0.5). The edit takes the stored answers from its "
+        "form's sealed copy, so it reads nothing more. The stale-form edit first tries the first-answer "
+        "transaction, whose condition fails, then reads the stored response (strongly consistent, 1.0) and "
+        "retries.",
         "",
         "## 2. AWS calls per sent invitation",
         "",

@@ -5,6 +5,8 @@ No login: the link's token is the credential. Pages are server-rendered and work
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -22,7 +24,7 @@ from chalicelib.observability import count, log_event
 
 bp = Blueprint(__name__)
 FORM = "application/x-www-form-urlencoded"
-MAX_BODY = 64 * 1024
+MAX_BODY = 96 * 1024  # the answers, and on an edit the sealed copy of the stored ones (at most 16 KB)
 MAX_FIELDS = 400
 
 
@@ -37,8 +39,28 @@ def _override() -> str | None:
     return lang if lang in LANGUAGES else None
 
 
+def _form_key() -> str:
+    """The key of the sealed copy of stored answers that an edit form carries (derived, never stored)."""
+    secret = container.settings().pseudonym_secret
+    return hmac.new(secret.encode(), b"survey-form-previous-answers", hashlib.sha256).hexdigest()
+
+
+def _sealed_from(form: dict[str, list[str]]) -> str:
+    """The sealed copy a submitted form carried, kept when the same form is shown again (it is checked
+    when it comes back)."""
+    value = (form.get("_p") or [""])[-1]
+    return value if len(value) <= answering.MAX_SEALED + 100 else ""
+
+
 def _form_page(
-    survey: answering.Survey, token: str, *, values: dict[str, Any], errors: dict[str, str], status: int, version: int
+    survey: answering.Survey,
+    token: str,
+    *,
+    values: dict[str, Any],
+    errors: dict[str, str],
+    status: int,
+    version: int,
+    sealed: str = "",
 ) -> Response:
     body = container.renderer().render_page(
         "survey",
@@ -50,6 +72,7 @@ def _form_page(
             "values": values,
             "errors": errors,
             "version": version,
+            "sealed": sealed,
             "closes_at": survey.wave.closes_at,
             "editing": survey.previous is not None,
             "languages": survey.questionnaire.languages,
@@ -79,7 +102,8 @@ def survey_form(token: str) -> Response:
         return blocked
     values = dict(survey.previous.answers) if survey.previous else {}
     version = survey.previous.version if survey.previous else 0
-    return _form_page(survey, token, values=values, errors={}, status=200, version=version)
+    sealed = answering.seal_previous(_form_key(), survey.previous) if survey.previous else ""
+    return _form_page(survey, token, values=values, errors={}, status=200, version=version, sealed=sealed)
 
 
 def _read_form() -> dict[str, list[str]]:
@@ -123,7 +147,7 @@ def survey_submit(token: str) -> Response:
     store = container.store()
     now = container.now()
     try:
-        result = answering.submit(store, token, form, now=now, lang=_override())
+        result = answering.submit(store, token, form, now=now, lang=_override(), form_key=_form_key())
     except TemporarilyUnavailable:
         return _busy_page(token, form)
     if not result.stored:
@@ -136,7 +160,15 @@ def survey_submit(token: str) -> Response:
             errors["_form"] = "unknown_field"
         raw_version = (form.get("_v") or ["0"])[-1]
         version = int(raw_version) if raw_version.isdigit() else 0
-        return _form_page(survey, token, values=result.check.answers, errors=errors, status=422, version=version)
+        return _form_page(
+            survey,
+            token,
+            values=result.check.answers,
+            errors=errors,
+            status=422,
+            version=version,
+            sealed=_sealed_from(form),
+        )
     count("ResponsesStored")
     log_event("response stored", wave_id=result.wave_id, edit=result.edited)
     return Response(
@@ -159,7 +191,10 @@ def _busy_page(token: str, form: dict[str, list[str]]) -> Response:
     kept = check_answers(survey.questionnaire, form).answers
     raw_version = (form.get("_v") or ["0"])[-1]
     version = int(raw_version) if raw_version.isdigit() else 0
-    response = _form_page(survey, token, values=kept, errors={"_form": "unavailable"}, status=503, version=version)
+    sealed = _sealed_from(form)
+    response = _form_page(
+        survey, token, values=kept, errors={"_form": "unavailable"}, status=503, version=version, sealed=sealed
+    )
     response.headers["Retry-After"] = "30"
     return response
 

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
+import hashlib
+import hmac
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -16,6 +21,7 @@ from chalicelib.domain.questionnaires import AnswerCheck, Questionnaire, aggrega
 from chalicelib.domain.tokens import hash_token, looks_like_token
 
 MAX_STALE_RETRIES = 3
+MAX_SEALED = 16 * 1024  # a larger copy of the stored answers is not carried: the edit reads them instead
 
 
 @dataclass
@@ -75,6 +81,57 @@ class SubmitResult:
     edited: bool = False
 
 
+def _seal_mac(key: str, body: str) -> str:
+    return hmac.new(key.encode(), b"previous-answers\x00" + body.encode(), hashlib.sha256).hexdigest()
+
+
+def seal_previous(key: str, response: Response) -> str:
+    """The stored answers as the edit form carries them (``_p``): JSON under an HMAC, so that an edit can
+    move the counters from these answers without reading them again. Empty when too large to carry."""
+    data = {
+        "w": response.wave_id,
+        "p": response.participant_id,
+        "e": response.event_id,
+        "n": response.panel_id,
+        "v": response.version,
+        "a": response.answers,
+        "c": response.cells,
+        "l": response.language,
+        "s": response.submitted_at.isoformat() if response.submitted_at else None,
+    }
+    body = base64.urlsafe_b64encode(json.dumps(data, separators=(",", ":"), sort_keys=True).encode()).decode()
+    if len(body) > MAX_SEALED:
+        return ""
+    return f"{body}.{_seal_mac(key, body)}"
+
+
+def open_previous(key: str, value: str, grant: Mapping[str, Any]) -> Response | None:
+    """The answers an edit form says are stored, if its MAC holds and they belong to this link's person
+    and wave; None otherwise (the edit then reads them). Whether they are still the stored ones is checked
+    by the version condition of the edit's own transaction."""
+    body, _, mac = value.rpartition(".")
+    if not body or len(body) > MAX_SEALED or not hmac.compare_digest(mac, _seal_mac(key, body)):
+        return None
+    try:
+        data = json.loads(base64.urlsafe_b64decode(body.encode()))
+        if data["w"] != grant["wave_id"] or data["p"] != grant["participant_id"]:
+            return None
+        return Response(
+            wave_id=data["w"],
+            participant_id=data["p"],
+            event_id=data["e"],
+            panel_id=data["n"],
+            answers=dict(data["a"]),
+            cells={str(k): str(v) for k, v in dict(data["c"]).items()},
+            language=str(data["l"]),
+            version=int(data["v"]),
+            submitted_at=datetime.fromisoformat(data["s"]) if data["s"] else None,
+            updated_at=None,
+        )
+    except (ValueError, KeyError, TypeError, binascii.Error):
+        return None
+
+
 def submit(
     store: Any,
     token: str,
@@ -82,10 +139,12 @@ def submit(
     *,
     now: datetime,
     lang: str | None = None,
+    form_key: str | None = None,
 ) -> SubmitResult:
     """Validate and store the answers of one personal link: one response, edited in place until closing.
 
-    A first submit costs two calls (token read, one transaction); an edit adds a read of the stored answers.
+    Two calls: the token read and one transaction. An edit takes the stored answers from the form's sealed
+    copy (``form_key``); only when that copy is missing, forged or stale does it read them (a third call).
     """
     grant = resolve_token(store, token)
     questionnaire = catalogue.resolve(store, grant["questionnaire_id"], grant["questionnaire_version"])
@@ -97,7 +156,11 @@ def submit(
     # The form says whether it was showing stored answers; that only picks the likely path.
     previous: Response | None = None
     if (form.get("_v") or ["0"])[-1] not in ("", "0"):
-        previous = store.get_response(grant["wave_id"], grant["participant_id"])
+        sealed = (form.get("_p") or [""])[-1]
+        if form_key and sealed:
+            previous = open_previous(form_key, sealed, grant)
+        if previous is None:
+            previous = store.get_response(grant["wave_id"], grant["participant_id"])
     for _ in range(MAX_STALE_RETRIES):
         if previous is None:
             deltas = spread(grant["cells"], {**new_counts, "f:completed": 1})

@@ -243,7 +243,7 @@ def _parse_question(
 
 # Answer validation ---------------------------------------------------------------------------------
 
-RESERVED_FIELDS = frozenset({"_v", "lang", "csrf"})
+RESERVED_FIELDS = frozenset({"_v", "_p", "lang", "csrf"})
 
 
 @dataclass
