@@ -126,7 +126,7 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         feedback_topic_arn=env.get(_PREFIX + "FEEDBACK_TOPIC_ARN", ""),
         ses_sender=env.get(_PREFIX + "SES_SENDER", "surveys@example.org"),
         ses_configuration_set=env.get(_PREFIX + "SES_CONFIGURATION_SET", ""),
-        ses_max_send_rate=_float(env, "SES_MAX_SEND_RATE", 14.0),
+        ses_max_send_rate=_float(env, "SES_MAX_SEND_RATE", 7.0),
         public_base_url=env.get(_PREFIX + "PUBLIC_BASE_URL", "http://127.0.0.1:8000").rstrip("/"),
         cognito_user_pool_id=pool,
         cognito_client_id=env.get(_PREFIX + "COGNITO_CLIENT_ID", ""),
