@@ -101,6 +101,13 @@ def _text_map(raw: Any, where: str, languages: Sequence[str], problems: list[str
     return out
 
 
+def _whole(value: Any) -> Any:
+    """JSON's 1.0 is the integer 1 (as JSON Schema's "integer" says); anything else is left as it is."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
 def _valid_id(value: Any) -> bool:
     return isinstance(value, str) and 0 < len(value) <= 64 and value[0].isalpha() and set(value) <= _ID_CHARS
 
@@ -119,7 +126,7 @@ def parse_questionnaire(data: Any) -> Questionnaire:
     qid = data.get("id")
     if not _valid_id(qid):
         problems.append("id: must be lower-case letters, digits and underscores, starting with a letter")
-    version = data.get("version")
+    version = _whole(data.get("version"))
     if not isinstance(version, int) or isinstance(version, bool) or version < 1:
         problems.append("version: must be a positive integer")
     languages_raw = data.get("languages")
@@ -206,7 +213,7 @@ def _parse_question(
             )
     elif "options" in raw:
         problems.append(f"{where}.options: only choice questions take options")
-    max_length = raw.get("max_length", DEFAULT_TEXT_LIMIT)
+    max_length = _whole(raw.get("max_length", DEFAULT_TEXT_LIMIT))
     if "max_length" in raw and qtype != "text":
         problems.append(f"{where}.max_length: only text questions take a length limit")
     if not isinstance(max_length, int) or isinstance(max_length, bool) or not 1 <= max_length <= MAX_TEXT_LIMIT:

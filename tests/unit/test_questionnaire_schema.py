@@ -257,6 +257,9 @@ def test_definitions_built_from_the_strategies_pass_both(definition: dict[str, A
     {"id": "a", "type": "single_choice", "text": {"en": "A"},
      "options": [{"id": "o1", "label": {"en": "1"}}, {"id": "o2", "label": {"en": "2"}, "lable": {"en": "2"}}]},
 ]})  # fmt: skip
+@example({"id": "a", "version": 1.0, "languages": ["en"], "title": {"en": "Yes"}, "questions": [
+    {"id": "a", "type": "likert", "text": {"en": "Yes"}, "indicator": None},
+]})  # fmt: skip  # JSON's 1.0 is an integer for JSON Schema, and so for the parser
 @example({"id": "x", "version": 1, "languages": ["en"], "title": {"en": "T"}, "description": 5, "questions": [
     {"id": "a", "type": "yes_no", "text": {"en": "A"}},
 ]})  # fmt: skip
