@@ -1137,6 +1137,7 @@ def dash_preview_form(ctx: Ctx, event_id: str, wave_id: str) -> Response:
             "values": {},
             "errors": {},
             "version": 0,
+            "sealed": "",
             "closes_at": wave.closes_at,
             "editing": False,
             "languages": [lang],

@@ -182,17 +182,19 @@ def assert_friendly_page(r: Any, status: int) -> str:
 # Size and encoding ----------------------------------------------------------------------------------
 
 
-def test_a_body_over_64_kb_gets_a_friendly_413_and_nothing_is_stored(world):
+def test_a_body_over_the_limit_gets_a_friendly_413_and_nothing_is_stored(world):
+    from chalicelib.api.participant import MAX_BODY
+
     survey = world.survey()
     token = survey.token()
-    oversized = encode({**VALID, "comments": "a" * (64 * 1024)})
-    assert len(oversized) > 64 * 1024
+    oversized = encode({**VALID, "comments": "a" * MAX_BODY})
+    assert len(oversized) > MAX_BODY
     text = assert_friendly_page(world.post(token, oversized), 413)
     assert "Your answers are too long" in text and "shorten" in text
-    # Exactly 64 KB is read (and refused as too long for the field, with the form again).
-    padding = 64 * 1024 - len(encode({**VALID, "comments": ""}))
+    # Exactly the limit is read (and refused as too long for the field, with the form again).
+    padding = MAX_BODY - len(encode({**VALID, "comments": ""}))
     at_limit = encode({**VALID, "comments": "a" * padding})
-    assert len(at_limit) == 64 * 1024
+    assert len(at_limit) == MAX_BODY
     r = world.post(token, at_limit)
     assert r.status_code == 422 and b'id="e-comments"' in r.body
     assert responses(survey.wave_id) == []

@@ -123,7 +123,7 @@ def test_dates_are_locked_once_a_wave_has_started_sending(client, admin):  # noq
         f"/dashboard/events/{event_id}/waves/{wave_id}/send",
         {"csrf": csrf_for(page, f"/dashboard/events/{event_id}/waves/{wave_id}/send")},
     )
-    assert sent.status_code == 200
+    assert sent.status_code == 303
     form, token = edit_form(admin, event_id)
     assert "can no longer change" in page_text(form) and "readonly" in page_text(form)
     moved = admin.post(f"/dashboard/events/{event_id}/edit", {"csrf": token, **fields(ends_on="2026-11-04")})
