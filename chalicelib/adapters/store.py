@@ -3,12 +3,14 @@ TransactWriteItems call; every read a summary needs is one Query."""
 
 from __future__ import annotations
 
+import functools
+import inspect
 import json
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import UTC, date, datetime
 from typing import Any
 
-from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError, UpdateError
+from pynamodb.exceptions import DoesNotExist, PutError, PynamoDBException, TransactWriteError, UpdateError
 from pynamodb.expressions.operand import Path
 from pynamodb.transactions import TransactWrite
 
@@ -668,13 +670,19 @@ class DynamoStore:
             ],
             condition=t.ParticipantItem.participant_id.exists(),
         )
-        revoked: set[str] = set()
+        invitations = []
         for wave_id in wave_ids:
             try:
-                item = t.InvitationItem.get(wave_id, participant.participant_id, consistent_read=True)
+                invitations.append(t.InvitationItem.get(wave_id, participant.participant_id, consistent_read=True))
             except DoesNotExist:
                 continue
-            revoked |= set(item.token_hashes or ())
+        revoked = {token_hash for item in invitations for token_hash in item.token_hashes or ()}
+        # The links go first, and only then their list on the invitations: if a write fails half-way, the
+        # retried erasure still finds every link to revoke.
+        with t.TokenItem.batch_write() as batch:
+            for token_hash in revoked:
+                batch.delete(t.TokenItem(token_hash))
+        for item in invitations:
             item.update(
                 actions=[
                     t.InvitationItem.due_shard.remove(),
@@ -683,9 +691,6 @@ class DynamoStore:
                     t.InvitationItem.token_hashes.remove(),
                 ]
             )
-        with t.TokenItem.batch_write() as batch:
-            for token_hash in revoked:
-                batch.delete(t.TokenItem(token_hash))
         return len(revoked)
 
     # Suppressions --------------------------------------------------------------------------------
@@ -874,3 +879,42 @@ class DynamoStore:
 
     def list_questionnaire_definitions(self) -> list[dict[str, Any]]:
         return [json.loads(i.definition) for i in t.QuestionnaireItem.scan()]
+
+
+def _busy_when_throttled(method: Callable[..., Any]) -> Callable[..., Any]:
+    """A throttle that botocore's retries did not absorb, on any call, becomes TemporarilyUnavailable (a 503
+    page or JSON error, the form shown again with its answers, a retried invocation), as it already does for
+    the transactions, rather than an unhandled error."""
+
+    def busy(exc: PynamoDBException) -> bool:
+        reasons = _reasons(exc) if isinstance(exc, TransactWriteError) else []
+        return _throttled(exc) or any(code in _BUSY for code in reasons)
+
+    if inspect.isgeneratorfunction(method):
+
+        @functools.wraps(method)
+        def stream(*args: Any, **kwargs: Any) -> Any:
+            try:
+                yield from method(*args, **kwargs)
+            except PynamoDBException as exc:
+                if busy(exc):
+                    raise TemporarilyUnavailable("the database is busy; try again") from exc
+                raise
+
+        return stream
+
+    @functools.wraps(method)
+    def call(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(*args, **kwargs)
+        except PynamoDBException as exc:
+            if busy(exc):
+                raise TemporarilyUnavailable("the database is busy; try again") from exc
+            raise
+
+    return call
+
+
+for _name, _method in list(vars(DynamoStore).items()):
+    if not _name.startswith("_") and inspect.isfunction(_method):
+        setattr(DynamoStore, _name, _busy_when_throttled(_method))

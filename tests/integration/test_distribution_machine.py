@@ -1,6 +1,7 @@
 """A Hypothesis state machine over the real handlers (in-process moto, a fresh stack per example): schedule
-runs, duplicate deliveries and lost deletes, crashes on either side of SES, SES throttling, answers,
-opt-outs, "send now" and manual reminders, in any order.
+runs, duplicate deliveries (one after the other, or two workers on the same message at once) and lost
+deletes, crashes on either side of SES, SES throttling, DynamoDB throttling of the claim and mark writes
+(absorbed by botocore's retries, or not), answers, opt-outs, "send now" and manual reminders, in any order.
 
 Invariants: at most one email SES accepted per (participant, wave, kind); nothing to a suppressed address;
 no email after an opt-out or a bounce, and no reminder after an answer; and at quiescence (queue drained,
@@ -12,13 +13,14 @@ rather than risk a second one (at most once), so there it is zero, never two.
 from __future__ import annotations
 
 import os
+import threading
 from collections import Counter
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import boto3
 from botocore.awsrequest import AWSResponse
-from hypothesis import HealthCheck, event, settings
+from hypothesis import HealthCheck, Phase, event, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 from moto import mock_aws
@@ -26,7 +28,7 @@ from moto.core import DEFAULT_ACCOUNT_ID
 
 from chalicelib import clients, container
 from chalicelib.domain import admin, answering, distribution
-from chalicelib.domain.errors import DomainError
+from chalicelib.domain.errors import DomainError, TemporarilyUnavailable
 from chalicelib.domain.participants import email_key
 from chalicelib.domain.tokens import hash_token
 from chalicelib.jobs import handlers
@@ -34,6 +36,7 @@ from chalicelib.settings import reset_settings
 from devstack import ses_events
 from devstack.provision import provision
 from tests.integration.conftest import SENDER, app_env
+from tests.integration.machine_support import DynamoFaults, StepCounter, attempts_for
 from tests.integration.test_distribution import HEADER, YEAR, link_token, recipient, row
 
 PEOPLE = [
@@ -47,6 +50,18 @@ ADDRESSES = [line.split(",")[0] for line in PEOPLE]
 BLOCKED = "blocked@example.org"
 FORM = {"overall": ["5"], "mutual_learning": ["5"], "understanding": ["4"], "cooperation_measures": ["3"]}
 ENDS = date(YEAR, 6, 10)
+STEPS = StepCounter("distribution")
+# DynamoDB throttles on the claim and mark writes (TransactWriteItems) of a delivery: (code, how many in a
+# row). botocore makes 4 attempts: 1 or 3 are absorbed, 4 fail one claim, 9 two; a transaction cancelled
+# for throttling is not retried. Half of the deliveries: none.
+DYNAMO_THROTTLES = [
+    ("ProvisionedThroughputExceededException", 1),
+    ("ThrottlingException", 3),
+    ("ProvisionedThroughputExceededException", 4),
+    ("ThrottlingException", 9),
+    ("TransactionCanceledException", 1),
+]
+THROTTLE = st.one_of(st.none(), st.sampled_from(DYNAMO_THROTTLES))
 
 
 def _ses_error(code: str) -> tuple[AWSResponse, dict[str, Any]]:
@@ -60,10 +75,16 @@ def _ses_error(code: str) -> tuple[AWSResponse, dict[str, Any]]:
 class DistributionMachine(RuleBasedStateMachine):
     def __init__(self) -> None:
         super().__init__()
+        STEPS.example()
         self.saved_env: dict[str, str | None] = {}
         self.saved_now = container.now
         self.mock = mock_aws()
         self.mock.start()
+        self.faults = DynamoFaults()
+        self._faults_cm = self.faults.installed()
+        self._faults_cm.__enter__()
+        self.armed: tuple[str, int] | None = None
+        self.flags = threading.Lock()  # two workers may reach SES at once
         try:
             self._set_up()
         except BaseException:
@@ -71,7 +92,19 @@ class DistributionMachine(RuleBasedStateMachine):
             raise
 
     def _set_up(self) -> None:
+        from moto.dynamodb.models import DynamoDBBackend
         from moto.ses.models import ses_backends
+
+        # DynamoDB runs each transaction in isolation; in-process moto does not (see test_distribution's
+        # isolated_transactions): the concurrent-delivery rule needs that isolation.
+        self.saved_transact = DynamoDBBackend.transact_write_items
+        lock, real = threading.Lock(), self.saved_transact
+
+        def isolated(backend: Any, *args: Any, **kwargs: Any) -> Any:
+            with lock:
+                return real(backend, *args, **kwargs)
+
+        DynamoDBBackend.transact_write_items = isolated  # type: ignore[method-assign]
 
         self.ses_backend = ses_backends[DEFAULT_ACCOUNT_ID]["us-east-1"]
         self.ses_backend.sent_messages.clear()
@@ -151,11 +184,13 @@ class DistributionMachine(RuleBasedStateMachine):
         return found
 
     def _before_ses(self, params: dict[str, Any], **_: Any) -> Any:
-        if self.throttle_next:
-            self.throttle_next = False
+        with self.flags:
+            throttle, self.throttle_next = self.throttle_next, False
+            crash = self.crash_before_next and not throttle
+            self.crash_before_next = self.crash_before_next and not crash
+        if throttle:
             return _ses_error("Throttling")
-        if self.crash_before_next:
-            self.crash_before_next = False
+        if crash:
             tags = self._tags(params)
             assert {"ef-participant", "ef-kind"} <= tags.keys(), tags  # (a KeyError would read as poison)
             self.lost.add((tags["ef-participant"], tags["ef-kind"]))
@@ -163,8 +198,10 @@ class DistributionMachine(RuleBasedStateMachine):
         return None
 
     def _after_ses(self, http_response: Any, **_: Any) -> None:
-        if http_response.status_code == 200 and self.crash_after_next:
-            self.crash_after_next = False
+        with self.flags:
+            crash = http_response.status_code == 200 and self.crash_after_next
+            self.crash_after_next = self.crash_after_next and not crash
+        if crash:
             raise RuntimeError("crash after SES accepted, before anything else")
 
     # Helpers ---------------------------------------------------------------------------------------------
@@ -192,9 +229,27 @@ class DistributionMachine(RuleBasedStateMachine):
     def _send(self, body: str) -> bool:
         try:
             handlers.send_records([body])
-        except RuntimeError:
+        except (RuntimeError, TemporarilyUnavailable):
             return False  # the invocation failed: SQS keeps the message and delivers it again
         return True
+
+    def _arm_dynamo(self, throttle: tuple[str, int] | None) -> None:
+        """The claim and mark writes of this delivery meet ``throttle``, if any."""
+        self.armed = throttle
+        if self.armed is not None:
+            code, count = self.armed
+            self.faults.throttle(count, code, ("TransactWriteItems",))
+
+    def _disarm_dynamo(self) -> None:
+        left = self.faults.clear()
+        if self.armed is not None:
+            code, count = self.armed
+            given = count - left
+            STEPS.note(
+                "dynamodb throttle: "
+                + ("none reached" if not given else "a write failed" if given >= attempts_for(code) else "absorbed")
+            )
+            self.armed = None
 
     def _feed_ses_events(self) -> None:
         """SES reports what it did with every accepted email (delivery; the simulator's bounce), as the
@@ -204,7 +259,11 @@ class DistributionMachine(RuleBasedStateMachine):
         tags = ses_events.token_tags(container.store())
         for message in messages:
             records = ses_events.notifications(message.id, message.raw_data, tags)
-            handlers.apply_feedback(ses_events.sns_messages(records))
+            try:
+                handlers.apply_feedback(ses_events.sns_messages(records))
+            except TemporarilyUnavailable:  # a throttled mark: SNS delivers the notification again
+                self._disarm_dynamo()
+                handlers.apply_feedback(ses_events.sns_messages(records))
             if any(r["eventType"] == "Bounce" for r in records):
                 self.bouncing.add(self.pid[recipient(message)])
 
@@ -222,6 +281,7 @@ class DistributionMachine(RuleBasedStateMachine):
     @initialize(hours=st.sampled_from([-2, 8, 14]))
     def start(self, hours: int) -> None:
         """Start before the first local 09:00, or when some zones (or all) are past it."""
+        STEPS.step("start")
         self.now = datetime(ENDS.year, ENDS.month, ENDS.day, tzinfo=UTC) + timedelta(days=1, hours=hours)
         handlers.run_schedule()
 
@@ -229,20 +289,25 @@ class DistributionMachine(RuleBasedStateMachine):
     def tick(self, hours: int) -> None:
         """Time moves on (staying a day short of the closing, so that quiescence can still send), and the
         cron runs the schedule."""
+        STEPS.step("tick")
         self.now = max(self.now, min(self.now + timedelta(hours=hours), self._closes_at() - timedelta(days=1)))
         handlers.run_schedule()
 
     @rule()
     def fire_schedule(self) -> None:
         """The schedule runs again at the same moment (a retried or overlapping invocation)."""
+        STEPS.step("fire_schedule")
         handlers.run_schedule()
 
-    @rule(dup=st.booleans(), keep=st.booleans())
-    def deliver(self, dup: bool, keep: bool) -> None:
+    @rule(dup=st.booleans(), keep=st.booleans(), throttle=THROTTLE)
+    def deliver(self, dup: bool, keep: bool, throttle: tuple[str, int] | None) -> None:
         """One SQS receive: run the sender on each job, maybe twice (a duplicate delivery), and delete it
-        unless it failed (SQS then delivers it again) or ``keep`` (a lost delete: delivered again too)."""
+        unless it failed (SQS then delivers it again) or ``keep`` (a lost delete: delivered again too).
+        DynamoDB may throttle its claim and mark writes."""
+        STEPS.step("deliver")
         queue = self.outputs["SendQueueUrl"]
         got = self.sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10, VisibilityTimeout=0)
+        self._arm_dynamo(throttle)
         for message in got.get("Messages", []):
             ok = self._send(message["Body"])
             if dup:
@@ -250,14 +315,44 @@ class DistributionMachine(RuleBasedStateMachine):
             if ok and not keep:
                 self.sqs.delete_message(QueueUrl=queue, ReceiptHandle=message["ReceiptHandle"])
         self._feed_ses_events()
+        self._disarm_dynamo()
+
+    @rule(keep=st.booleans(), throttle=THROTTLE)
+    def deliver_concurrently(self, keep: bool, throttle: tuple[str, int] | None) -> None:
+        """One SQS receive, and each job run by two workers at the very same time (SQS delivered it twice,
+        or a visibility timeout ran out while the first worker was still on it)."""
+        STEPS.step("deliver_concurrently")
+        queue = self.outputs["SendQueueUrl"]
+        got = self.sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10, VisibilityTimeout=0)
+        self._arm_dynamo(throttle)
+        for message in got.get("Messages", []):
+            start = threading.Barrier(2)
+            results: list[bool] = []
+
+            def worker(body: str = message["Body"]) -> None:
+                start.wait()
+                results.append(self._send(body))
+
+            workers = [threading.Thread(target=worker) for _ in range(2)]
+            for w in workers:
+                w.start()
+            for w in workers:
+                w.join(60)
+            assert len(results) == 2, "a worker hung"
+            if all(results) and not keep:
+                self.sqs.delete_message(QueueUrl=queue, ReceiptHandle=message["ReceiptHandle"])
+        self._feed_ses_events()
+        self._disarm_dynamo()
 
     @rule()
     def ses_throttle(self) -> None:
+        STEPS.step("ses_throttle")
         self.throttle_next = True
 
     @rule(after_ses=st.booleans())
     def crash(self, after_ses: bool) -> None:
         """The next send crashes: after SES accepted it, or after the claim and before SES."""
+        STEPS.step("crash")
         if after_ses:
             self.crash_after_next = True
         else:
@@ -265,6 +360,7 @@ class DistributionMachine(RuleBasedStateMachine):
 
     @rule(i=st.integers(0, len(PEOPLE) - 1))
     def answer(self, i: int) -> None:
+        STEPS.step("answer")
         found = self._emailed(i)
         if found is None:
             return
@@ -277,6 +373,7 @@ class DistributionMachine(RuleBasedStateMachine):
 
     @rule(i=st.integers(0, len(PEOPLE) - 1))
     def opt_out(self, i: int) -> None:
+        STEPS.step("opt_out")
         found = self._emailed(i)
         if found is None:
             return
@@ -285,12 +382,14 @@ class DistributionMachine(RuleBasedStateMachine):
 
     @rule()
     def send_now(self) -> None:
+        STEPS.step("send_now")
         store = container.store()
         admin.send_now(store, self.event_id, self.wave_id, panel_secret=container.settings().panel_secret, now=self.now)
         distribution.dispatch_due(store, container.send_queue(), self.now, limit=container.settings().schedule_batch)
 
     @rule()
     def remind(self) -> None:
+        STEPS.step("remind")
         distribution.remind_now(container.store(), container.send_queue(), self.event_id, self.wave_id, self.now)
 
     # Invariants ------------------------------------------------------------------------------------------
@@ -308,12 +407,18 @@ class DistributionMachine(RuleBasedStateMachine):
 
     def teardown(self) -> None:
         try:
+            self.faults.clear()
             if hasattr(self, "ses"):
                 self._quiesce()
         finally:
             if hasattr(self, "ses"):
                 self.ses.meta.events.unregister("before-call.ses.SendRawEmail", self._before_ses)
                 self.ses.meta.events.unregister("after-call.ses.SendRawEmail", self._after_ses)
+            if hasattr(self, "saved_transact"):
+                from moto.dynamodb.models import DynamoDBBackend
+
+                DynamoDBBackend.transact_write_items = self.saved_transact  # type: ignore[method-assign]
+            self._faults_cm.__exit__(None, None, None)
             container.now = self.saved_now  # type: ignore[method-assign]
             self.mock.stop()
             for key, value in self.saved_env.items():
@@ -322,6 +427,7 @@ class DistributionMachine(RuleBasedStateMachine):
                 else:
                     os.environ[key] = value
             reset_settings()
+            STEPS.write()
 
     def _quiesce(self) -> None:
         """Faults off; every zone past its 09:00; run the schedule and the sender until nothing is left,
@@ -367,4 +473,8 @@ TestGivenAnyMixOfFaultsWhenAWaveIsDistributedThenAtMostOneEmailPerKind.settings 
     derandomize=True,
     database=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+    # MACHINE_NO_SHRINK=1 while developing: report the first failure as found, without minutes of shrinking.
+    phases=[Phase.explicit, Phase.reuse, Phase.generate]
+    if os.environ.get("MACHINE_NO_SHRINK")
+    else [Phase.explicit, Phase.reuse, Phase.generate, Phase.shrink],
 )
