@@ -5,7 +5,8 @@ from chalice import Chalice
 from chalicelib.api import admin, dashboard, health, middleware, participant
 from chalicelib.jobs import handlers
 
-app = Chalice(app_name="event-feedback")
+# Logging belongs to Powertools (chalicelib/observability.py, same logger name): Chalice must not reconfigure it.
+app = Chalice(app_name="event-feedback", configure_logs=False)
 app.register_blueprint(middleware.bp)
 app.register_blueprint(health.bp)
 app.register_blueprint(participant.bp)

@@ -235,11 +235,10 @@ class Output:
     """Every log record and everything written to stdout and stderr while installed; ``fresh()`` returns
     what came since the last call.
 
-    The app's logger (``event-feedback``) is also Chalice's app logger, by name. Under pytest Chalice
-    configures it (its stdout check fails against pytest's captured streams): ERROR only, not propagated
-    to the root logger, so neither caplog nor a root handler would see the app's INFO and WARNING records.
-    In Lambda it stays as Powertools made it (INFO). While installed, it logs every level to our handler,
-    so that whatever any level would log is checked."""
+    The app's logger (``event-feedback``) is also Chalice's app logger, by name; app.py tells Chalice not
+    to configure it (``configure_logs=False``), so it stays as Powertools made it (INFO, propagating).
+    While installed, it logs every level to our handler as well, so that whatever any level would log is
+    checked, DEBUG included."""
 
     APP_LOGGER = "event-feedback"
 
