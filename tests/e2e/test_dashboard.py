@@ -15,6 +15,7 @@ from datetime import date, timedelta
 from typing import Any
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.e2e.conftest import ARTIFACTS, Live, axe_violations
 from tests.e2e.test_local_stack import token_for
@@ -105,13 +106,13 @@ def test_dashboard_admin_and_viewer_in_chromium(live: Live, browser: Any, capsys
 
     # Sign-in: first a wrong password, then the right one.
     page.goto(live.base + "/dashboard")
-    assert page.get_by_role("heading", name="Sign in").is_visible()
+    expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
     audit.check(page, "sign-in")
     sign_in(page, live, admin_email, "Not-the-password-1!")
-    assert page.get_by_text("The email address or password is not right.").is_visible()
+    expect(page.get_by_text("The email address or password is not right.")).to_be_visible()
     audit.check(page, "sign-in-error")
     sign_in(page, live, admin_email, admin_password)
-    assert page.get_by_role("heading", name="Events").is_visible()
+    expect(page.get_by_role("heading", name="Events")).to_be_visible()
     cookie = next(c for c in context.cookies() if c["name"] == "ef_session")
     assert cookie["httpOnly"] and cookie["sameSite"] == "Strict" and not cookie["secure"]  # http://127.0.0.1
     audit.check(page, "events")
@@ -128,14 +129,14 @@ def test_dashboard_admin_and_viewer_in_chromium(live: Live, browser: Any, capsys
     page.get_by_role("button", name="Create the event").click()
     page.wait_for_url(re.compile(r"/dashboard/events/ev_[0-9a-f]+\?notice=event-created"))
     event_id = re.search(r"/events/(ev_[0-9a-f]+)", page.url).group(1)
-    assert page.get_by_text("The event was created.").is_visible()
+    expect(page.get_by_text("The event was created.")).to_be_visible()
     audit.check(page, "event-new")
 
     # Upload the registration list: six good rows and two bad ones.
     page.set_input_files("#csv", files=[{"name": "participants.csv", "mimeType": "text/csv", "buffer": CSV.encode()}])
     page.get_by_role("button", name="Upload and import").click()
     page.wait_for_load_state("load")
-    assert page.get_by_role("heading", name="Import finished").is_visible()
+    expect(page.get_by_role("heading", name="Import finished")).to_be_visible()
     status = page.get_by_role("status").first.inner_text()
     assert "6 imported" in status and "2 rejected" in status, status
     rejected = page.locator("#rejected-caption").locator("xpath=..").locator("tbody tr").all_inner_texts()
@@ -151,13 +152,13 @@ def test_dashboard_admin_and_viewer_in_chromium(live: Live, browser: Any, capsys
     page.get_by_role("button", name="Create the wave").click()
     page.wait_for_url(re.compile(r"notice=wave-created#wave-wv_[0-9a-f]+"))
     wave_id = re.search(r"#wave-(wv_[0-9a-f]+)", page.url).group(1)
-    assert page.get_by_text("The wave was created.").is_visible()
-    assert page.get_by_role("rowheader", name="Grace Okafor").is_visible()
+    expect(page.get_by_text("The wave was created.")).to_be_visible()
+    expect(page.get_by_role("rowheader", name="Grace Okafor")).to_be_visible()
     audit.check(page, "event-with-wave")
 
     # Preview its email and its form, in French.
     page.locator(f'#wave-{wave_id} a[hreflang="fr"]').click()
-    assert page.get_by_role("heading", name=re.compile("in Français")).is_visible()
+    expect(page.get_by_role("heading", name=re.compile("in Français"))).to_be_visible()
     assert "Alex Example" in page.locator("pre.email").first.inner_text()
     audit.check(page, "preview-fr")
     page.get_by_role("link", name="Open the form as participants see it").click()
@@ -169,7 +170,7 @@ def test_dashboard_admin_and_viewer_in_chromium(live: Live, browser: Any, capsys
     # Send it now: the result page shows what was queued.
     page.get_by_role("button", name=re.compile("^Send now")).click()
     page.wait_for_load_state("load")
-    assert page.get_by_role("heading", name="Sending started").is_visible()
+    expect(page.get_by_role("heading", name="Sending started")).to_be_visible()
     assert "6 emails queued for sending now" in page.get_by_role("status").first.inner_text()
     assert re.search(r"/waves/wv_[0-9a-f]+/sending\?action=send", page.url)  # post, redirect, get
     # The page follows the sender by itself (status.js) until every email has gone to the mail service.
@@ -227,11 +228,12 @@ def test_dashboard_admin_and_viewer_in_chromium(live: Live, browser: Any, capsys
     page.get_by_label("Year").select_option(str(ends.year - 1 if ends.month == 1 and ends.day < 3 else ends.year))
     page.get_by_label("Indicator").select_option("mutual_learning")
     page.get_by_role("button", name="Show").click()
-    assert page.get_by_role("link", name=f"Dashboard workshop {TAG}").is_visible()
+    expect(page.get_by_role("link", name=f"Dashboard workshop {TAG}")).to_be_visible()
     audit.check(page, "programme")
 
     page.get_by_role("button", name="Sign out").click()
-    assert page.get_by_text("You have signed out.").is_visible()
+    page.wait_for_url(re.compile(r"/dashboard\?signed_out=1$"))
+    expect(page.get_by_text("You have signed out.")).to_be_visible()
     audit.check(page, "signed-out")
     context.close()
 
@@ -245,12 +247,12 @@ def test_dashboard_admin_and_viewer_in_chromium(live: Live, browser: Any, capsys
     assert vpage.locator(".report svg").count() >= 1
     audit.check(vpage, "viewer-report")
     vpage.get_by_role("link", name="Events").click()
-    assert vpage.get_by_role("rowheader", name=f"Dashboard workshop {TAG}").is_visible()
+    expect(vpage.get_by_role("rowheader", name=f"Dashboard workshop {TAG}")).to_be_visible()
     assert vpage.get_by_role("link", name="New event").count() == 0
     audit.check(vpage, "viewer-events")
     vpage.goto(f"{live.base}/dashboard/events/{event_id}")
-    assert vpage.get_by_role("heading", name="Not allowed").is_visible()
-    assert vpage.get_by_text("needs the admin role").is_visible()
+    expect(vpage.get_by_role("heading", name="Not allowed")).to_be_visible()
+    expect(vpage.get_by_text("needs the admin role")).to_be_visible()
     audit.check(vpage, "viewer-refused")
     refused = vpage.request.post(
         f"{live.base}/dashboard/events/{event_id}/participants",
@@ -301,14 +303,14 @@ def test_a_long_list_imports_in_the_background_and_the_event_can_be_edited(live:
     page.set_input_files("#csv", files=[{"name": "big.csv", "mimeType": "text/csv", "buffer": big.encode()}])
     page.get_by_role("button", name="Upload and import").click()
     page.wait_for_url(re.compile(rf"/dashboard/events/{event_id}/imports/im_"))
-    assert page.get_by_role("heading", name="Import running").is_visible()
+    expect(page.get_by_role("heading", name="Import running")).to_be_visible()
     assert "2000 participants to write" in page.get_by_role("status").first.inner_text()
     assert page.get_by_label("Progress").count() == 1
     page.evaluate("window.stillTheSamePage = true")
     audit.check(page, "import-running")
     page.wait_for_selector('#import-page[data-state="done"]', timeout=120_000)
     assert page.evaluate("window.stillTheSamePage === true"), "the page was reloaded instead of updated"
-    assert page.get_by_role("heading", name="Import finished").is_visible()
+    expect(page.get_by_role("heading", name="Import finished")).to_be_visible()
     status = page.get_by_role("status").first.inner_text()
     assert "2000 imported" in status and "1 rejected" in status, status
     audit.check(page, "import-finished")
@@ -319,10 +321,11 @@ def test_a_long_list_imports_in_the_background_and_the_event_can_be_edited(live:
     page.get_by_label("Venue (optional)").fill("Palais des Nations")
     page.get_by_role("button", name="Save the changes").click()
     page.wait_for_url(re.compile(r"notice=event-updated"))
-    assert page.get_by_text("The event was saved.").is_visible()
-    assert page.get_by_text("Palais des Nations").first.is_visible()
+    expect(page.get_by_text("The event was saved.")).to_be_visible()
+    expect(page.get_by_text("Palais des Nations").first).to_be_visible()
     page.get_by_role("button", name="Sign out").click()
-    assert page.get_by_text("You have signed out.").is_visible()
+    page.wait_for_url(re.compile(r"/dashboard\?signed_out=1$"))
+    expect(page.get_by_text("You have signed out.")).to_be_visible()
     context.close()
 
     # A colleague's first sign-in with the temporary password an administrator gave them.
@@ -344,18 +347,18 @@ def test_a_long_list_imports_in_the_background_and_the_event_can_be_edited(live:
     audit.watch(first)
     first.goto(live.base + "/dashboard")
     sign_in(first, live, newcomer, temporary)
-    assert first.get_by_role("heading", name="Choose a new password").is_visible()
+    expect(first.get_by_role("heading", name="Choose a new password")).to_be_visible()
     audit.check(first, "new-password")
     first.get_by_label("New password", exact=True).fill(chosen)
     first.get_by_label("The new password again").fill(chosen + "?")
     first.get_by_role("button", name="Save the password and sign in").click()
-    assert first.get_by_text("The two passwords are not the same.").is_visible()
+    expect(first.get_by_text("The two passwords are not the same.")).to_be_visible()
     audit.check(first, "new-password-error")
     first.get_by_label("New password", exact=True).fill(chosen)
     first.get_by_label("The new password again").fill(chosen)
     first.get_by_role("button", name="Save the password and sign in").click()
     first.wait_for_load_state("load")
-    assert first.get_by_role("heading", name="Events").is_visible()
+    expect(first.get_by_role("heading", name="Events")).to_be_visible()
     fresh.close()
 
     csp_errors = [m for m in audit.console if "Content Security Policy" in m]
