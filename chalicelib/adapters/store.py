@@ -543,16 +543,13 @@ class DynamoStore:
         tx = Tx()
         try:
             with tx:
-                tx.update(
-                    "invitation",
-                    t.InvitationItem(wave_id, participant_id),
-                    actions=[
-                        t.InvitationItem.sent_kinds.add({kind}),
-                        t.InvitationItem.token_hashes.add({token.token_hash}),
-                        t.InvitationItem.status.set("sent"),
-                    ],
-                    condition=condition,
-                )
+                actions = [
+                    t.InvitationItem.sent_kinds.add({kind}),
+                    t.InvitationItem.token_hashes.add({token.token_hash}),
+                ]
+                if kind == "invitation":  # a reminder leaves "delivered" or "opened" as they are
+                    actions.append(t.InvitationItem.status.set("sent"))
+                tx.update("invitation", t.InvitationItem(wave_id, participant_id), actions=actions, condition=condition)
                 tx.check(
                     "suppression", t.SuppressionItem, email_key, condition=t.SuppressionItem.email_key.does_not_exist()
                 )

@@ -641,6 +641,25 @@ def test_given_answers_and_an_opt_out_when_remind_is_pressed_then_only_the_remai
     assert len(box.all) == 6 + 3 + 2 + 2
 
 
+def test_given_a_delivered_invitation_when_a_reminder_goes_then_its_status_stays_delivered(
+    client, tokens, stack, clock
+):
+    admin = tokens["admin"]
+    ends = date(YEAR, 6, 10)
+    clock.now = at(ends, "12:00")
+    event_id = make_event(client, admin, ends)
+    import_rows(client, admin, event_id, [row("p0@example.org")])
+    wave_id = make_wave(client, admin, event_id)
+    send_route(client, admin, event_id, wave_id)
+    deliver(stack)
+    feed_ses_events(client, stack.ses_messages())
+    assert participants(client, admin, event_id)["p0@example.org"]["waves"][wave_id]["status"] == "delivered"
+    assert body(remind_route(client, admin, event_id, wave_id))["queued"] == 1
+    deliver(stack)
+    listed = participants(client, admin, event_id)["p0@example.org"]["waves"][wave_id]
+    assert listed["status"] == "delivered" and sorted(listed["sent"]) == ["invitation", "manual-1"]
+
+
 # --- the emails -------------------------------------------------------------------------------------------
 
 
