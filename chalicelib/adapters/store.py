@@ -653,6 +653,25 @@ class DynamoStore:
             return self._participant(item)
         raise NotFound("participant not found")
 
+    def scrub_response(self, response: Response, answers: Mapping[str, Any], now: datetime) -> bool:
+        """Replace a response's answers with their scrubbed text (erasure), as a new version, so that no
+        sealed copy of the old answers can be used for an edit. The counters do not move: a scrubbed text
+        is still an answer. False when the response changed meanwhile (the erasure is then retried)."""
+        try:
+            t.ResponseItem(response.wave_id, response.participant_id).update(
+                actions=[
+                    t.ResponseItem.answers.set(dict(answers)),
+                    t.ResponseItem.version.set(response.version + 1),
+                    t.ResponseItem.updated_at.set(now),
+                ],
+                condition=t.ResponseItem.version == response.version,
+            )
+        except UpdateError as exc:
+            if "ConditionalCheckFailed" not in str(exc):
+                raise
+            return False
+        return True
+
     def erase_participant(self, participant: Participant, wave_ids: Iterable[str], now: datetime) -> int:
         """Remove name, email and organisation, revoke every link, and stop every email still owed.
 

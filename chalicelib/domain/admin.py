@@ -556,12 +556,33 @@ def panel(store: Any, event_id: str, first_wave: str | None, second_wave: str | 
 
 def erase_participant(store: Any, participant_id: str, *, now: datetime) -> dict[str, Any]:
     """Erase one participant's personal data; the answers and aggregates stay, pseudonymised."""
+    from chalicelib.domain.reporting import personal_strings, scrub
+
     participant = store.find_participant(participant_id)
-    waves = [w.wave_id for w in store.list_waves(participant.event_id)]
-    revoked = store.erase_participant(participant, waves, now)
+    waves = store.list_waves(participant.event_id)
+    # Their own free text first (while the name is still known): a name typed into a comment goes too.
+    scrubbed = 0
+    personal = personal_strings(participant.full_name or "", participant.email or "", participant.organisation or "")
+    for wave in waves:
+        questionnaire = catalogue.resolve(store, wave.questionnaire_id, wave.questionnaire_version)
+        texts = {q.id for q in questionnaire.questions if not q.closed}
+        for _ in range(3):  # an edit landing meanwhile moves the version: read again
+            response = store.get_response(wave.wave_id, participant_id)
+            if response is None:
+                break
+            answers = {
+                k: scrub(v, personal) if k in texts and isinstance(v, str) else v for k, v in response.answers.items()
+            }
+            if answers == response.answers:
+                break
+            if store.scrub_response(response, answers, now):
+                scrubbed += 1
+                break
+    revoked = store.erase_participant(participant, [w.wave_id for w in waves], now)
     return {
         "participant_id": participant_id,
         "event_id": participant.event_id,
         "erased": True,
         "links_revoked": revoked,
+        "answers_scrubbed": scrubbed,
     }

@@ -30,6 +30,20 @@ def redact(text: str) -> str:
     return _PHONE.sub(lambda m: "[phone removed]" if sum(c.isdigit() for c in m.group()) >= 7 else m.group(), text)
 
 
+def scrub(text: str, personal: Iterable[str]) -> str:
+    """Free text with a person's own details removed (their name and its parts, their address and its local
+    part, their organisation): erasure applies it to that person's own answers. Whole words only, any case;
+    strings shorter than three characters are left (they would remove too much)."""
+    for found in sorted({p.strip() for p in personal if len(p.strip()) >= 3}, key=len, reverse=True):
+        text = re.sub(r"(?<!\w)" + re.escape(found) + r"(?!\w)", "[removed]", text, flags=re.IGNORECASE)
+    return text
+
+
+def personal_strings(full_name: str, email: str, organisation: str) -> list[str]:
+    """What ``scrub`` removes for one person."""
+    return [full_name, *re.split(r"[\s\-]+", full_name), email, email.split("@", 1)[0], organisation]
+
+
 def neutralise(cell: object) -> str:
     """A CSV cell that spreadsheet software will not run as a formula."""
     text = "" if cell is None else str(cell)

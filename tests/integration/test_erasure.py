@@ -45,3 +45,38 @@ def test_erasure_removes_personal_data_and_links_but_keeps_the_aggregates(client
     client.http.post(f"/admin/events/{event_id}/waves/{wave_id}/remind", headers=auth(admin))
     deliver_queue(stack)
     assert address not in [str(m.destinations[0]) for m in stack.ses_messages()[sent:]]
+
+
+def test_erasure_removes_the_persons_own_details_from_their_free_text(client, tokens, stack):
+    from chalicelib import container
+
+    admin = tokens["admin"]
+    event_id, wave_id = sent_wave(client, admin, stack)
+    message = stack.ses_messages()[0]
+    token = links(message)
+    address = str(message.destinations[0]).split("<")[-1].rstrip(">")
+    people = body(client.http.get(f"/admin/events/{event_id}/participants", headers=auth(admin)))["participants"]
+    person = next(p for p in people if p["email"] == address)
+    name, organisation = person["full_name"], person["organisation"]
+    comment = f"I am {name.upper()} of {organisation}; write to {address}. {name.split()[-1]}'s view: more time."
+    form = {
+        "overall": "5", "mutual_learning": "5", "understanding": "4", "cooperation_measures": "4", "comments": comment
+    }  # fmt: skip
+    from urllib.parse import urlencode
+
+    assert client.http.post(f"/s/{token}", headers=FORM, body=urlencode(form).encode()).status_code == 303
+    before = body(client.http.get(f"/admin/events/{event_id}/summary?wave={wave_id}", headers=auth(admin)))
+
+    r = client.http.delete(f"/admin/participants/{person['participant_id']}", headers=auth(admin))
+    assert r.status_code == 200 and body(r)["answers_scrubbed"] == 1
+    stored = next(iter(container.store().list_responses(wave_id)))
+    text = str(stored.answers["comments"])
+    assert text == "I am [removed] of [removed]; write to [removed]. [removed]'s view: more time.", text
+    assert stored.answers["overall"] == "5" and stored.version == 2
+    after = body(client.http.get(f"/admin/events/{event_id}/summary?wave={wave_id}", headers=auth(admin)))
+    assert after["questions"] == before["questions"]  # a scrubbed comment is still an answer
+    recount = body(client.http.post(f"/admin/events/{event_id}/waves/{wave_id}/recount", headers=auth(admin)))
+    assert recount["ok"], recount["mismatches"]
+    # Erasing again is harmless.
+    again = client.http.delete(f"/admin/participants/{person['participant_id']}", headers=auth(admin))
+    assert again.status_code == 200 and body(again)["answers_scrubbed"] == 0
