@@ -7,7 +7,6 @@ import hashlib
 import hmac
 import io
 import re
-import secrets
 import unicodedata
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -64,8 +63,11 @@ def email_key(secret: str, email: str) -> str:
     return hmac.new(secret.encode(), normalise_email(email).encode(), hashlib.sha256).hexdigest()
 
 
-def new_participant_id() -> str:
-    return "pt_" + secrets.token_hex(8)
+def participant_id_for(event_id: str, key: str) -> str:
+    """A new participant's ID, derived from the event and the keyed hash of the address: two imports of the
+    same list running at once write the same item instead of two people. (Without the pseudonym secret, the
+    ID tells nothing about the address.)"""
+    return "pt_" + hashlib.sha256(f"{event_id}\x00{key}".encode()).hexdigest()[:16]
 
 
 def parse_registration_csv(text: str, country_valid: Callable[[str], bool]) -> ParsedList:
@@ -195,7 +197,7 @@ def merge_participants(
         if current is None:
             participant = Participant(
                 event_id=event_id,
-                participant_id=new_participant_id(),
+                participant_id=participant_id_for(event_id, key),
                 email_key=key,
                 created_at=now,
                 updated_at=now,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 
 import pytest
@@ -327,6 +328,16 @@ def place(country: str) -> tuple[str, str]:
 
 def merge(rows, existing, now=NOW):
     return merge_participants("ev_1", rows, existing, secret=SECRET, now=now, place=place)
+
+
+def test_given_two_imports_of_the_same_list_at_once_then_both_name_each_new_person_alike():
+    # Both see nobody stored yet: the IDs they create must be the same, so their writes land on one item.
+    first, second = merge(parse(*ROWS).rows, []), merge(parse(*ROWS).rows, [])
+    assert [p.participant_id for p in first.to_write] == [p.participant_id for p in second.to_write]
+    other_event = merge_participants("ev_2", parse(*ROWS).rows, [], secret=SECRET, now=NOW, place=place)
+    assert not {p.participant_id for p in first.to_write} & {p.participant_id for p in other_event.to_write}
+    assert all(re.fullmatch(r"pt_[0-9a-f]{16}", p.participant_id) for p in first.to_write)
+    assert not any("example" in p.participant_id for p in first.to_write)
 
 
 def test_given_a_new_list_when_merged_then_everyone_is_imported_with_region_and_hashed_email():
