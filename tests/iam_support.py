@@ -560,6 +560,7 @@ class Driver:
         self.api("GET", f"/admin/events/{event_id}/export.csv?wave={wave_id}&kind=responses", viewer)
         recount = _json(self.api("POST", f"/admin/events/{event_id}/waves/{wave_id}/recount", admin))
         assert not recount.get("mismatches"), recount
+        self.api("GET", f"/admin/events/{event_id}/waves/{wave_id}/unconfirmed", admin)
         self.api("GET", "/admin/programme?year=2026&indicator=mutual_learning&compare=2025", viewer)
         self.api("GET", f"/admin/events/{event_id}/panel?from={wave_id}&to={follow_up}", viewer)
 

@@ -497,6 +497,7 @@ class DynamoStore:
             due_kind=item.due_kind,
             sent_kinds=set(item.sent_kinds or ()),
             claimed={k: str(v) for k, v in _raw(item.claimed or {}).items()},
+            first_due_at=parse_instant(item.first_due_at, "first_due_at") if item.first_due_at else None,
             status=item.status,
             delivered_at=item.delivered_at,
             bounced_at=item.bounced_at,

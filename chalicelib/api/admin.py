@@ -265,6 +265,11 @@ def export_response(event_id: str, params: dict[str, str]) -> Response:
     return csv_response(filename, text)
 
 
+@admin_route("/admin/events/{event_id}/waves/{wave_id}/unconfirmed", ["GET"], "admin")
+def unconfirmed(event_id: str, wave_id: str) -> dict[str, Any]:
+    return admin.unconfirmed_sends(container.store(), event_id, wave_id, now=container.now())
+
+
 @admin_route("/admin/events/{event_id}/waves/{wave_id}/recount", ["POST"], "admin")
 def recount(event_id: str, wave_id: str) -> dict[str, Any]:
     return admin.recount_wave(container.store(), event_id, wave_id)

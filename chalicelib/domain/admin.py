@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -332,6 +332,31 @@ def send_now(store: Any, event_id: str, wave_id: str, *, panel_secret: str, now:
     ]
     store.set_due_now(wave_id, pending, now)
     return {"wave_id": wave_id, "status": wave.status, "planned": planned, "due_now": len(pending)}
+
+
+UNCONFIRMED_AFTER = timedelta(hours=1)
+
+
+def unconfirmed_sends(store: Any, event_id: str, wave_id: str, *, now: datetime) -> dict[str, Any]:
+    """Invitations that went to SES over an hour ago with no word since: no delivery, bounce or failure
+    event, never opened or answered. The sender sends at most once, so a crash between its claim and SES,
+    or an SES event lost on its way, shows here and nowhere else; "send reminders" reaches these people."""
+    store.get_wave(event_id, wave_id)  # an unknown wave, or one of another event, is a 404
+    rows = [
+        {"participant_id": inv.participant_id, "sent_at": inv.first_due_at.isoformat(), "status": inv.status}
+        for inv in store.list_invitations(wave_id)
+        if INVITATION in inv.sent_kinds
+        and inv.first_due_at is not None
+        and now - inv.first_due_at >= UNCONFIRMED_AFTER
+        and not (inv.delivered_at or inv.bounced_at or inv.opened_at or inv.completed_at or inv.opted_out_at)
+        and inv.status not in ("failed", "suppressed")
+    ]
+    return {
+        "wave_id": wave_id,
+        "older_than_minutes": int(UNCONFIRMED_AFTER.total_seconds() // 60),
+        "count": len(rows),
+        "participants": rows,
+    }
 
 
 def participants_view(store: Any, event_id: str) -> list[dict[str, Any]]:

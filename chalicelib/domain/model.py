@@ -123,6 +123,7 @@ class Invitation:
     due_kind: Kind | None = None
     sent_kinds: set[str] = field(default_factory=set)
     claimed: dict[str, str] = field(default_factory=dict)
+    first_due_at: datetime | None = None  # planned; once sent, when the invitation went out
     status: str = "pending"
     delivered_at: datetime | None = None
     bounced_at: datetime | None = None

@@ -27,6 +27,7 @@ from tests.integration.test_distribution import (
     Mailbox,
     at,
     deliver,
+    feed_ses_events,
     funnel,
     grant,
     import_rows,
@@ -217,6 +218,40 @@ def test_given_a_crash_after_ses_accepted_when_redelivered_then_nothing_is_resen
     assert listed["next"] == "reminder-1"
     assert send_records(bodies[1:]) == {"sent": 4}
     assert len(box.new()) == 4
+
+
+def test_given_a_crash_between_the_claim_and_ses_then_the_lost_invitation_is_listed_as_unconfirmed(
+    client, tokens, stack, wave, clock, monkeypatch
+):
+    """At most once: the claimed email that never reached SES is not resent, but an hour later it is listed
+    (with any email whose SES events never came), and nothing SES confirmed is."""
+    event_id, wave_id = wave
+    admin = tokens["admin"]
+    bodies = stack.queue_bodies()
+    real_send = SesMailer.send
+
+    def crash_before_ses(self: SesMailer, email: Any) -> str:
+        raise RuntimeError("Lambda timed out before SES took the message")
+
+    monkeypatch.setattr(SesMailer, "send", crash_before_ses)
+    with pytest.raises(RuntimeError, match="timed out"):
+        send_records(bodies[:1])
+    monkeypatch.setattr(SesMailer, "send", real_send)
+    assert send_records(bodies[:1]) == {"already": 1}  # redelivered: dropped rather than risk a second email
+    assert send_records(bodies[1:]) == {"sent": 4}
+    feed_ses_events(client, stack.ses_messages())  # SES confirms the four it took
+
+    path = f"/admin/events/{event_id}/waves/{wave_id}/unconfirmed"
+    headers = {"Authorization": f"Bearer {admin}"}
+    assert json.loads(client.http.get(path, headers=headers).body)["count"] == 0  # too early to tell
+    clock.now += timedelta(minutes=61)
+    report = json.loads(client.http.get(path, headers=headers).body)
+    lost = {g["participant_id"] for g in (json.loads(b) for b in bodies[:1])}
+    assert report["count"] == 1 and {p["participant_id"] for p in report["participants"]} == lost
+    assert report["participants"][0]["status"] == "sent" and report["older_than_minutes"] == 60
+    assert client.http.get(path, headers={"Authorization": f"Bearer {tokens['viewer']}"}).status_code == 403
+    other = client.http.get(f"/admin/events/ev_000000000000/waves/{wave_id}/unconfirmed", headers=headers)
+    assert other.status_code == 404
 
 
 class _Lines(logging.Handler):
