@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import boto3
@@ -104,3 +105,14 @@ def client(stack: Stack) -> Iterator[Any]:
 
     with Client(app, stage_name="local") as c:
         yield c
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> Any:
+    """The application's clock, frozen and movable: ``container.now`` returns ``clock.now``."""
+    from chalicelib import container
+    from tests.integration.test_distribution import YEAR, Clock
+
+    c = Clock(datetime(YEAR, 1, 5, 12, 0, tzinfo=UTC))
+    monkeypatch.setattr(container, "now", lambda: c.now)
+    return c

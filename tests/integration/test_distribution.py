@@ -50,13 +50,6 @@ class Clock:
     now: datetime
 
 
-@pytest.fixture
-def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
-    c = Clock(datetime(YEAR, 1, 5, 12, 0, tzinfo=UTC))
-    monkeypatch.setattr(container, "now", lambda: c.now)
-    return c
-
-
 def at(day: date, hhmm: str = "00:00") -> datetime:
     """A UTC instant."""
     return datetime(day.year, day.month, day.day, int(hhmm[:2]), int(hhmm[3:]), tzinfo=UTC)

@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Any
 
 import pytest
 from botocore.stub import Stubber
 
-from chalicelib import clients, container
+from chalicelib import clients
 from tests.integration.test_distribution import (
     ANSWERS,
     FORM,
@@ -33,13 +33,6 @@ from tests.unit.test_observability import emf_metrics
 
 OK, REFUSED = "metrics.ok@example.org", "metrics.refused@example.org"
 BOUNCE, COMPLAINT = "bounce@simulator.amazonses.com", "complaint@simulator.amazonses.com"
-
-
-@pytest.fixture
-def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
-    c = Clock(datetime(YEAR, 1, 5, 12, 0, tzinfo=UTC))
-    monkeypatch.setattr(container, "now", lambda: c.now)
-    return c
 
 
 @pytest.fixture

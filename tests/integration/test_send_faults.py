@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Iterator
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any
 
 import boto3
@@ -42,13 +42,6 @@ from tests.integration.test_distribution import (
 )
 
 SQS_QUEUE = "event-feedback-send"
-
-
-@pytest.fixture
-def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
-    c = Clock(datetime(YEAR, 1, 5, 12, 0, tzinfo=UTC))
-    monkeypatch.setattr(container, "now", lambda: c.now)
-    return c
 
 
 @pytest.fixture

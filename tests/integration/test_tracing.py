@@ -7,12 +7,12 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Any
 
 import pytest
 
-from chalicelib import container, observability
+from chalicelib import observability
 from tests.integration.test_distribution import (
     YEAR,
     Clock,
@@ -26,13 +26,6 @@ from tests.integration.test_distribution import (
 
 ADDRESSES = ("traced.one@example.org", "traced.two@example.org")
 _TOKEN = re.compile(r"(?<![A-Za-z0-9_-])[A-Za-z0-9_-]{43}(?![A-Za-z0-9_-])")
-
-
-@pytest.fixture
-def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
-    c = Clock(datetime(YEAR, 1, 5, 12, 0, tzinfo=UTC))
-    monkeypatch.setattr(container, "now", lambda: c.now)
-    return c
 
 
 @pytest.fixture
