@@ -274,3 +274,25 @@ class Output:
         self._out.seek(0)
         self._out.truncate()
         return text
+
+
+@contextmanager
+def isolated_transactions() -> Iterator[None]:
+    """DynamoDB runs each TransactWriteItems in isolation (serialisable). In-process moto does not: two
+    threads can both evaluate the same condition before either writes, and moto restores snapshots over a
+    concurrent thread's writes. A lock gives moto's transactions the isolation DynamoDB guarantees, so what a
+    concurrent test checks is the application's conditional writes."""
+    from moto.dynamodb.models import DynamoDBBackend
+
+    lock = threading.Lock()
+    real = DynamoDBBackend.transact_write_items
+
+    def isolated(backend: Any, *args: Any, **kwargs: Any) -> Any:
+        with lock:
+            return real(backend, *args, **kwargs)
+
+    DynamoDBBackend.transact_write_items = isolated  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        DynamoDBBackend.transact_write_items = real  # type: ignore[method-assign]

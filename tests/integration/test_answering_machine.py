@@ -66,7 +66,14 @@ from chalicelib.settings import reset_settings
 from devstack import identity
 from devstack.provision import provision
 from tests.integration.conftest import SENDER, app_env, moto_jwks
-from tests.integration.machine_support import ATTEMPTS, DynamoFaults, Output, StepCounter, attempts_for
+from tests.integration.machine_support import (
+    ATTEMPTS,
+    DynamoFaults,
+    Output,
+    StepCounter,
+    attempts_for,
+    isolated_transactions,
+)
 from tests.integration.test_distribution import link_token, recipient
 
 K = 3  # EF_SUPPRESSION_K at its minimum: with a few respondents, free text reaches reports and exports
@@ -246,19 +253,12 @@ class AnsweringMachine(RuleBasedStateMachine):
     def _set_up(self) -> None:
         from chalice.config import Config
         from chalice.test import TestHTTPClient
-        from moto.dynamodb.models import DynamoDBBackend, dynamodb_backends
+        from moto.dynamodb.models import dynamodb_backends
         from moto.ses.models import ses_backends
 
-        # DynamoDB runs each transaction in isolation; in-process moto does not (see test_distribution's
-        # isolated_transactions). The two-submits rule needs that isolation.
-        self.saved_transact = DynamoDBBackend.transact_write_items
-        lock, real = threading.Lock(), self.saved_transact
-
-        def isolated(backend: Any, *args: Any, **kwargs: Any) -> Any:
-            with lock:
-                return real(backend, *args, **kwargs)
-
-        DynamoDBBackend.transact_write_items = isolated  # type: ignore[method-assign]
+        # The two-submits rule needs the isolation DynamoDB gives transactions.
+        self.isolation = isolated_transactions()
+        self.isolation.__enter__()
 
         self.ses_backend = ses_backends[DEFAULT_ACCOUNT_ID]["us-east-1"]
         self.ses_backend.sent_messages.clear()
@@ -888,10 +888,8 @@ class AnsweringMachine(RuleBasedStateMachine):
 
     def teardown(self) -> None:
         try:
-            if hasattr(self, "saved_transact"):
-                from moto.dynamodb.models import DynamoDBBackend
-
-                DynamoDBBackend.transact_write_items = self.saved_transact  # type: ignore[method-assign]
+            if hasattr(self, "isolation"):
+                self.isolation.__exit__(None, None, None)
         finally:
             self.output.uninstall()
             self._faults_cm.__exit__(None, None, None)

@@ -359,24 +359,18 @@ def test_a_token_only_ever_opens_its_own_wave(world):
 # Concurrency ----------------------------------------------------------------------------------------
 
 
-def test_two_simultaneous_submits_store_one_response_and_count_one_completion(world, monkeypatch):
+def test_two_simultaneous_submits_store_one_response_and_count_one_completion(world, monkeypatch, request):
     """Two threads submit the same link at once (the Chalice test client is not thread-safe, so they call the
     use case directly). moto is not thread-safe either: its transactions, and the rollback of the speed-up,
     restore snapshots over a concurrent thread's writes. DynamoDB runs transactions in isolation, so a lock
     gives moto that isolation here; what is tested is the application's conditional writes."""
-    from moto.dynamodb.models import DynamoDBBackend
-
     from chalicelib import container
     from chalicelib.domain import answering
+    from tests.integration.machine_support import isolated_transactions
 
-    isolated = threading.Lock()
-    transact = DynamoDBBackend.transact_write_items
-
-    def serialised(self: Any, transact_items: Any) -> Any:
-        with isolated:
-            return transact(self, transact_items)
-
-    monkeypatch.setattr(DynamoDBBackend, "transact_write_items", serialised)
+    isolation = isolated_transactions()
+    isolation.__enter__()
+    request.addfinalizer(lambda: isolation.__exit__(None, None, None))
     survey = world.survey()
     token = survey.token("maria")
     store = container.store()

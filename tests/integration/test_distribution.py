@@ -13,7 +13,7 @@ import calendar
 import json
 import re
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from email import message_from_string
@@ -493,20 +493,13 @@ def test_given_one_sqs_record_when_it_is_delivered_twice_then_one_email_is_sent(
 
 
 @pytest.fixture
-def isolated_transactions(monkeypatch: pytest.MonkeyPatch) -> None:
-    """DynamoDB runs each TransactWriteItems in isolation (serialisable). In-process moto does not: two
-    threads can both evaluate the same condition before either writes, so both claims would succeed. The
-    test gives moto's transactions the isolation DynamoDB guarantees; the claim logic is what is tested."""
-    from moto.dynamodb.models import DynamoDBBackend
+def isolated_transactions() -> Iterator[None]:
+    """DynamoDB runs each TransactWriteItems in isolation; in-process moto is given the same (see
+    machine_support.isolated_transactions): the claim logic is what is tested."""
+    from tests.integration.machine_support import isolated_transactions as isolation
 
-    lock = threading.Lock()
-    real = DynamoDBBackend.transact_write_items
-
-    def isolated(self: Any, *args: Any, **kwargs: Any) -> Any:
-        with lock:
-            return real(self, *args, **kwargs)
-
-    monkeypatch.setattr(DynamoDBBackend, "transact_write_items", isolated)
+    with isolation():
+        yield
 
 
 def test_given_one_sqs_record_when_four_workers_process_it_at_once_then_one_email_is_sent(

@@ -36,7 +36,7 @@ from chalicelib.settings import reset_settings
 from devstack import ses_events
 from devstack.provision import provision
 from tests.integration.conftest import SENDER, app_env
-from tests.integration.machine_support import DynamoFaults, StepCounter, attempts_for
+from tests.integration.machine_support import DynamoFaults, StepCounter, attempts_for, isolated_transactions
 from tests.integration.test_distribution import HEADER, YEAR, link_token, recipient, row
 
 PEOPLE = [
@@ -92,19 +92,11 @@ class DistributionMachine(RuleBasedStateMachine):
             raise
 
     def _set_up(self) -> None:
-        from moto.dynamodb.models import DynamoDBBackend
         from moto.ses.models import ses_backends
 
-        # DynamoDB runs each transaction in isolation; in-process moto does not (see test_distribution's
-        # isolated_transactions): the concurrent-delivery rule needs that isolation.
-        self.saved_transact = DynamoDBBackend.transact_write_items
-        lock, real = threading.Lock(), self.saved_transact
-
-        def isolated(backend: Any, *args: Any, **kwargs: Any) -> Any:
-            with lock:
-                return real(backend, *args, **kwargs)
-
-        DynamoDBBackend.transact_write_items = isolated  # type: ignore[method-assign]
+        # The concurrent-delivery rule needs the isolation DynamoDB gives transactions.
+        self.isolation = isolated_transactions()
+        self.isolation.__enter__()
 
         self.ses_backend = ses_backends[DEFAULT_ACCOUNT_ID]["us-east-1"]
         self.ses_backend.sent_messages.clear()
@@ -414,10 +406,8 @@ class DistributionMachine(RuleBasedStateMachine):
             if hasattr(self, "ses"):
                 self.ses.meta.events.unregister("before-call.ses.SendRawEmail", self._before_ses)
                 self.ses.meta.events.unregister("after-call.ses.SendRawEmail", self._after_ses)
-            if hasattr(self, "saved_transact"):
-                from moto.dynamodb.models import DynamoDBBackend
-
-                DynamoDBBackend.transact_write_items = self.saved_transact  # type: ignore[method-assign]
+            if hasattr(self, "isolation"):
+                self.isolation.__exit__(None, None, None)
             self._faults_cm.__exit__(None, None, None)
             container.now = self.saved_now  # type: ignore[method-assign]
             self.mock.stop()
