@@ -212,14 +212,20 @@ def list_waves(event_id: str) -> dict[str, Any]:
     return {"waves": [admin.wave_view(w) for w in store.list_waves(event_id)]}
 
 
-@admin_route("/admin/events/{event_id}/waves/{wave_id}/send", ["POST"], "admin")
-def send_wave(event_id: str, wave_id: str) -> Response:
+def send_now(event_id: str, wave_id: str) -> dict[str, Any]:
+    """Open the wave now, as the API and the dashboard do: the invitations then flow through the normal
+    path (the due index, the queue and the sender); ``queued`` says how many went to the queue."""
     store = container.store()
     now = container.now()
-    result = admin.send_now(store, event_id, wave_id, panel_secret=container.settings().panel_secret, now=now)
-    # Invitations then flow through the normal path: the due index, the queue and the sender.
-    report = distribution.dispatch_due(store, container.send_queue(), now, limit=container.settings().schedule_batch)
-    result["queued"] = report.enqueued
+    s = container.settings()
+    result = admin.send_now(store, event_id, wave_id, panel_secret=s.panel_secret, now=now)
+    result["queued"] = distribution.dispatch_due(store, container.send_queue(), now, limit=s.schedule_batch).enqueued
+    return result
+
+
+@admin_route("/admin/events/{event_id}/waves/{wave_id}/send", ["POST"], "admin")
+def send_wave(event_id: str, wave_id: str) -> Response:
+    result = send_now(event_id, wave_id)
     return Response(body=json.dumps(result), status_code=202, headers={"Content-Type": "application/json"})
 
 

@@ -995,14 +995,9 @@ def dash_create_wave(ctx: Ctx, event_id: str) -> Response:
     purpose="send:{event_id}:{wave_id}",
 )
 def dash_send(ctx: Ctx, event_id: str, wave_id: str) -> Response:
-    store = container.store()
-    now = container.now()
-    s = container.settings()
-    result = admin.send_now(store, event_id, wave_id, panel_secret=s.panel_secret, now=now)
-    # As the JSON API's send: the invitations then flow through the normal path (due index, queue, sender).
-    report = distribution.dispatch_due(store, container.send_queue(), now, limit=s.schedule_batch)
-    log_event("dashboard send", event_id=event_id, wave_id=wave_id, queued=report.enqueued)
-    counts = {"queued": report.enqueued, "due_now": result["due_now"], "planned": result["planned"]}
+    result = admin_api.send_now(event_id, wave_id)
+    log_event("dashboard send", event_id=event_id, wave_id=wave_id, queued=result["queued"])
+    counts = {"queued": result["queued"], "due_now": result["due_now"], "planned": result["planned"]}
     # Post, redirect, get: the page that follows the sending can be reloaded without sending again.
     return _redirect(f"/dashboard/events/{event_id}/waves/{wave_id}/sending?" + urlencode({"action": "send", **counts}))
 
