@@ -52,19 +52,27 @@ class JwtVerifier:
         self._fetched_at = 0.0
 
     def _key(self, kid: str) -> Any:
-        import jwt  # imported on first verification, not at cold start
+        from chalicelib.adapters import rs256
 
         stale = time.monotonic() - self._fetched_at > JWKS_TTL
         if kid not in self._keys or stale:
             document = self.fetch(self.jwks_url)
-            self._keys = {k["kid"]: jwt.PyJWK(k).key for k in document.get("keys", []) if "kid" in k}
+            keys = {}
+            for jwk in document.get("keys", []):
+                try:
+                    keys[str(jwk["kid"])] = rs256.key_from_jwk(jwk)
+                except (KeyError, ValueError, TypeError):
+                    continue  # not an RS256 signing key: never used
+            self._keys = keys
             self._fetched_at = time.monotonic()
         if kid not in self._keys:
             raise Unauthenticated("unknown signing key")
         return self._keys[kid]
 
     def verify(self, token: str) -> Principal:
-        import jwt
+        import jwt  # imported on first verification, not at cold start
+
+        from chalicelib.adapters import rs256
 
         if not token or token.count(".") != 2 or len(token) > 8192:
             raise Unauthenticated("malformed token")
@@ -72,15 +80,29 @@ class JwtVerifier:
             header = jwt.get_unverified_header(token)
             if header.get("alg") != "RS256":
                 raise Unauthenticated("unexpected algorithm")
+            # The signature first (our RS256 check: no cryptography wheel in the Lambda), then the claims.
+            signing_input, _, signature = token.rpartition(".")
+            if not rs256.verify(
+                signing_input.encode("ascii"),
+                jwt.utils.base64url_decode(signature),
+                self._key(str(header.get("kid", ""))),
+            ):
+                raise Unauthenticated("invalid token")
             claims = jwt.decode(
                 token,
-                key=self._key(str(header.get("kid", ""))),
-                algorithms=["RS256"],
                 issuer=self.issuer,
-                options={"require": ["exp", "iat", "iss", "sub", "token_use"], "verify_aud": False},
+                options={
+                    "verify_signature": False,  # verified just above
+                    "verify_exp": True,
+                    "verify_iat": True,
+                    "verify_nbf": True,
+                    "verify_iss": True,
+                    "verify_aud": False,
+                    "require": ["exp", "iat", "iss", "sub", "token_use"],
+                },
                 leeway=30,
             )
-        except jwt.PyJWTError as exc:
+        except (jwt.PyJWTError, ValueError, UnicodeEncodeError) as exc:
             raise Unauthenticated("invalid token") from exc
         use = claims.get("token_use")
         audience = claims.get("client_id") if use == "access" else claims.get("aud")
