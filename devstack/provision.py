@@ -81,7 +81,7 @@ def provision(
 
     resources: dict[str, dict[str, Any]] = template["Resources"]
     graph = {
-        logical: (_references(res.get("Properties", {})) | set(_as_list(res.get("DependsOn")))) & resources.keys()
+        logical: (references(res.get("Properties", {})) | set(_as_list(res.get("DependsOn")))) & resources.keys()
         for logical, res in resources.items()
     }
     for logical in TopologicalSorter(graph).static_order():
@@ -136,10 +136,10 @@ class _Resolver:
         return self.attrs[logical][attr] if attr else self.refs[name]
 
 
-def _references(node: Any) -> set[str]:
+def references(node: Any) -> set[str]:
     """Every name a node refers to through Ref, Fn::GetAtt or Fn::Sub."""
     if isinstance(node, list):
-        return set().union(*map(_references, node))
+        return set().union(*map(references, node))
     if not isinstance(node, dict):
         return set()
     found: set[str] = set()
@@ -151,7 +151,7 @@ def _references(node: Any) -> set[str]:
         elif key == "Fn::Sub" and isinstance(value, str):
             found.update(name.partition(".")[0] for name in _SUB_VAR.findall(value))
         else:
-            found |= _references(value)
+            found |= references(value)
     return found
 
 

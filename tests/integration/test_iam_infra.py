@@ -59,24 +59,11 @@ STATEMENTS = [
 
 
 def _refs(node: Any) -> set[str]:
-    """Logical IDs a node names through Ref, Fn::GetAtt or ${...} in Fn::Sub."""
-    import re
+    """Resources of this stack a node names through Ref, Fn::GetAtt or ${...} in Fn::Sub, read as the
+    provisioner reads them."""
+    from devstack.provision import references
 
-    if isinstance(node, list):
-        return set().union(*(_refs(n) for n in node)) if node else set()
-    if not isinstance(node, dict):
-        return set()
-    found: set[str] = set()
-    for key, value in node.items():
-        if key == "Ref":
-            found.add(value)
-        elif key == "Fn::GetAtt":
-            found.add(value[0])
-        elif key == "Fn::Sub" and isinstance(value, str):
-            found |= {m.split(".")[0] for m in re.findall(r"\$\{([^}!]+)\}", value)}
-        else:
-            found |= _refs(value)
-    return found & set(RESOURCES)
+    return references(node) & set(RESOURCES)
 
 
 def _pinned(statement: dict[str, Any]) -> bool:
