@@ -32,6 +32,16 @@ CSV = (
     "x@example.org,Unknown Group,Nowhere,aliens,FR,en,,no\n"
 )
 
+# The new-event form as an admin fills it in.
+EVENT_FORM = {
+    "title": "Dialogue on Migration",
+    "starts_on": "2026-11-02",
+    "ends_on": "2026-11-03",
+    "timezone": "Europe/Zurich",
+    "venue": "Geneva",
+    "theme": "",
+    "languages": ["en", "fr", "es"],
+}
 # The wave form as the event page fills it by default (a satisfaction survey the day after, one reminder).
 WAVE_FORM = {
     "questionnaire": "satisfaction",
@@ -152,14 +162,9 @@ def create_event(admin: Visitor, title: str = "Dialogue on Migration") -> str:
     r = admin.post(
         "/dashboard/events",
         {
+            **EVENT_FORM,
             "csrf": csrf_for(form, "/dashboard/events"),
             "title": title,
-            "starts_on": "2026-11-02",
-            "ends_on": "2026-11-03",
-            "timezone": "Europe/Zurich",
-            "venue": "Geneva",
-            "theme": "",
-            "languages": ["en", "fr", "es"],
         },
     )
     assert r.status_code == 303, page_text(r)

@@ -11,6 +11,7 @@ from typing import Any
 from chalicelib import container
 from tests.integration.test_dashboard import (  # noqa: F401
     CSV,
+    EVENT_FORM,
     WAVE_FORM,
     Visitor,
     admin,
@@ -28,16 +29,7 @@ def edit_form(admin: Visitor, event_id: str) -> tuple[Any, str]:  # noqa: F811
 
 
 def fields(**changes: Any) -> dict[str, Any]:
-    base = {
-        "title": "Dialogue on Migration",
-        "starts_on": "2026-11-02",
-        "ends_on": "2026-11-03",
-        "timezone": "Europe/Zurich",
-        "venue": "Geneva",
-        "theme": "",
-        "languages": ["en", "fr", "es"],
-    }
-    return {**base, **changes}
+    return {**EVENT_FORM, **changes}
 
 
 def with_wave(admin: Visitor, event_id: str) -> str:  # noqa: F811
