@@ -51,13 +51,15 @@ def provision(
     region: str = "us-east-1",
     prefix: str = "event-feedback",
     sender: str = "surveys@example.org",
+    parameters: dict[str, str] | None = None,
     template_path: Path = TEMPLATE,
 ) -> Outputs:
     """Create (or reuse) every local resource of the template and return its Outputs.
 
     ``endpoint_url=None`` uses boto3's default endpoints, which ``moto.mock_aws()``
     intercepts; unless STS then answers with moto's account id, nothing is created.
-    ``sender`` is verified in SES, both as an address and as its domain.
+    ``sender`` is verified in SES, both as an address and as its domain, and is the stack's SenderAddress;
+    ``parameters`` sets any other template parameter (PublicBaseUrl, SenderFunctionName, ...).
     """
     template = json.loads(Path(template_path).read_text(encoding="utf-8"))
     clients = _Clients(endpoint_url, region)
@@ -68,6 +70,8 @@ def provision(
 
     params = {name: spec.get("Default", "") for name, spec in template.get("Parameters", {}).items()}
     params["ResourcePrefix"] = prefix
+    params["SenderAddress"] = sender
+    params.update(parameters or {})
     resolve = _Resolver(
         {
             **params,
@@ -312,6 +316,22 @@ def _user_pool_group(clients: _Clients, p: dict[str, Any]) -> tuple[str, dict[st
     return p["GroupName"], {}
 
 
+def _secret(clients: _Clients, p: dict[str, Any]) -> tuple[str, dict[str, str]]:
+    sm = clients("secretsmanager")
+    name = p["Name"]
+    try:
+        arn = sm.describe_secret(SecretId=name)["ARN"]  # exists: keep its value, as CloudFormation would
+    except ClientError as error:
+        if _error_code(error) != "ResourceNotFoundException":
+            raise
+        # GenerateSecretString: CloudFormation asks Secrets Manager for a random string with these options.
+        generate = p.get("GenerateSecretString", {})
+        value = sm.get_random_password(**generate)["RandomPassword"]
+        args = {"Description": p["Description"]} if "Description" in p else {}
+        arn = sm.create_secret(Name=name, SecretString=value, **args)["ARN"]
+    return arn, {"Id": arn}
+
+
 _HANDLERS: dict[str, Handler] = {
     "AWS::DynamoDB::Table": _table,
     "AWS::SQS::Queue": _queue,
@@ -322,6 +342,7 @@ _HANDLERS: dict[str, Handler] = {
     "AWS::Cognito::UserPool": _user_pool,
     "AWS::Cognito::UserPoolClient": _user_pool_client,
     "AWS::Cognito::UserPoolGroup": _user_pool_group,
+    "AWS::SecretsManager::Secret": _secret,
 }
 
 

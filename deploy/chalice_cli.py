@@ -1,0 +1,118 @@
+"""Running the real ``chalice`` CLI on a rendered project, and keeping its deployed state in the account.
+
+Chalice records what it created in ``.chalice/deployed/<stage>.json`` and needs that record to update in place;
+without it a second deploy imports a second REST API. The record is therefore kept in the account too, as the
+SSM parameter ``/<prefix>/chalice-deployed``, and restored before each deploy, so a fresh clone (or a CI job)
+updates the same stage instead of duplicating it.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+
+from botocore.exceptions import ClientError
+
+from deploy.aws import Account, advice, error_code
+from deploy.project import deployed_state_file
+from deploy.stage import ROOT, DeployError, Stage
+
+TIMEOUT_SECONDS = 1800
+_STANDARD_TIER_BYTES = 4096
+
+
+def chalice_executable() -> str:
+    beside = Path(sys.executable).parent / "chalice"
+    if beside.is_file():
+        return str(beside)
+    found = shutil.which("chalice")
+    if found:
+        return found
+    raise DeployError("the chalice CLI is not installed: run make venv (or make deploy, which does)")
+
+
+def run(
+    command: str,
+    project: Path,
+    stage: Stage,
+    account: Account,
+    extra_env: Mapping[str, str],
+) -> str:
+    """``chalice --project-dir <project> <command> --stage <stage>``; answers its output, raises on failure."""
+    env = dict(os.environ)
+    env.update(extra_env)
+    env["AWS_DEFAULT_REGION"] = env["AWS_REGION"] = account.region
+    env["PYTHONDONTWRITEBYTECODE"] = "1"  # Chalice imports the app before zipping chalicelib/ as it is on disk
+    if account.endpoint_url:
+        env["AWS_ENDPOINT_URL"] = account.endpoint_url
+    else:
+        env.pop("AWS_ENDPOINT_URL", None)
+    cmd = [chalice_executable(), "--project-dir", str(project), command, "--stage", stage.name]
+    # The zip cache under .chalice/deployments is shared with `chalice package` runs (bench/package_sizes.py).
+    lock_path = ROOT / ".chalice" / "deployments" / ".package.lock"
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    with lock_path.open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            done = subprocess.run(
+                cmd, env=env, cwd=project, capture_output=True, text=True, timeout=TIMEOUT_SECONDS, check=False
+            )
+        except subprocess.TimeoutExpired as exc:
+            raise DeployError(f"chalice {command} took over {TIMEOUT_SECONDS} s; re-run to resume") from exc
+    output = done.stdout + done.stderr
+    if done.returncode != 0:
+        tail = "\n".join(output.strip().splitlines()[-15:])
+        raise DeployError(
+            f"chalice {command} --stage {stage.name} failed (exit {done.returncode}):\n{tail}\n"
+            f"Fix the cause above and re-run: make deploy STAGE={stage.name} resumes from what exists"
+        )
+    return output
+
+
+def save_state(account: Account, project: Path, stage: Stage) -> None:
+    """Keep Chalice's deployed record in SSM, so the next deploy from any clone updates in place."""
+    path = deployed_state_file(project, stage)
+    if not path.is_file():
+        return
+    text = json.dumps(json.loads(path.read_text(encoding="utf-8")), separators=(",", ":"))
+    tier = "Standard" if len(text.encode()) <= _STANDARD_TIER_BYTES else "Advanced"
+    with advice(f"saving Chalice's deployed state to SSM {stage.deployed_state_parameter}"):
+        account.client("ssm").put_parameter(
+            Name=stage.deployed_state_parameter,
+            Value=text,
+            Type="String",
+            Tier=tier,
+            Overwrite=True,
+            Description=f"chalice deploy's record of stage {stage.name} (written by make deploy; do not edit)",
+        )
+
+
+def restore_state(account: Account, project: Path, stage: Stage) -> bool:
+    """Put the account's copy of the deployed record into the project; answers whether there was one."""
+    with advice(f"reading SSM {stage.deployed_state_parameter}"):
+        try:
+            value = account.client("ssm").get_parameter(Name=stage.deployed_state_parameter)["Parameter"]["Value"]
+        except ClientError as exc:
+            if error_code(exc) != "ParameterNotFound":
+                raise
+            return False
+    path = deployed_state_file(project, stage)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(json.loads(value), indent=2) + "\n", encoding="utf-8")
+    return True
+
+
+def forget_state(account: Account, project: Path, stage: Stage) -> None:
+    deployed_state_file(project, stage).unlink(missing_ok=True)
+    with advice(f"deleting SSM {stage.deployed_state_parameter}"):
+        try:
+            account.client("ssm").delete_parameter(Name=stage.deployed_state_parameter)
+        except ClientError as exc:
+            if error_code(exc) != "ParameterNotFound":
+                raise
