@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from urllib.parse import parse_qs, quote, urlencode, urlparse
+from urllib.parse import parse_qs, quote, urlencode
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from chalice import Blueprint
@@ -26,7 +26,7 @@ from chalicelib import container
 from chalicelib.adapters.auth import Principal
 from chalicelib.api import admin as admin_api
 from chalicelib.api.errors import html_response, status_of
-from chalicelib.api.request import body_bytes, query
+from chalicelib.api.request import base_path, body_bytes, query
 from chalicelib.api.session import (
     SESSION_COOKIE,
     SIGNIN_COOKIE,
@@ -205,11 +205,6 @@ def _secret() -> str:
     return container.settings().session_secret
 
 
-def _root() -> str:
-    """The path the API is served under (e.g. an API Gateway stage), so links work behind it too."""
-    return urlparse(container.settings().public_base_url).path.rstrip("/")
-
-
 def _secure() -> bool:
     base = container.settings().public_base_url
     return not base.startswith(("http://127.0.0.1", "http://localhost"))
@@ -319,7 +314,7 @@ def _render(
 
     page = environment("en").get_template(f"dashboard/{template}.html")
     body = page.render(
-        root=_root(),
+        root=base_path(bp.current_request),
         session=session,
         csrf=csrf,
         k=container.settings().suppression_k,
@@ -336,7 +331,7 @@ def _redirect(location: str, headers: dict[str, Any] | None = None) -> Response:
         body="",
         status_code=303,
         headers={
-            "Location": _root() + location,
+            "Location": base_path(bp.current_request) + location,
             "Cache-Control": "no-store",
             "Content-Type": "text/plain",
             **(headers or {}),
@@ -1129,6 +1124,7 @@ def dash_preview_form(ctx: Ctx, event_id: str, wave_id: str) -> Response:
             "questionnaire": questionnaire,
             "q_lang": lang,
             "token": "preview",
+            "root": base_path(bp.current_request),
             "values": {},
             "errors": {},
             "version": 0,

@@ -93,19 +93,17 @@ ERROR_PAGES = {
 
 
 def participant_error_page(status: int, exc: Exception | None = None) -> Response:
-    from chalicelib import container
+    from chalicelib.api.participant import render, request_language
 
     page = ERROR_PAGES.get(status, "error")
     if isinstance(exc, e.OptedOut):
         page = "opted_out"
     lang = "en"
     try:
-        from chalicelib.api.participant import request_language
-
         lang = request_language()
     except Exception:  # noqa: BLE001 - the error page must render even for a broken request
         lang = "en"
-    body = container.renderer().render_page("error", lang, {"kind": page, "status": status})
+    body = render("error", lang, {"kind": page, "status": status})
     return html_response(body, status)
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from collections.abc import Mapping
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -15,7 +16,7 @@ from chalice.app import Response
 
 from chalicelib import container
 from chalicelib.api.errors import handled, html_response, participant_error_page
-from chalicelib.api.request import body_bytes, query
+from chalicelib.api.request import base_path, body_bytes, query
 from chalicelib.domain import answering
 from chalicelib.domain.errors import DomainError, NotFound, TemporarilyUnavailable
 from chalicelib.domain.model import LANGUAGES
@@ -37,6 +38,16 @@ def request_language() -> str:
 def _override() -> str | None:
     lang = (query(bp.current_request)).get("lang")
     return lang if lang in LANGUAGES else None
+
+
+def render(name: str, lang: str, context: Mapping[str, Any]) -> str:
+    """A participant page, given ``root``: the path prefix the browser reached the API under, which every
+    link, form action and redirect of these pages starts with (see ``request.base_path``)."""
+    return container.renderer().render_page(name, lang, {**context, "root": root()})
+
+
+def root() -> str:
+    return base_path(bp.current_request)
 
 
 def _form_key() -> str:
@@ -62,7 +73,7 @@ def _form_page(
     version: int,
     sealed: str = "",
 ) -> Response:
-    body = container.renderer().render_page(
+    body = render(
         "survey",
         survey.language,
         {
@@ -83,13 +94,9 @@ def _form_page(
 
 def _state_page(survey: answering.Survey) -> Response | None:
     if survey.opted_out:
-        return html_response(
-            container.renderer().render_page("error", survey.language, {"kind": "opted_out", "status": 410}), 410
-        )
+        return html_response(render("error", survey.language, {"kind": "opted_out", "status": 410}), 410)
     if survey.closed:
-        return html_response(
-            container.renderer().render_page("error", survey.language, {"kind": "closed", "status": 410}), 410
-        )
+        return html_response(render("error", survey.language, {"kind": "closed", "status": 410}), 410)
     return None
 
 
@@ -175,7 +182,7 @@ def survey_submit(token: str) -> Response:
         body="",
         status_code=303,
         headers={
-            "Location": f"/s/{token}/thanks?lang={result.survey_language}",
+            "Location": f"{root()}/s/{token}/thanks?lang={result.survey_language}",
             "Cache-Control": "no-store",
             "Content-Type": "text/plain",
         },
@@ -206,7 +213,7 @@ def survey_thanks(token: str) -> Response:
     grant = answering.resolve_token(store, token)
     lang = _override() or grant["language"]
     wave = store.get_wave(grant["event_id"], grant["wave_id"])
-    body = container.renderer().render_page("thanks", lang, {"token": token, "closes_at": wave.closes_at})
+    body = render("thanks", lang, {"token": token, "closes_at": wave.closes_at})
     return html_response(body)
 
 
@@ -215,7 +222,7 @@ def survey_thanks(token: str) -> Response:
 def unsubscribe_page(token: str) -> Response:
     grant = answering.resolve_token(container.store(), token)
     lang = _override() or grant["language"]
-    body = container.renderer().render_page("unsubscribe", lang, {"token": token, "done": False})
+    body = render("unsubscribe", lang, {"token": token, "done": False})
     return html_response(body)
 
 
@@ -231,5 +238,5 @@ def unsubscribe(token: str) -> Response:
     answering.unsubscribe(store, token, now=container.now())
     count("OptOuts")
     lang = _override() or grant["language"]
-    body = container.renderer().render_page("unsubscribe", lang, {"token": token, "done": True})
+    body = render("unsubscribe", lang, {"token": token, "done": True})
     return html_response(body)
