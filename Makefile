@@ -9,7 +9,8 @@ SCAN_STAMP := $(SCAN_VENV)/.installed-$(shell cat requirements-scan.txt | sha1su
 CHROMIUM ?= /usr/bin/chromium
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test bench venv scan-venv system-deps lint typecheck scan unit integration e2e i18n package clean
+.PHONY: run test bench venv scan-venv system-deps lint typecheck scan unit integration e2e i18n package clean \
+	deploy deploy-rehearsal destroy user
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -67,6 +68,7 @@ e2e: $(STAMP) system-deps
 test: $(STAMP) $(SCAN_STAMP) system-deps
 	$(MAKE) --no-print-directory lint typecheck scan
 	EF_REQUIRE_SCANNERS=1 PYTHONDONTWRITEBYTECODE=1 $(BIN)/python -m pytest tests/unit tests/integration -q -n 2
+	$(MAKE) --no-print-directory deploy-rehearsal
 	PYTHONDONTWRITEBYTECODE=1 $(BIN)/python -m pytest tests/e2e -q
 
 bench: $(STAMP)
@@ -74,6 +76,28 @@ bench: $(STAMP)
 
 i18n: $(STAMP)
 	bash tools/i18n.sh
+
+# Deploy a stage into the account of the current AWS credentials (README, "Deploy runbook").
+# First time: make deploy STAGE=prod SENDER=surveys@example.org [PUBLIC_BASE_URL=https://...] [ALARM_EMAIL=...]
+deploy: $(STAMP)
+	@test -n "$(STAGE)" || { echo "usage: make deploy STAGE=dev|prod [SENDER=...] [PUBLIC_BASE_URL=...] [ALARM_EMAIL=...]"; exit 2; }
+	$(BIN)/python -m deploy deploy --stage "$(STAGE)" $(if $(REGION),--region "$(REGION)") \
+		$(if $(SENDER),--sender "$(SENDER)") $(if $(PUBLIC_BASE_URL),--public-base-url "$(PUBLIC_BASE_URL)") \
+		$(if $(ALARM_EMAIL),--alarm-email "$(ALARM_EMAIL)")
+
+# The same deploy against a fresh embedded AWS, checked, updated and torn down; make test runs it.
+deploy-rehearsal: $(STAMP)
+	PYTHONDONTWRITEBYTECODE=1 $(BIN)/python -m deploy rehearse
+
+# Tear a stage down; DATA=delete also deletes its tables, user pool and secrets.
+destroy: $(STAMP)
+	@test -n "$(STAGE)" || { echo "usage: make destroy STAGE=dev|prod CONFIRM=event-feedback-<stage> [DATA=delete]"; exit 2; }
+	$(BIN)/python -m deploy destroy --stage "$(STAGE)" --confirm "$(CONFIRM)" $(if $(REGION),--region "$(REGION)") \
+		$(if $(filter delete,$(DATA)),--delete-data)
+
+# Invite a dashboard user: make user STAGE=prod EMAIL=someone@example.org ROLE=admin|viewer
+user: $(STAMP)
+	$(BIN)/python -m deploy user --stage "$(STAGE)" --email "$(EMAIL)" --role "$(ROLE)" $(if $(REGION),--region "$(REGION)")
 
 package: $(STAMP)
 	$(BIN)/chalice package --stage prod build/prod

@@ -24,6 +24,11 @@ def main(argv: list[str] | None = None) -> int:
     down.add_argument("--delete-data", action="store_true", help="also the tables, user pool and secrets")
     down.add_argument("--confirm", default="", help="the stage's prefix (event-feedback-<stage>), to confirm")
     commands.add_parser("rehearse", help="deploy dev into a fresh embedded AWS, check it, tear it down")
+    user = commands.add_parser("user", help="invite a dashboard user to a deployed stage (Cognito sends the email)")
+    user.add_argument("--stage", required=True)
+    user.add_argument("--region")
+    user.add_argument("--email", required=True)
+    user.add_argument("--role", choices=("admin", "viewer"), required=True)
     args = parser.parse_args(argv)
     try:
         if args.command == "rehearse":
@@ -32,6 +37,8 @@ def main(argv: list[str] | None = None) -> int:
             return rehearse()
         if args.command == "deploy":
             return _deploy(args)
+        if args.command == "user":
+            return _user(args)
         return _destroy(args)
     except DeployError as exc:
         print(f"\nmake deploy stopped: {exc}", file=sys.stderr)
@@ -52,6 +59,32 @@ def _deploy(args: argparse.Namespace) -> int:
     deployed = deploy(stage, account, CloudFormationInfra(account), options)
     transport = HttpTransport(deployed.api_url, account, stage.function_names)
     return verify_and_report(deployed, transport)
+
+
+def _user(args: argparse.Namespace) -> int:
+    from deploy.aws import Account, advice
+    from deploy.infra import CloudFormationInfra
+    from deploy.stage import Stage
+
+    stage = Stage.named(args.stage)
+    account = Account.from_environment(args.region)
+    outputs = CloudFormationInfra(account).outputs(stage)
+    if not outputs:
+        raise DeployError(f"stage {stage.name} is not deployed here: make deploy STAGE={stage.name} first")
+    idp = account.client("cognito-idp")
+    with advice(f"inviting a user to {outputs['UserPoolId']}"):
+        try:
+            idp.admin_create_user(
+                UserPoolId=outputs["UserPoolId"],
+                Username=args.email,
+                UserAttributes=[{"Name": "email", "Value": args.email}, {"Name": "email_verified", "Value": "true"}],
+                DesiredDeliveryMediums=["EMAIL"],
+            )
+        except idp.exceptions.UsernameExistsException:
+            print("That user exists already; adding the role.")
+        idp.admin_add_user_to_group(UserPoolId=outputs["UserPoolId"], Username=args.email, GroupName=args.role)
+    print(f"Invited as {args.role}: Cognito emails a temporary password; the first sign-in at /dashboard sets one.")
+    return 0
 
 
 def _destroy(args: argparse.Namespace) -> int:

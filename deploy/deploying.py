@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from deploy import chalice_cli
-from deploy.aws import Account
+from deploy.aws import Account, advice
 from deploy.infra import Infra, Outputs
 from deploy.policy import lambda_policy
 from deploy.preflight import check_ses
@@ -151,8 +151,32 @@ def _chalice_deploy(
         if not api_url:
             raise DeployError("chalice deploy created no REST API: the app has no routes?")
         if custom or public == api_url:
+            _api_log_retention(account, stage)
             return project, state, environment, api_url, public
     raise DeployError("the API's URL changed between two deploys; re-run make deploy")
+
+
+def _api_log_retention(account: Account, stage: Stage) -> None:
+    """Give the API function's log group the stage's retention.
+
+    Chalice 1.34 sets ``log_retention_in_days`` on ``/aws/lambda/<app>-<stage>-api_handler``, but names the API
+    function ``<app>-<stage>``, whose log group Lambda then creates with no expiry (a Chalice defect).
+    """
+    import json
+
+    from deploy.stage import CHALICE_CONFIG
+
+    days = json.loads(CHALICE_CONFIG.read_text(encoding="utf-8"))["stages"][stage.name].get("log_retention_in_days")
+    if not days:
+        return
+    logs = account.client("logs")
+    group = f"/aws/lambda/{stage.function_names['api_handler']}"
+    with advice(f"setting the retention of {group}"):
+        try:
+            logs.create_log_group(logGroupName=group)
+        except logs.exceptions.ResourceAlreadyExistsException:
+            pass
+        logs.put_retention_policy(logGroupName=group, retentionInDays=days)
 
 
 def _api_url(state: Mapping[str, Any] | None) -> str:
