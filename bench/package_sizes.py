@@ -1,31 +1,31 @@
 """Package the app with ``chalice package`` and measure what it produced.
 
-``package(stage, out)`` runs the venv's ``chalice`` console script from the project root with fake AWS
-credentials (packaging talks to no AWS API, only to PyPI for Lambda-compatible wheels) and returns,
+``package(stage, out)`` renders the stage's project as ``make deploy`` does (deploy/project.py: settings and policy
+generated from the infra template, built here in an in-process moto), runs the venv's ``chalice package`` on it
+with fake AWS credentials (packaging talks to no AWS API, only to PyPI for Lambda-compatible wheels) and returns,
 for every zip in ``out``, its size on disk and the sum of its members' uncompressed sizes, in bytes:
 
     {"deployment.zipped": ..., "deployment.unzipped": ...,
      "layer-deployment.zipped": ..., "layer-deployment.unzipped": ...}
 
-Chalice caches both zips under ``.chalice/deployments/`` (git-ignored) and reuses them while the app
-code, ``requirements.txt`` and ``vendor/`` are unchanged, so only the first run downloads wheels.
+Chalice caches both zips under the checkout's ``.chalice/deployments/`` (git-ignored; every rendered project
+shares it) and reuses them while the app code, ``requirements.txt`` and ``vendor/`` are unchanged, so only the
+first run downloads wheels.
 
 Run as a script to print the sizes: ``python bench/package_sizes.py [stage] [out-dir]``.
 """
 
 from __future__ import annotations
 
-import fcntl
+import json
 import os
-import shutil
-import subprocess
 import sys
 import tempfile
 import zipfile
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-TIMEOUT_SECONDS = 900
 
 FAKE_AWS = {
     "AWS_ACCESS_KEY_ID": "testing",
@@ -47,18 +47,6 @@ DROPPED = (
 )
 
 
-def chalice_executable() -> str:
-    """The ``chalice`` console script of the running interpreter's environment (the venv)."""
-    # sys.executable is not resolved: in a venv it is a symlink, and the script sits next to the link.
-    beside = Path(sys.executable).parent / "chalice"
-    if beside.is_file():
-        return str(beside)
-    found = shutil.which("chalice")
-    if found:
-        return found
-    raise FileNotFoundError(f"no chalice console script next to {sys.executable} or on PATH")
-
-
 def packaging_env() -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k not in DROPPED}
     env.update(FAKE_AWS)
@@ -68,23 +56,28 @@ def packaging_env() -> dict[str, str]:
     return env
 
 
-def run_chalice_package(stage: str, out: Path) -> subprocess.CompletedProcess[str]:
-    """Run ``chalice package --stage <stage> <out>`` from the project root; raise with its output on failure."""
-    cmd = [chalice_executable(), "--project-dir", str(ROOT), "package", "--stage", stage, str(out)]
-    # Chalice builds its zips in a cache shared by every run in this checkout (.chalice/deployments/): two
-    # runs at once (pytest-xdist workers, or a bench beside the tests) would corrupt it, so take turns.
-    lock_path = ROOT / ".chalice" / "deployments" / ".package.lock"
-    lock_path.parent.mkdir(parents=True, exist_ok=True)
-    with lock_path.open("w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        run = subprocess.run(
-            cmd, cwd=ROOT, env=packaging_env(), capture_output=True, text=True, timeout=TIMEOUT_SECONDS, check=False
+def run_chalice_package(stage: str, out: Path) -> dict[str, Any]:
+    """``chalice package --stage <stage> <out>`` of the stage's rendered project (deploy/project.py), with
+    settings and policy generated from the template built in an in-process moto; answers that policy."""
+    from deploy.aws import Account
+    from deploy.packaging import EMBEDDED_ACCOUNT, EMBEDDED_REGION, embedded_outputs
+    from deploy.packaging import package as package_stage
+    from deploy.stage import Stage
+
+    named = Stage.named(stage)
+    outputs = embedded_outputs(named)
+    with tempfile.TemporaryDirectory(prefix=f"ef-project-{stage}-") as project:
+        _, policy = package_stage(
+            named,
+            out,
+            outputs,
+            account=Account(region=EMBEDDED_REGION),
+            account_id=EMBEDDED_ACCOUNT,
+            identities=[],
+            project_dir=Path(project),
+            base_env=packaging_env(),
         )
-    if run.returncode != 0:
-        raise RuntimeError(
-            f"{' '.join(cmd)} exited {run.returncode}\n--- stdout\n{run.stdout}\n--- stderr\n{run.stderr}"
-        )
-    return run
+    return policy
 
 
 def zip_sizes(out: Path) -> dict[str, int]:
@@ -98,9 +91,12 @@ def zip_sizes(out: Path) -> dict[str, int]:
 
 
 def package(stage: str, out: Path) -> dict[str, int]:
-    """Package ``stage`` into ``out`` and return the zipped and unzipped size of each zip, in bytes."""
+    """Package ``stage`` into ``out`` and return the zipped and unzipped size of each zip, in bytes.
+
+    The roles' policy is written next to the zips as ``policy.json``, for the packaging tests."""
     out = Path(out)
-    run_chalice_package(stage, out)
+    policy = run_chalice_package(stage, out)
+    (out.parent / f"policy-{stage}.json").write_text(json.dumps(policy, indent=2), encoding="utf-8")
     sizes = zip_sizes(out)
     if not sizes:
         raise RuntimeError(f"chalice package produced no zip in {out}")

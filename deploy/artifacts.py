@@ -88,7 +88,7 @@ class DeployedFunctions:
         if sha not in self._unpacked:
             target = self._dir / into / sha.replace("/", "_")[:16]
             with zipfile.ZipFile(self._zip(sha, what)) as archive:
-                archive.extractall(target)  # noqa: S202 - our own zips, built by chalice moments ago
+                archive.extractall(target)
             self._unpacked[sha] = target
         return self._unpacked[sha]
 
@@ -186,7 +186,7 @@ class DeployedFunctions:
             "headers": {"Host": "rehearsal.execute-api.amazonaws.com", **headers},
             "multiValueHeaders": {k: [v] for k, v in {"Host": "rehearsal", **headers}.items()},
             "queryStringParameters": query,
-            "multiValueQueryStringParameters": {k: v for k, v in parse_qs(split.query).items()} or None,
+            "multiValueQueryStringParameters": dict(parse_qs(split.query)) or None,
             "pathParameters": params or None,
             "stageVariables": None,
             "requestContext": {

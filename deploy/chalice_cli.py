@@ -43,9 +43,11 @@ def run(
     stage: Stage,
     account: Account,
     extra_env: Mapping[str, str],
+    args: tuple[str, ...] = (),
+    base_env: Mapping[str, str] | None = None,
 ) -> str:
-    """``chalice --project-dir <project> <command> --stage <stage>``; answers its output, raises on failure."""
-    env = dict(os.environ)
+    """``chalice --project-dir <project> <command> --stage <stage> [args]``; answers its output, raises on failure."""
+    env = dict(os.environ if base_env is None else base_env)
     env.update(extra_env)
     env["AWS_DEFAULT_REGION"] = env["AWS_REGION"] = account.region
     env["PYTHONDONTWRITEBYTECODE"] = "1"  # Chalice imports the app before zipping chalicelib/ as it is on disk
@@ -53,14 +55,14 @@ def run(
         env["AWS_ENDPOINT_URL"] = account.endpoint_url
     else:
         env.pop("AWS_ENDPOINT_URL", None)
-    cmd = [chalice_executable(), "--project-dir", str(project), command, "--stage", stage.name]
+    cmd = [chalice_executable(), "--project-dir", str(project), command, "--stage", stage.name, *args]
     # The zip cache under .chalice/deployments is shared with `chalice package` runs (bench/package_sizes.py).
     lock_path = ROOT / ".chalice" / "deployments" / ".package.lock"
     lock_path.parent.mkdir(parents=True, exist_ok=True)
     with lock_path.open("w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         try:
-            done = subprocess.run(
+            done = subprocess.run(  # noqa: S603 - the venv's chalice on our own project
                 cmd, env=env, cwd=project, capture_output=True, text=True, timeout=TIMEOUT_SECONDS, check=False
             )
         except subprocess.TimeoutExpired as exc:

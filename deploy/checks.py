@@ -119,9 +119,9 @@ def _check_event_sources(
 ) -> None:
     outputs = deployed.outputs
     if "sender" in functions:
-        mappings = account.client("lambda").list_event_source_mappings(
-            FunctionName=functions["sender"]["FunctionArn"]
-        )["EventSourceMappings"]
+        mappings = account.client("lambda").list_event_source_mappings(FunctionName=functions["sender"]["FunctionArn"])[
+            "EventSourceMappings"
+        ]
         shape = [(m["EventSourceArn"], m.get("BatchSize"), m.get("State")) for m in mappings]
         if shape != [(outputs["SendQueueArn"], 1, "Enabled")]:
             report.problems.append(f"sender event sources {shape}, expected one on {outputs['SendQueueArn']}, batch 1")

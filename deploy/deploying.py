@@ -107,9 +107,7 @@ def deploy(
     )
 
     say("3/4 chalice deploy")
-    project, state, environment, api_url, public = _chalice_deploy(
-        stage, account, outputs, policy, project_dir, say
-    )
+    project, state, environment, api_url, public = _chalice_deploy(stage, account, outputs, policy, project_dir, say)
     return Deployed(
         stage=stage,
         account=account,
@@ -143,7 +141,10 @@ def _chalice_deploy(
         public = custom or _api_url(state)
         environment = stage_environment(outputs, public)
         render(stage, environment, policy, project)
-        say(f"  chalice deploy --stage {stage.name}" + (" (again, with the API's URL for the links)" if attempt == 2 else ""))
+        say(
+            f"  chalice deploy --stage {stage.name}"
+            + (" (again, with the API's URL for the links)" if attempt == 2 else "")
+        )
         chalice_cli.run("deploy", project, stage, account, packaging_environment(outputs))
         state = deployed_state(project, stage) or {}
         chalice_cli.save_state(account, project, stage)
@@ -151,32 +152,27 @@ def _chalice_deploy(
         if not api_url:
             raise DeployError("chalice deploy created no REST API: the app has no routes?")
         if custom or public == api_url:
-            _api_log_retention(account, stage)
+            _log_retention(account, stage)
             return project, state, environment, api_url, public
     raise DeployError("the API's URL changed between two deploys; re-run make deploy")
 
 
-def _api_log_retention(account: Account, stage: Stage) -> None:
-    """Give the API function's log group the stage's retention.
+def _log_retention(account: Account, stage: Stage) -> None:
+    """Give every function's log group the stage's retention (Lambda creates them with no expiry).
 
-    Chalice 1.34 sets ``log_retention_in_days`` on ``/aws/lambda/<app>-<stage>-api_handler``, but names the API
-    function ``<app>-<stage>``, whose log group Lambda then creates with no expiry (a Chalice defect).
+    Not Chalice's ``log_retention_in_days``: in Chalice 1.34 it names the API function's group
+    ``/aws/lambda/<app>-<stage>-api_handler`` while the function is ``<app>-<stage>`` (deploy), and refers to a
+    resource ``ApiHandler`` that its own template calls ``APIHandler`` (package, which cfn-lint then rejects).
     """
-    import json
-
-    from deploy.stage import CHALICE_CONFIG
-
-    days = json.loads(CHALICE_CONFIG.read_text(encoding="utf-8"))["stages"][stage.name].get("log_retention_in_days")
-    if not days:
-        return
     logs = account.client("logs")
-    group = f"/aws/lambda/{stage.function_names['api_handler']}"
-    with advice(f"setting the retention of {group}"):
-        try:
-            logs.create_log_group(logGroupName=group)
-        except logs.exceptions.ResourceAlreadyExistsException:
-            pass
-        logs.put_retention_policy(logGroupName=group, retentionInDays=days)
+    for name in sorted(stage.function_names.values()):
+        group = f"/aws/lambda/{name}"
+        with advice(f"setting the retention of {group}"):
+            try:
+                logs.create_log_group(logGroupName=group)
+            except logs.exceptions.ResourceAlreadyExistsException:
+                pass
+            logs.put_retention_policy(logGroupName=group, retentionInDays=stage.log_retention_days)
 
 
 def _api_url(state: Mapping[str, Any] | None) -> str:

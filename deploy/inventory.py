@@ -98,7 +98,9 @@ def _log_groups(account: Account, stage: Stage) -> Iterator[str]:
 
 
 def _parameters(account: Account, stage: Stage) -> Iterator[str]:
-    params = _pages(account.client("ssm"), "get_parameters_by_path", "Parameters", Path=f"/{stage.prefix}", Recursive=True)
+    params = _pages(
+        account.client("ssm"), "get_parameters_by_path", "Parameters", Path=f"/{stage.prefix}", Recursive=True
+    )
     yield from (p["Name"] for p in params)
 
 

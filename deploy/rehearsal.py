@@ -91,8 +91,8 @@ def rehearse() -> int:
     from deploy.deploying import Options, deploy, destroy
     from deploy.infra import EmbeddedInfra
     from deploy.inventory import inventory, rest_apis
-    from deploy.reporting import verify_and_report
     from deploy.rehearsal_flow import participant_round_trip
+    from deploy.reporting import verify_and_report
 
     started = time.monotonic()
     for name in REAL_ACCOUNT_VARIABLES:

@@ -149,7 +149,9 @@ def participant_round_trip(deployed: Deployed, functions: DeployedFunctions) -> 
         if not urlsplit(action).path.startswith("/api/s/"):
             return f"the survey form posts to {urlsplit(action).path}, outside the /api stage"
         body = urlencode(form.fields)
-        path = urlsplit(action).path.removeprefix("/api") + (f"?{urlsplit(action).query}" if urlsplit(action).query else "")
+        path = urlsplit(action).path.removeprefix("/api") + (
+            f"?{urlsplit(action).query}" if urlsplit(action).query else ""
+        )
         reply = functions.http("POST", path, {"Content-Type": "application/x-www-form-urlencoded"}, body)
         if reply.status != 303:
             return f"POST the survey answered {reply.status} {reply.body[:200]!r}"

@@ -95,7 +95,9 @@ def _health(t: Transport) -> str | None:
 
 def _unknown_link(t: Transport) -> str | None:
     reply = t.http("GET", "/s/not-a-real-link-" + uuid.uuid4().hex)
-    if reply.status != 404 or "text/html" not in reply.headers.get("Content-Type", reply.headers.get("content-type", "")):
+    if reply.status != 404 or "text/html" not in reply.headers.get(
+        "Content-Type", reply.headers.get("content-type", "")
+    ):
         return f"GET /s/<unknown> answered {reply.status}, expected the 404 page"
     if "<html" not in reply.body.lower():
         return "the 404 page has no HTML: are the templates in the layer?"

@@ -10,6 +10,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 CHALICE_CONFIG = ROOT / ".chalice" / "config.json"
+# How long each stage's function logs are kept (they carry IDs and outcomes, never personal data).
+LOG_RETENTION_DAYS = {"dev": 30, "prod": 365}
 # Stages that exist only against an embedded AWS: their built-in secrets are public, so they never deploy.
 LOCAL_ONLY = frozenset({"local", "test"})
 
@@ -62,6 +64,10 @@ class Stage:
     def deployed_state_parameter(self) -> str:
         """The SSM parameter that keeps Chalice's deployed state, so any clone can update the stage in place."""
         return f"/{self.prefix}/chalice-deployed"
+
+    @property
+    def log_retention_days(self) -> int:
+        return LOG_RETENTION_DAYS.get(self.name, 30)
 
     @cached_property
     def function_names(self) -> dict[str, str]:

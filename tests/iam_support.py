@@ -27,9 +27,9 @@ from urllib.parse import urlencode, urlsplit
 
 ROOT = Path(__file__).resolve().parents[1]
 CHALICE_DIR = ROOT / ".chalice"
-POLICY_FILES = ("policy-prod.json", "policy-dev.json")
 ARTIFACTS = ROOT / "test-artifacts"
-ACCOUNT = "123456789012"  # moto's default account; the policy files say "*" for the account anyway
+ACCOUNT = "123456789012"  # moto's default account
+REGION = "us-east-1"
 
 # Granted to the function's role but called by the Lambda service, never by our code, so no recording can see
 # them. Keep this list short and say who calls each one.
@@ -77,32 +77,60 @@ def listify(value: Any) -> list[Any]:
     return value if isinstance(value, list) else [value]
 
 
-def load_policy(name: str) -> dict[str, Any]:
-    path = CHALICE_DIR / name
-    assert path.is_file(), f"{path} is missing"
-    loaded: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
-    return loaded
+def stack_policy(outputs: dict[str, str], *, region: str = REGION, stage: str = "dev") -> dict[str, Any]:
+    """The Lambda policy ``make deploy`` generates for the stack that answered ``outputs`` (deploy/policy.py),
+    with the sender sending through both its address and its domain identity, as the provisioner verifies both."""
+    from deploy.policy import lambda_policy
+    from deploy.stage import app_name, function_names
+
+    sender = outputs["SenderAddress"]
+    return lambda_policy(
+        outputs,
+        account=ACCOUNT,
+        region=region,
+        function_names=function_names(app_name(), stage).values(),
+        ses_identities=[sender, sender.rpartition("@")[2]],
+    )
 
 
 def statements(policy: dict[str, Any]) -> list[dict[str, Any]]:
     return listify(policy["Statement"])
 
 
-def _matches(statement: dict[str, Any], action: str, arn: str) -> bool:
-    """IAM's matching: action names case-insensitively (with wildcards), resources as ``*``/``?`` patterns."""
+def _matches(statement: dict[str, Any], action: str, arn: str, context: dict[str, str]) -> bool:
+    """IAM's matching: action names case-insensitively (with wildcards), resources as ``*``/``?`` patterns, and
+    the statement's conditions against the request's context keys (a key the request lacks fails the condition)."""
     actions = listify(statement.get("Action", []))
     resources = listify(statement.get("Resource", []))
-    return any(fnmatchcase(action.lower(), a.lower()) for a in actions) and any(
-        fnmatchcase(arn, pattern) for pattern in resources
+    return (
+        any(fnmatchcase(action.lower(), a.lower()) for a in actions)
+        and any(fnmatchcase(arn, pattern) for pattern in resources)
+        and _conditions_hold(statement.get("Condition", {}), context)
     )
 
 
-def allowed(policy: dict[str, Any], action: str, arn: str) -> bool:
-    """Whether the identity policy allows ``action`` on ``arn`` (an explicit Deny wins)."""
-    found = statements(policy)
-    if any(s["Effect"] == "Deny" and _matches(s, action, arn) for s in found):
+def _conditions_hold(conditions: dict[str, dict[str, Any]], context: dict[str, str]) -> bool:
+    for operator, tests in conditions.items():
+        for key, wanted in tests.items():
+            have = context.get(key)
+            if have is None:
+                return False
+            if operator == "StringEquals" and have not in listify(wanted):
+                return False
+            if operator == "StringLike" and not any(fnmatchcase(have, w) for w in listify(wanted)):
+                return False
+            if operator not in ("StringEquals", "StringLike"):
+                raise AssertionError(f"condition operator {operator} is not modelled here: add it")
+    return True
+
+
+def allowed(policy: dict[str, Any], action: str, arn: str, context: dict[str, str] | None = None) -> bool:
+    """Whether the identity policy allows ``action`` on ``arn`` for a request with ``context`` keys
+    (``ses:FromAddress``, ...); an explicit Deny wins."""
+    found, context = statements(policy), context or {}
+    if any(s["Effect"] == "Deny" and _matches(s, action, arn, context) for s in found):
         return False
-    return any(s["Effect"] == "Allow" and _matches(s, action, arn) for s in found)
+    return any(s["Effect"] == "Allow" and _matches(s, action, arn, context) for s in found)
 
 
 def granted_actions(policy: dict[str, Any]) -> set[str]:
@@ -170,6 +198,10 @@ class Recorder:
 
     def requirements(self) -> set[tuple[str, str]]:
         return {need for call in self.calls for need in requirements(call)}
+
+    def checks(self) -> list[tuple[str, str, dict[str, str]]]:
+        """Each (action, resource ARN, condition context) that IAM evaluates for the recorded calls."""
+        return [(action, arn, context_of(call)) for call in self.calls for action, arn in requirements(call)]
 
     def denied(self) -> list[str]:
         return sorted({f"{c.service}:{c.operation} -> {c.error}" for c in self.calls if c.error in DENIED_CODES})
@@ -253,11 +285,27 @@ def error_code(exc: Any) -> str:
     return found.group(1) if found and (code.isdigit() or not code) else (code or "ClientError")
 
 
+def _secretsmanager(call: Call) -> list[tuple[str, str]]:
+    if call.operation != "GetSecretValue":
+        raise AssertionError(f"no IAM mapping for secretsmanager:{call.operation}: add one to tests/iam_support.py")
+    secret = str(call.params["SecretId"])
+    arn = secret if secret.startswith("arn:") else _arn("secretsmanager", call.region, f"secret:{secret}-??????")
+    return [("secretsmanager:GetSecretValue", arn)]
+
+
+def context_of(call: Call) -> dict[str, str]:
+    """The condition keys IAM knows for a call, of those our policies use: SES's ``ses:FromAddress``."""
+    if call.service == "ses":
+        source = parseaddr(str(call.params.get("Source", "")))[1]
+        return {"ses:FromAddress": source} if source else {}
+    return {}
+
+
 def requirements(call: Call) -> list[tuple[str, str]]:
     """The (IAM action, resource ARN) pairs that IAM checks for one call."""
     if (call.service, call.operation) in PUBLIC_OPERATIONS:
         return []
-    mapper = {"dynamodb": _dynamodb, "sqs": _sqs, "ses": _ses}.get(call.service)
+    mapper = {"dynamodb": _dynamodb, "sqs": _sqs, "ses": _ses, "secretsmanager": _secretsmanager}.get(call.service)
     if mapper is None:
         raise AssertionError(f"no IAM mapping for {call.service}:{call.operation}: add one to tests/iam_support.py")
     return mapper(call)

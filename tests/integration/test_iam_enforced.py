@@ -47,7 +47,7 @@ from tests.iam_support import (
     allowed,
     error_code,
     listify,
-    load_policy,
+    stack_policy,
     statements,
 )
 from tests.integration.conftest import SENDER, app_env
@@ -161,7 +161,7 @@ def server() -> Iterator[Server]:
         outputs = provision(endpoint, region=REGION, prefix="event-feedback", sender=SENDER)
         iam = boto3.client("iam", region_name=REGION, endpoint_url=endpoint)
         keys = {}
-        lambda_policy = load_policy("policy-prod.json")
+        lambda_policy = stack_policy(outputs, region=REGION)
         for user, document in (("lambda", moto_policy(lambda_policy)), ("unwidened", lambda_policy)):
             iam.create_user(UserName=f"event-feedback-{user}")
             iam.put_user_policy(
@@ -211,8 +211,8 @@ def _code(call: Any) -> str:
     return "allowed"
 
 
-def test_the_moto_policy_keeps_the_lambda_policy_actions() -> None:
-    policy = load_policy("policy-prod.json")
+def test_the_moto_policy_keeps_the_lambda_policy_actions(server: Server) -> None:
+    policy = stack_policy(server.outputs, region=REGION)
     enforced = moto_policy(policy)
     granted = {a for s in statements(policy) for a in listify(s["Action"])}
     assert {a for s in statements(enforced) for a in listify(s["Action"])} == granted | set(MOTO_ACTION_NAMES)

@@ -15,13 +15,12 @@ import pytest
 from devstack import identity
 from tests.iam_support import (
     LAMBDA_SERVICE_ACTIONS,
-    POLICY_FILES,
     Driver,
     Recorder,
     add_newcomer,
     allowed,
     granted_actions,
-    load_policy,
+    stack_policy,
     write_artifact,
 )
 from tests.integration.test_infra import RESOURCES
@@ -36,6 +35,11 @@ def _table_names() -> set[str]:
 
 
 _RUN: list[Recorder] = []  # one run serves every test of this module (in the same worker)
+_OUTPUTS: list[dict[str, str]] = []  # the stack that run drove
+
+
+def recorded_outputs() -> dict[str, str]:
+    return _OUTPUTS[0]
 
 
 @pytest.fixture
@@ -68,6 +72,7 @@ def recorded(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) ->
         },
     )
     _RUN.append(recorder)
+    _OUTPUTS.append(dict(stack.outputs))
     return recorder
 
 
@@ -77,9 +82,12 @@ def test_every_recorded_call_is_allowed_and_every_granted_action_is_used(recorde
     assert not recorded.denied(), recorded.denied()
     used = {action for action, _ in needs}
     problems = []
-    for name in POLICY_FILES:
-        policy = load_policy(name)
-        refused = sorted(f"{action} on {arn}" for action, arn in needs if not allowed(policy, action, arn))
+    for name, policy in (("the generated policy", stack_policy(recorded_outputs())),):
+        refused = sorted(
+            f"{action} on {arn}" + (f" with {context}" if context else "")
+            for action, arn, context in recorded.checks()
+            if not allowed(policy, action, arn, context)
+        )
         if refused:
             problems.append(f"{name} refuses what the app calls: {refused}")
         unused = sorted(granted_actions(policy) - used - set(LAMBDA_SERVICE_ACTIONS))

@@ -101,10 +101,33 @@ def outputs(aws) -> dict[str, str]:
 
 def test_outputs_have_every_template_output(outputs: dict[str, str]) -> None:
     assert set(outputs) == set(TEMPLATE_JSON["Outputs"])
-    assert all(isinstance(v, str) and v for v in outputs.values())
+    optional = {"PublicBaseUrl"}  # empty: the links use the API Gateway stage URL
+    assert all(isinstance(v, str) and (v or k in optional) for k, v in outputs.items()), outputs
     assert outputs["TablePrefix"] == PREFIX + "-"
     assert outputs["SendQueueName"] == PREFIX + "-send"
     assert outputs["ConfigurationSetName"] == PREFIX
+
+
+def test_each_secret_is_generated_once_distinct_and_long(outputs: dict[str, str]) -> None:
+    sm = boto3.client("secretsmanager", region_name="us-east-1")
+    arns = [outputs[k] for k in ("PseudonymSecretArn", "PanelSecretArn", "SessionSecretArn")]
+    values = [sm.get_secret_value(SecretId=arn)["SecretString"] for arn in arns]
+    assert len(set(values)) == 3 and all(len(v) == 64 and v.isalnum() for v in values)
+    assert [sm.describe_secret(SecretId=arn)["Name"] for arn in arns] == [
+        f"{PREFIX}/pseudonym-secret", f"{PREFIX}/panel-secret", f"{PREFIX}/session-secret"
+    ]  # fmt: skip
+    # The fixture provisioned twice: the second run kept the values (they key the stored data).
+    again = provision(region="us-east-1", prefix=PREFIX, sender="surveys@example.org")
+    assert [sm.get_secret_value(SecretId=again[k])["SecretString"] for k in (
+        "PseudonymSecretArn", "PanelSecretArn", "SessionSecretArn")] == values  # fmt: skip
+
+
+def test_the_data_and_its_keys_outlive_the_stack() -> None:
+    retained = {"AWS::DynamoDB::Table", "AWS::Cognito::UserPool", "AWS::SecretsManager::Secret"}
+    for logical, resource in RESOURCES.items():
+        if resource["Type"] in retained:
+            assert resource.get("DeletionPolicy") == "Retain", logical
+            assert resource.get("UpdateReplacePolicy") == "Retain", logical
 
 
 def test_tables_match_the_template(outputs: dict[str, str]) -> None:

@@ -76,6 +76,7 @@ class Packaged:
     function_files: list[str]
     layer_files: list[str]  # relative to the layer's site-packages directory
     layer_prefix: str
+    policy: dict[str, Any]  # generated for the stage (deploy/policy.py), carried by every role
 
 
 def _names(path: Path) -> list[str]:
@@ -108,6 +109,7 @@ def packaged(tmp_path_factory: pytest.TempPathFactory) -> Packaged:
         function_files=_names(out / "deployment.zip"),
         layer_files=[n[len(layer_prefix) :] for n in layer_all],
         layer_prefix=layer_prefix,
+        policy=json.loads((out.parent / f"policy-{STAGE}.json").read_text(encoding="utf-8")),
     )
 
 
@@ -210,14 +212,14 @@ def test_layer_holds_the_pinned_runtime_libraries(packaged: Packaged) -> None:
     assert installed.get("boto3") and installed.get("botocore")
 
 
-def test_every_role_carries_the_hand_written_policy(packaged: Packaged) -> None:
-    policy = json.loads((ROOT / ".chalice" / f"policy-{STAGE}.json").read_text(encoding="utf-8"))
+def test_every_role_carries_the_generated_policy(packaged: Packaged) -> None:
+    policy = packaged.policy
     resources = packaged.sam["Resources"]
     roles = {lid: r["Properties"] for lid, r in resources.items() if r["Type"] == "AWS::IAM::Role"}
     assert roles
     for lid, props in roles.items():
         documents = [p["PolicyDocument"] for p in props.get("Policies", [])]
-        assert documents == [policy], f"{lid} does not carry policy-{STAGE}.json"
+        assert documents == [policy], f"{lid} does not carry the stage's generated policy"
         assert not props.get("ManagedPolicyArns"), f"{lid}: {props['ManagedPolicyArns']}"
     functions = {lid: r["Properties"] for lid, r in resources.items() if r["Type"] == "AWS::Serverless::Function"}
     for lid, props in functions.items():
@@ -237,7 +239,7 @@ def test_every_function_traces_actively_and_may_write_traces(packaged: Packaged)
     assert len(functions) >= 5, sorted(functions)  # the API, its authorizer, schedule, sender, ses_feedback
     untraced = sorted(lid for lid, props in functions.items() if props.get("Tracing") != "Active")
     assert not untraced, f"functions without active tracing: {untraced}"
-    policy = json.loads((ROOT / ".chalice" / f"policy-{STAGE}.json").read_text(encoding="utf-8"))
+    policy = packaged.policy
     granted = {
         action
         for statement in policy["Statement"]
