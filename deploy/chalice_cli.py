@@ -16,6 +16,7 @@ import subprocess
 import sys
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 from botocore.exceptions import ClientError
 
@@ -118,3 +119,74 @@ def forget_state(account: Account, project: Path, stage: Stage) -> None:
         except ClientError as exc:
             if error_code(exc) != "ParameterNotFound":
                 raise
+
+
+def adopt_orphans(account: Account, project: Path, stage: Stage, send_queue: str) -> list[str]:
+    """Put into Chalice's record what a deploy that failed half-way created but never recorded.
+
+    Chalice writes its record only when a deploy succeeds, and on the next run it finds functions and roles by
+    name, but not its REST API (it would import a second one) nor the sender's SQS event source (Lambda refuses
+    a second mapping of the same queue and function, so every re-run would fail). Both are found here by what
+    they are attached to (this stage's API function and send queue) and recorded, so that the re-run updates
+    them. Answers what was adopted.
+    """
+    from deploy.inventory import rest_apis
+    from deploy.project import deployed_state, deployed_state_file
+
+    state = deployed_state(project, stage) or {"resources": [], "schema_version": "2.0", "backend": "api"}
+    names = {r.get("name") for r in state["resources"]}
+    adopted: list[str] = []
+    with advice("looking for resources of an unfinished deploy"):
+        if "rest_api" not in names and "api_handler" in stage.function_names:
+            apis = rest_apis(account, stage)
+            if len(apis) > 1:
+                raise DeployError(
+                    f"{len(apis)} REST APIs call {stage.function_names['api_handler']} ({', '.join(apis)}): delete "
+                    "all but the one in use (aws apigateway delete-rest-api --rest-api-id ...), then re-run"
+                )
+            if apis:
+                url = f"https://{apis[0]}.execute-api.{account.region}.amazonaws.com/api/"
+                state["resources"].append(
+                    {"name": "rest_api", "resource_type": "rest_api", "rest_api_id": apis[0], "rest_api_url": url}
+                )
+                adopted.append(f"REST API {apis[0]}")
+        adopted += _adopt_queue_sources(account, stage, state, names, send_queue)
+    if adopted:
+        path = deployed_state_file(project, stage)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(state, indent=2) + "\n", encoding="utf-8")
+    return adopted
+
+
+def _adopt_queue_sources(
+    account: Account, stage: Stage, state: dict[str, Any], names: set[Any], queue: str
+) -> list[str]:
+    """The app's SQS handlers listen on the stage's send queue (its name is set at packaging, chalicelib/wiring)."""
+    import app as application
+
+    client = account.client("lambda")
+    adopted = []
+    for source in application.app.event_sources:
+        record = f"{source.name}-sqs-event-source"
+        if not hasattr(source, "queue") or record in names or source.name not in stage.function_names:
+            continue
+        try:
+            function = client.get_function_configuration(FunctionName=stage.function_names[source.name])
+        except client.exceptions.ResourceNotFoundException:
+            continue
+        mappings = client.list_event_source_mappings(FunctionName=function["FunctionArn"])["EventSourceMappings"]
+        for mapping in mappings:
+            queue_arn = mapping["EventSourceArn"]
+            if queue_arn.rsplit(":", 1)[-1] == queue:
+                state["resources"].append(
+                    {
+                        "name": record,
+                        "resource_type": "sqs_event",
+                        "queue_arn": queue_arn,
+                        "event_uuid": mapping["UUID"],
+                        "queue": queue,
+                        "lambda_arn": function["FunctionArn"],
+                    }
+                )
+                adopted.append(f"{source.name}'s event source on {queue}")
+    return adopted

@@ -133,8 +133,12 @@ def _chalice_deploy(
     custom = outputs.get("PublicBaseUrl", "")
     project = render(stage, {}, policy, project_dir)
     restored = chalice_cli.restore_state(account, project, stage)
+    adopted = chalice_cli.adopt_orphans(account, project, stage, outputs["SendQueueName"])
     state = deployed_state(project, stage)
-    say(f"  deployed record: {'restored from the account' if restored else 'none yet (first deploy)'}")
+    found = "restored from the account" if restored else "none yet (first deploy)"
+    if adopted:
+        found += f"; adopted from an unfinished deploy: {', '.join(adopted)}"
+    say(f"  deployed record: {found}")
     # The links in emails need the API's own URL, which exists only once Chalice has created the API: a first
     # deploy without a custom domain runs twice, the second time with the URL it learnt.
     for attempt in (1, 2):
