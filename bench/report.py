@@ -594,8 +594,8 @@ def _section_imports(t: ImportTimes) -> list[str]:
     return [
         "## 4. Import time (cold start)",
         "",
-        f"Fresh interpreters, cwd = project root, environment `EF_STAGE=prod`, 40-character "
-        f"`EF_PSEUDONYM_SECRET`/`EF_PANEL_SECRET`, `AWS_DEFAULT_REGION` only. {t.runs} runs of each, interleaved.",
+        f"Fresh interpreters, cwd = project root, environment `EF_STAGE=prod`, the three `EF_*_SECRET_ARN` "
+        f"variables, `AWS_DEFAULT_REGION` only. {t.runs} runs of each, interleaved.",
         "",
         *_table(
             ["Command", "Median"],

@@ -69,6 +69,13 @@ def log_event(message: str, **fields: Any) -> None:
     logger.info(message, extra=fields)
 
 
+def log_refusal(reason: str) -> None:
+    """The one record of a configuration this process refuses to run with (a ConfigurationError's message):
+    the reason, which names variables and never values; no traceback, which would say nothing more."""
+    # stacklevel: the record's location is the boundary that refused (a route, the authorizer, a job)
+    logger.error("configuration refused", extra={"reason": mask(reason)}, stacklevel=3)
+
+
 F = TypeVar("F", bound=Callable[..., Any])
 R = TypeVar("R")
 

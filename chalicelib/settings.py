@@ -3,15 +3,23 @@
 The Chalice test client patches ``os.environ`` only while it runs a handler, and moto mocks only
 clients made after it starts, so nothing here is read at import. ``get_settings()`` rebuilds when
 the environment it was built from changes; tests can also call ``reset_settings()``.
+
+A cloud stage's secrets come from Secrets Manager (``chalicelib/stage_secrets.py``), read on first use and
+again once ``EF_SECRETS_MAX_AGE`` seconds have passed, so a rotated value takes effect without a redeploy.
+In between, ``get_settings()`` returns the settings it built: no network, whatever the number of calls.
 """
 
 from __future__ import annotations
 
+import math
 import os
-from collections.abc import Mapping
-from dataclasses import dataclass
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
 
-from chalicelib.domain.errors import ConfigurationError
+from chalicelib import stage_secrets
+from chalicelib.domain.errors import ConfigurationError, TemporarilyUnavailable
+from chalicelib.observability import logger
 
 _PREFIX = "EF_"
 
@@ -52,6 +60,7 @@ class Settings:
     retention_days: int
     schedule_batch: int
     import_inline_rows: int = 500
+    secrets_max_age: int = stage_secrets.DEFAULT_MAX_AGE
 
     def table(self, name: str) -> str:
         if name not in TABLES:
@@ -68,8 +77,21 @@ def _env_snapshot(environ: Mapping[str, str]) -> tuple[tuple[str, str], ...]:
     return tuple((k, environ[k]) for k in keys)
 
 
-_AWS_KEYS = ("AWS_REGION", "AWS_DEFAULT_REGION", "AWS_ENDPOINT_URL")
-_cache: tuple[tuple[tuple[str, str], ...], Settings] | None = None
+# AWS_LAMBDA_FUNCTION_NAME and AWS_EXECUTION_ENV decide whether a local or test stage may run at all.
+_AWS_KEYS = ("AWS_REGION", "AWS_DEFAULT_REGION", "AWS_ENDPOINT_URL", "AWS_LAMBDA_FUNCTION_NAME", "AWS_EXECUTION_ENV")
+# After a transient failure to re-read the secrets, keep the values in hand and try again this much later.
+_REFRESH_RETRY_SECONDS = 10.0
+
+
+@dataclass(frozen=True)
+class _Built:
+    snapshot: tuple[tuple[str, str], ...]
+    settings: Settings
+    refresh_at: float  # the _clock() time after which a cloud stage reads its secrets again; inf otherwise
+
+
+_built: _Built | None = None
+_clock: Callable[[], float] = time.monotonic  # tests move time on without sleeping
 
 
 def _int(env: Mapping[str, str], key: str, default: int, minimum: int) -> int:
@@ -98,8 +120,9 @@ def _float(env: Mapping[str, str], key: str, default: float) -> float:
     return value
 
 
-def load_settings(env: Mapping[str, str]) -> Settings:
-    """Build settings from an environment mapping; raise ConfigurationError on bad values."""
+def load_settings(env: Mapping[str, str], *, refresh: bool = False) -> Settings:
+    """Build settings from an environment mapping; raise ConfigurationError on bad values. A cloud stage
+    reads its secrets (``refresh``: from Secrets Manager itself, not a value Powertools cached)."""
     region = env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "us-east-1"
     endpoint = env.get(_PREFIX + "ENDPOINT_URL") or env.get("AWS_ENDPOINT_URL") or None
     stage = env.get(_PREFIX + "STAGE", "dev")
@@ -109,13 +132,8 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         # moto serves the pool's JWKS at <endpoint>/<pool>/.well-known/jwks.json; Cognito at the issuer.
         base = endpoint.rstrip("/") if endpoint else f"https://cognito-idp.{region}.amazonaws.com"
         jwks = f"{base}/{pool}/.well-known/jwks.json"
-    secret = env.get(_PREFIX + "PSEUDONYM_SECRET", "")
-    panel = env.get(_PREFIX + "PANEL_SECRET", "")
-    if stage not in ("local", "test") and (len(secret) < 32 or len(panel) < 32):
-        raise ConfigurationError("EF_PSEUDONYM_SECRET and EF_PANEL_SECRET must be at least 32 characters")
-    session = env.get(_PREFIX + "SESSION_SECRET", "")
-    if stage not in ("local", "test") and len(session) < 32:
-        raise ConfigurationError("EF_SESSION_SECRET must be at least 32 characters")
+    max_age = _int(env, "SECRETS_MAX_AGE", stage_secrets.DEFAULT_MAX_AGE, 1)
+    secrets = _secrets(env, stage, region, endpoint, max_age=max_age, refresh=refresh)
     k = _int(env, "SUPPRESSION_K", 5, 3)
     return Settings(
         stage=stage,
@@ -131,25 +149,59 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         cognito_user_pool_id=pool,
         cognito_client_id=env.get(_PREFIX + "COGNITO_CLIENT_ID", ""),
         cognito_jwks_url=jwks,
-        pseudonym_secret=secret or "local-pseudonym-secret-not-for-production",
-        panel_secret=panel or "local-panel-secret-not-for-production!!",
-        session_secret=session or "local-session-secret-not-for-production!",
+        pseudonym_secret=secrets["pseudonym_secret"],
+        panel_secret=secrets["panel_secret"],
+        session_secret=secrets["session_secret"],
         suppression_k=k,
         retention_days=_int(env, "RETENTION_DAYS", 730, 1),
         schedule_batch=_int(env, "SCHEDULE_BATCH", 500, 1),
         import_inline_rows=_int(env, "IMPORT_INLINE_ROWS", 500, 0),
+        secrets_max_age=max_age,
     )
 
 
+def _secrets(
+    env: Mapping[str, str], stage: str, region: str, endpoint: str | None, *, max_age: int, refresh: bool
+) -> dict[str, str]:
+    if not stage_secrets.is_cloud(stage):
+        stage_secrets.check_local_stage(env, stage, endpoint)
+        return stage_secrets.local_values(env)
+    names = stage_secrets.secret_names(env, stage)
+    from chalicelib import clients  # imported here: clients imports this module
+
+    provider = clients.secrets_provider(region, endpoint)
+    return stage_secrets.read_secrets(names, provider, max_age=max_age, refresh=refresh)
+
+
 def get_settings() -> Settings:
-    """The current settings; rebuilt when the relevant environment changes."""
-    global _cache
+    """The current settings; rebuilt when the relevant environment changes, and for a cloud stage when its
+    secrets are older than ``EF_SECRETS_MAX_AGE``. Raises ConfigurationError when the stage must not run."""
+    global _built
     snapshot = _env_snapshot(os.environ)
-    if _cache is None or _cache[0] != snapshot:
-        _cache = (snapshot, load_settings(os.environ))
-    return _cache[1]
+    built = _built
+    if built is not None and built.snapshot == snapshot:
+        if _clock() < built.refresh_at:
+            return built.settings
+        refresh = True  # the same environment, and its secrets' time is up: ask Secrets Manager again
+    else:
+        refresh = False
+    try:
+        settings = load_settings(os.environ, refresh=refresh)
+    except TemporarilyUnavailable as exc:
+        logger.warning("secrets cannot be read just now", extra={"reason": exc.message, "kept": refresh})
+        if built is None or not refresh:
+            raise
+        # Secrets Manager throttled or timed out: the values read a moment ago are still the best we have.
+        _built = replace(built, refresh_at=_clock() + _REFRESH_RETRY_SECONDS)
+        return built.settings
+    except ConfigurationError:
+        _built = None  # refused: nothing of the old configuration may be used any more
+        raise
+    refresh_at = _clock() + settings.secrets_max_age if stage_secrets.is_cloud(settings.stage) else math.inf
+    _built = _Built(snapshot, settings, refresh_at)
+    return settings
 
 
 def reset_settings() -> None:
-    global _cache
-    _cache = None
+    global _built
+    _built = None

@@ -19,9 +19,15 @@ from chalicelib.adapters.auth import Principal
 from chalicelib.api.errors import csv_response, handled, html_response
 from chalicelib.api.request import body_bytes, query
 from chalicelib.domain import admin, catalogue, distribution, importing
-from chalicelib.domain.errors import Forbidden, TemporarilyUnavailable, Unauthenticated, ValidationFailed
+from chalicelib.domain.errors import (
+    ConfigurationError,
+    Forbidden,
+    TemporarilyUnavailable,
+    Unauthenticated,
+    ValidationFailed,
+)
 from chalicelib.domain.model import ImportJob
-from chalicelib.observability import logger, traced
+from chalicelib.observability import log_refusal, logger, traced
 
 bp = Blueprint(__name__)
 MAX_CSV = 5 * 1024 * 1024
@@ -37,6 +43,9 @@ def cognito_jwt(auth_request: AuthRequest) -> AuthResponse:
         principal = container.verifier().verify(token)
     except Unauthenticated as exc:
         return AuthResponse(routes=["*"], principal_id="anonymous", context={"ok": "0", "reason": exc.message})
+    except ConfigurationError as exc:  # the route answers the 500 (it refuses the same configuration)
+        log_refusal(exc.message)
+        return AuthResponse(routes=["*"], principal_id="anonymous", context={"ok": "0", "reason": "unavailable"})
     except Exception:  # noqa: BLE001 - JWKS unreachable: say so, rather than letting the gateway answer 500
         logger.exception("token verification unavailable")
         return AuthResponse(routes=["*"], principal_id="anonymous", context={"ok": "0", "reason": "unavailable"})
@@ -73,6 +82,9 @@ def admin_route(path: str, methods: list[str], role: str, **kwargs: Any) -> Call
     def register(view: Callable[..., Any]) -> Any:
         @handled(as_json=True)
         def guarded(**params: Any) -> Any:
+            # Settings first: a refused configuration answers 500 "configuration" whatever the token, with
+            # the reason in this function's log (the authorizer may run elsewhere).
+            container.settings()
             principal = _principal(role)
             if "event_id" in params:
                 _scoped(principal, params["event_id"])

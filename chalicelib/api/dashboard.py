@@ -25,7 +25,7 @@ from chalice.app import Response
 from chalicelib import container
 from chalicelib.adapters.auth import Principal
 from chalicelib.api import admin as admin_api
-from chalicelib.api.errors import html_response, status_of
+from chalicelib.api.errors import html_response, refused, status_of
 from chalicelib.api.request import base_path, body_bytes, query
 from chalicelib.api.session import (
     SESSION_COOKIE,
@@ -43,6 +43,7 @@ from chalicelib.api.session import (
 )
 from chalicelib.domain import admin, catalogue, distribution, importing, signin
 from chalicelib.domain.errors import (
+    ConfigurationError,
     Conflict,
     DomainError,
     Forbidden,
@@ -340,14 +341,13 @@ def _redirect(location: str, headers: dict[str, Any] | None = None) -> Response:
 
 
 def _error_page(exc: Exception, session: Session | None) -> Response:
+    if isinstance(exc, ConfigurationError):  # the dashboard's own pages need the settings it was refused
+        return refused(exc, as_json=False)
     if isinstance(exc, _BadBody):
         return _render("error", session=session, status=exc.status, kind="invalid", message=exc.message)
     if isinstance(exc, DomainError):
         status = status_of(exc)
         kind = {403: "forbidden", 404: "not_found", 401: "signed_out", 503: "unavailable"}.get(status, "invalid")
-        if status >= 500 and status != 503:
-            logger.error("dashboard configuration error", extra={"code": exc.code})
-            kind = "error"
         return _render("error", session=session, status=status, kind=kind, message=exc.message)
     logger.exception("dashboard error")
     return _render("error", session=session, status=500, kind="error", message="")

@@ -1,7 +1,10 @@
 """Domain errors to HTTP, in exactly one place: JSON for the admin API, friendly pages for participants.
 
 A traceback never reaches a client: anything unexpected becomes a 500 with a generic message, and is
-logged (masked) with the request id.
+logged (masked) with the request id. A configuration the process refuses to run with (ConfigurationError:
+unsafe or unreadable secrets, a local stage in a real Lambda) is one ERROR record with the reason and no
+traceback, a 500 ``configuration`` error for JSON clients and the "unavailable" page for participants; the
+reason stays in the log (it names variables and secrets, which are nobody else's business).
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from typing import Any
 from chalice.app import ChaliceViewError, Response
 
 from chalicelib.domain import errors as e
-from chalicelib.observability import logger
+from chalicelib.observability import log_refusal, logger
 
 STATUS: dict[type[e.DomainError], int] = {
     e.ValidationFailed: 400,
@@ -90,6 +93,7 @@ ERROR_PAGES = {
     415: "bad_request",
     503: "unavailable",
 }
+REFUSED_MESSAGE = "the service is not configured correctly and cannot answer; its operators have the reason"
 
 
 def participant_error_page(status: int, exc: Exception | None = None) -> Response:
@@ -98,6 +102,8 @@ def participant_error_page(status: int, exc: Exception | None = None) -> Respons
     page = ERROR_PAGES.get(status, "error")
     if isinstance(exc, e.OptedOut):
         page = "opted_out"
+    elif isinstance(exc, e.ConfigurationError):
+        page = "unavailable"
     lang = "en"
     try:
         lang = request_language()
@@ -107,7 +113,17 @@ def participant_error_page(status: int, exc: Exception | None = None) -> Respons
     return html_response(body, status)
 
 
+def refused(exc: e.ConfigurationError, *, as_json: bool) -> Response:
+    """A refused configuration: logged once here, then a 500 that says no more than that."""
+    log_refusal(exc.message)
+    if as_json:
+        return json_error(status_of(exc), exc.code, REFUSED_MESSAGE)
+    return participant_error_page(status_of(exc), exc)
+
+
 def _map(exc: Exception, as_json: bool) -> Response:
+    if isinstance(exc, e.ConfigurationError):
+        return refused(exc, as_json=as_json)
     if isinstance(exc, e.DomainError):
         status = status_of(exc)
         if as_json:

@@ -2,23 +2,46 @@
 
 Each handler is idempotent per record, so a whole-batch retry (the only kind Chalice's SQS trigger
 knows) repeats nothing: the claim in ``send_job`` drops any email already claimed.
+
+A refused configuration (``ConfigurationError``) is logged once, with its reason, and still fails the
+invocation: SQS redelivers the message (and in the end moves it to the DLQ), SNS and EventBridge retry, so
+nothing that was accepted is dropped while the stage is misconfigured.
 """
 
 from __future__ import annotations
 
+import functools
 import json
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from chalice import Blueprint
 from chalice.app import CloudWatchEvent, SNSEvent, SQSEvent
 
 from chalicelib import container
 from chalicelib.domain import distribution, importing
-from chalicelib.domain.errors import TemporarilyUnavailable
-from chalicelib.observability import count, flushing, logger, traced
+from chalicelib.domain.errors import ConfigurationError, TemporarilyUnavailable
+from chalicelib.observability import count, flushing, log_refusal, logger, traced
 from chalicelib.wiring import FEEDBACK_TOPIC, SCHEDULE, SEND_QUEUE
 
 bp = Blueprint(__name__)
+E = TypeVar("E")
+R = TypeVar("R")
+
+
+def refusing(handler: Callable[[E], R]) -> Callable[[E], R]:
+    """Log a refused configuration once, with its reason and without the traceback, then fail the invocation
+    with the reason alone (no chained causes), so the trigger retries."""
+
+    @functools.wraps(handler)
+    def run(event: E) -> R:
+        try:
+            return handler(event)
+        except ConfigurationError as exc:
+            log_refusal(exc.message)
+            raise ConfigurationError(exc.message) from None
+
+    return run
 
 
 def run_schedule() -> dict[str, Any]:
@@ -34,6 +57,7 @@ def run_schedule() -> dict[str, Any]:
 @bp.schedule(SCHEDULE, name="schedule")
 @traced
 @flushing
+@refusing
 def schedule(event: CloudWatchEvent) -> dict[str, Any]:
     return run_schedule()
 
@@ -94,6 +118,7 @@ def _import_chunk(message: dict[str, Any]) -> str:
 @bp.on_sqs_message(queue=SEND_QUEUE, batch_size=1, name="sender")
 @traced
 @flushing
+@refusing
 def sender(event: SQSEvent) -> dict[str, int]:
     return send_records([record.body for record in event])
 
@@ -119,5 +144,6 @@ def apply_feedback(messages: list[str]) -> list[str]:
 @bp.on_sns_message(topic=FEEDBACK_TOPIC, name="ses_feedback")
 @traced
 @flushing
+@refusing
 def ses_feedback(event: SNSEvent) -> list[str]:
     return apply_feedback([event.message])

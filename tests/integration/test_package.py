@@ -138,6 +138,7 @@ def test_function_zip_holds_the_app_code(packaged: Packaged) -> None:
         "chalicelib/jobs/handlers.py",
         "chalicelib/questionnaires/satisfaction.json",
         "chalicelib/data/countries.json",
+        "chalicelib/data/public_values.txt",
     ):
         assert required in files, required
     on_disk = {
@@ -281,12 +282,14 @@ def test_checkov_accepts_the_generated_template(packaged: Packaged) -> None:
     assert run.returncode == 0, run.stdout + run.stderr
 
 
-@pytest.mark.skipif(
+ON_LAMBDA_PLATFORM = pytest.mark.skipif(
     not (sys.platform == "linux" and platform.machine() in ("x86_64", "AMD64")),
     reason="the layer holds Linux x86_64 wheels; they import only on a matching host",
 )
-def test_packaged_app_imports_from_the_zips_alone(packaged: Packaged, tmp_path: Path) -> None:
-    """Unpack the zips like Lambda does (/var/task and /opt) and import the app with nothing else on the path."""
+
+
+def _unzipped(packaged: Packaged, tmp_path: Path) -> tuple[Path, Path]:
+    """The function and layer zips unpacked as Lambda does (/var/task and /opt): (task, site-packages)."""
     runtime = packaged.layer_prefix.split("/")[2]
     if runtime != f"python{sys.version_info.major}.{sys.version_info.minor}":
         pytest.skip(f"layer is for {runtime}, this interpreter is {sys.version_info[:2]}")
@@ -295,8 +298,28 @@ def test_packaged_app_imports_from_the_zips_alone(packaged: Packaged, tmp_path: 
         zf.extractall(task)
     with zipfile.ZipFile(packaged.out / "layer-deployment.zip") as zf:
         zf.extractall(opt)
+    return task, opt / packaged.layer_prefix
+
+
+def _run_from_zips(code: str, task: Path, site: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-S", "-B", "-c", "import sys; sys.path[:0] = [sys.argv[1], sys.argv[2]]\n" + code,
+         str(task), str(site)],
+        cwd=task,
+        env={"PATH": "/usr/bin:/bin", "AWS_DEFAULT_REGION": "us-east-1", **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )  # fmt: skip
+
+
+@ON_LAMBDA_PLATFORM
+def test_packaged_app_imports_from_the_zips_alone(packaged: Packaged, tmp_path: Path) -> None:
+    """Import the app and render from the unpacked zips with nothing else on the path. Rendering reads no
+    settings, so stage ``test`` will do (the secrets of a cloud stage have the next test)."""
+    task, site = _unzipped(packaged, tmp_path)
     code = (
-        "import sys; sys.path[:0] = [sys.argv[1], sys.argv[2]]\n"
         "import app, jwt, jinja2, pynamodb, boto3, botocore, aws_lambda_powertools\n"
         "import importlib.util; assert importlib.util.find_spec('cryptography') is None, 'cryptography shipped'\n"
         "from chalicelib.adapters import auth, rs256\n"
@@ -307,20 +330,44 @@ def test_packaged_app_imports_from_the_zips_alone(packaged: Packaged, tmp_path: 
         " 'survey_url': 'u', 'unsubscribe_url': 'v', 'closes_on': None})\n"
         "print(sorted(app.app.routes), subject)\n"
     )
-    env = {
-        "PATH": "/usr/bin:/bin",
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "EF_STAGE": STAGE,
-        "EF_PSEUDONYM_SECRET": "x" * 40,
-        "EF_PANEL_SECRET": "y" * 40,
-    }
-    run = subprocess.run(
-        [sys.executable, "-S", "-B", "-c", code, str(task), str(opt / packaged.layer_prefix)],
-        cwd=task,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    run = _run_from_zips(code, task, site, {"EF_STAGE": "test"})
     assert run.returncode == 0, run.stdout + run.stderr
+
+
+@ON_LAMBDA_PLATFORM
+def test_packaged_app_reads_its_secrets_from_secrets_manager(packaged: Packaged, tmp_path: Path) -> None:
+    """A prod function as deployed, from the unpacked zips: its three *_ARN variables name secrets in an
+    embedded Secrets Manager (a moto server), and the settings read them through Powertools from the layer,
+    checked against the shipped list of committed values."""
+    import secrets as random_source
+
+    import boto3
+    from moto.moto_server.threaded_moto_server import ThreadedMotoServer
+
+    task, site = _unzipped(packaged, tmp_path)
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    try:
+        endpoint = f"http://127.0.0.1:{server.get_host_and_port()[1]}"
+        manager = boto3.client("secretsmanager", region_name="us-east-1", endpoint_url=endpoint)
+        env = {
+            "EF_STAGE": STAGE,
+            "EF_ENDPOINT_URL": endpoint,
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+        }
+        for role in ("PSEUDONYM", "PANEL", "SESSION"):
+            made = manager.create_secret(Name=f"event-feedback-{STAGE}-{role.lower()}",
+                                         SecretString=random_source.token_urlsafe(48))  # fmt: skip
+            env[f"EF_{role}_SECRET_ARN"] = made["ARN"]
+        code = (
+            "from chalicelib.settings import get_settings\n"
+            "s = get_settings()\n"
+            "assert s.stage == 'prod' and len({s.pseudonym_secret, s.panel_secret, s.session_secret}) == 3\n"
+            "assert min(len(s.pseudonym_secret), len(s.panel_secret), len(s.session_secret)) >= 32\n"
+            "print('secrets read')\n"
+        )
+        run = _run_from_zips(code, task, site, env)
+    finally:
+        server.stop()
+    assert run.returncode == 0 and "secrets read" in run.stdout, run.stdout + run.stderr
