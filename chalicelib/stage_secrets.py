@@ -6,7 +6,8 @@ generates one secret per role and stage, and the functions get three variables t
 Nobody types or copies a value. A cloud stage refuses to run (``ConfigurationError``, naming the variable
 and the reason, never the value) when a value is given in the environment instead, a name is missing, a
 secret cannot be read, a value is short, repetitive, equal to another, or equal to anything committed in
-this repository (``chalicelib/data/public_values.txt``, written by ``tools/public_values.py``).
+the repository it was deployed from (``chalicelib/data/public_values.txt``, which ``make deploy`` writes
+into the package from that checkout, deploy/public_values.py; a package without it is refused).
 
 ``local`` and ``test`` keep their environment values or built-in defaults, and refuse to run inside a real
 Lambda unless an endpoint override points them at an embedded AWS: they never meet real AWS.
@@ -34,7 +35,8 @@ MIN_LENGTH = 32
 # A generated 32-character string has about 20 different characters; a placeholder such as "x" * 40 has one.
 MIN_DISTINCT = 8
 DEFAULT_MAX_AGE = 300
-HASH_CHARS = 32  # of SHA-256's 64 hex digits: 128 bits is plenty to tell committed values apart
+HASH_CHARS = 16  # of SHA-256's 64 hex digits: 64 bits tell a few thousand committed values apart (collision odds
+# about 1e-16 per secret checked) at half the bytes in the function zip
 PUBLIC_VALUES_FILE = Path(__file__).resolve().parent / "data" / "public_values.txt"
 
 
@@ -64,14 +66,20 @@ def is_cloud(stage: str) -> bool:
 
 
 def public_value_hash(value: str) -> str:
-    """How ``tools/public_values.py`` records a committed value, and how a secret is checked against them."""
+    """How ``deploy/public_values.py`` records a committed value, and how a secret is checked against them."""
     return hashlib.sha256(value.encode("utf-8")).hexdigest()[:HASH_CHARS]
 
 
 @functools.cache
 def public_value_hashes() -> frozenset[str]:
     """The hashes of every candidate value committed in the repository (read once per process)."""
-    lines = PUBLIC_VALUES_FILE.read_text(encoding="utf-8").splitlines()
+    try:
+        lines = PUBLIC_VALUES_FILE.read_text(encoding="utf-8").splitlines()
+    except FileNotFoundError:
+        raise ConfigurationError(
+            "chalicelib/data/public_values.txt is missing: this package was not built by make deploy, so the "
+            "secrets cannot be checked against the values committed in the repository; deploy with make deploy"
+        ) from None
     return frozenset(line.strip() for line in lines if line.strip() and not line.startswith("#"))
 
 

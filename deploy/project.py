@@ -75,6 +75,7 @@ def render(
         shutil.copytree(ROOT / name, target, symlinks=False, ignore=_IGNORE)
     for name in PROJECT_FILES:
         shutil.copy2(ROOT / name, dest / name)
+    _write_public_values(dest)
     chalice_dir = dest / ".chalice"
     chalice_dir.mkdir(exist_ok=True)
     config = stage_config(stage, environment)
@@ -83,6 +84,21 @@ def render(
     policy_file.write_text(json.dumps(policy, indent=2) + "\n", encoding="utf-8")
     _share_zip_cache(chalice_dir)
     return dest
+
+
+def _write_public_values(project: Path) -> None:
+    """The hashes of every value committed in this checkout, which a cloud stage refuses as a secret."""
+    import subprocess
+
+    from deploy.public_values import LIST, write
+    from deploy.stage import DeployError
+
+    try:
+        write(project / LIST)
+    except (OSError, subprocess.CalledProcessError) as exc:
+        raise DeployError(
+            f"deploy from a git checkout: the committed values are listed by git ls-files ({exc})"
+        ) from exc
 
 
 def _share_zip_cache(chalice_dir: Path) -> None:

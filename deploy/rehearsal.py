@@ -19,7 +19,7 @@ import re
 import socket
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -66,6 +66,7 @@ def embedded_aws() -> Iterator[str]:
     from devstack import moto_apigateway
 
     moto_apigateway.install()
+    restore_lambda = _lambda_runs_nothing()
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's per-request access log
     port = _free_port()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
@@ -74,6 +75,26 @@ def embedded_aws() -> Iterator[str]:
         yield f"http://127.0.0.1:{port}"
     finally:
         server.stop()
+        restore_lambda()
+        moto_apigateway.uninstall()
+
+
+def _lambda_runs_nothing() -> Callable[[], None]:
+    """moto "invokes" a function with an SQS mapping on every SendMessage, through Docker, which is not here: it
+    prints a Docker warning, fails, and puts the messages back. Fail the same way, quietly; the rehearsal then
+    delivers the queue to the deployed sender itself (deploy/rehearsal_flow.py), as the mapping would."""
+    from moto.awslambda.models import LambdaFunction
+
+    def not_here(self: object, event: str | None = None) -> tuple[str, bool, str]:
+        return "Lambda code does not run in the embedded AWS (no container runtime)", True, ""
+
+    original = LambdaFunction._invoke_lambda
+    LambdaFunction._invoke_lambda = not_here  # type: ignore[method-assign]
+
+    def restore() -> None:
+        LambdaFunction._invoke_lambda = original  # type: ignore[method-assign]
+
+    return restore
 
 
 def accepted_emails(region: str = "us-east-1") -> list[bytes]:

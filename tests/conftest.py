@@ -22,6 +22,23 @@ os.environ.pop("AWS_PROFILE", None)
 os.environ.pop("AWS_ENDPOINT_URL", None)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _public_values(tmp_path_factory):
+    """The list of committed values that make deploy writes into every package (deploy/public_values.py): the
+    suite's cloud stages check secrets against it as a deployed one would."""
+    from chalicelib import stage_secrets
+    from deploy.public_values import write
+
+    path = tmp_path_factory.mktemp("public-values") / "public_values.txt"
+    write(path)
+    original = stage_secrets.PUBLIC_VALUES_FILE
+    stage_secrets.PUBLIC_VALUES_FILE = path
+    stage_secrets.public_value_hashes.cache_clear()
+    yield path
+    stage_secrets.PUBLIC_VALUES_FILE = original
+    stage_secrets.public_value_hashes.cache_clear()
+
+
 @pytest.fixture(autouse=True)
 def _fresh_settings():
     from chalicelib import container

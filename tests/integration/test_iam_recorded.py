@@ -9,6 +9,8 @@ policy grants was recorded, except the few the Lambda service itself calls with 
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import boto3
 import pytest
 
@@ -43,10 +45,29 @@ def recorded_outputs() -> dict[str, str]:
 
 
 @pytest.fixture
-def recorded(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Recorder:
+def recorded(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Recorder:
     if _RUN:
         return _RUN[0]
-    stack, tokens, client = (request.getfixturevalue(name) for name in ("stack", "tokens", "client"))
+    from chalice.test import Client
+
+    from app import app
+    from chalicelib import container
+
+    stack_client = Client(app, stage_name="dev", project_dir=str(tmp_path))
+    stack, tokens = (request.getfixturevalue(name) for name in ("stack", "tokens"))
+    # As a deployed stage runs: its secrets read from Secrets Manager (the stack's own, named by their ARNs), no
+    # value in the environment, and no project config on top (tmp_path has none).
+    for role, output in (
+        ("PSEUDONYM", "PseudonymSecretArn"),
+        ("PANEL", "PanelSecretArn"),
+        ("SESSION", "SessionSecretArn"),
+    ):
+        monkeypatch.delenv(f"EF_{role}_SECRET", raising=False)
+        monkeypatch.setenv(f"EF_{role}_SECRET_ARN", stack.outputs[output])
+    monkeypatch.setenv("EF_STAGE", "dev")
+    container.reset()
+    client = stack_client.__enter__()
+    request.addfinalizer(lambda: stack_client.__exit__(None, None, None))
     idp = boto3.client("cognito-idp", region_name="us-east-1")
     user = ("iam-dashboard@example.org", identity.new_password())
     identity.ensure_user(idp, stack.outputs["UserPoolId"], *user, "admin")
