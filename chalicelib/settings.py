@@ -134,6 +134,9 @@ def load_settings(env: Mapping[str, str], *, refresh: bool = False) -> Settings:
         jwks = f"{base}/{pool}/.well-known/jwks.json"
     max_age = _int(env, "SECRETS_MAX_AGE", stage_secrets.DEFAULT_MAX_AGE, 1)
     secrets = _secrets(env, stage, region, endpoint, max_age=max_age, refresh=refresh)
+    if stage_secrets.is_cloud(stage) and not env.get(_PREFIX + "PUBLIC_BASE_URL"):
+        # Every email links to it: the local default would send participants to http://127.0.0.1.
+        raise ConfigurationError("EF_PUBLIC_BASE_URL must be set on a cloud stage (the base of every emailed link)")
     k = _int(env, "SUPPRESSION_K", 5, 3)
     return Settings(
         stage=stage,

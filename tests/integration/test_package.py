@@ -353,6 +353,7 @@ def test_packaged_app_reads_its_secrets_from_secrets_manager(packaged: Packaged,
         env = {
             "EF_STAGE": STAGE,
             "EF_ENDPOINT_URL": endpoint,
+            "EF_PUBLIC_BASE_URL": "https://surveys.example.org",
             "AWS_ACCESS_KEY_ID": "testing",
             "AWS_SECRET_ACCESS_KEY": "testing",
         }

@@ -71,7 +71,15 @@ def test_the_sender_lambdas_errors_alarm_by_the_name_chalice_deploy_gives_it() -
     errors = alarm_on("AWS/Lambda", "Errors")
     assert errors["Dimensions"] == [{"Name": "FunctionName", "Value": {"Ref": "SenderFunctionName"}}]
     default = TEMPLATE["Parameters"]["SenderFunctionName"]["Default"]
-    assert default == f"{CONFIG['app_name']}-prod-sender"  # chalice deploy: <app_name>-<stage>-<handler name>
+    assert default == f"{CONFIG['app_name']}-dev-sender"  # chalice deploy: <app_name>-<stage>-<handler name>
+    # make deploy passes each stage's own sender (deploy/deploying.py), named as Chalice names it.
+    from deploy.deploying import Options, stack_parameters
+    from deploy.stage import Stage
+
+    prod = Stage.named("prod")
+    assert stack_parameters(prod, Options(sender="surveys@example.org"), {})["SenderFunctionName"] == (
+        f"{CONFIG['app_name']}-prod-sender"
+    )
     handlers = (ROOT / "chalicelib" / "jobs" / "handlers.py").read_text(encoding="utf-8")
     assert 'name="sender"' in handlers
     # A lone error is a throttling retry by design; two bad periods out of three are not.

@@ -27,7 +27,7 @@ def fresh_value() -> str:
 
 
 def cloud_env(**extra: str) -> dict[str, str]:
-    env = {"EF_STAGE": "prod", "AWS_REGION": "us-east-1"}
+    env = {"EF_STAGE": "prod", "AWS_REGION": "us-east-1", "EF_PUBLIC_BASE_URL": "https://surveys.example.org"}
     env.update({variable: ARN.format(role.lower()) for variable, role in zip(ARN_VARIABLES, ROLES, strict=True)})
     env.update(extra)
     return env
@@ -344,3 +344,10 @@ def test_local_stages_never_expire(clock, monkeypatch):
 def test_the_public_value_check_hashes_like_the_list():
     assert stage_secrets.public_value_hash("abc") == "ba7816bf8f01cfea"  # SHA-256 of "abc", first 16 digits
     assert len(stage_secrets.public_value_hashes()) > 100
+
+
+def test_a_cloud_stage_without_the_links_base_is_refused(manager: Any) -> None:
+    env = cloud_env()
+    del env["EF_PUBLIC_BASE_URL"]
+    with pytest.raises(ConfigurationError, match="EF_PUBLIC_BASE_URL"):
+        load_settings(env)
