@@ -39,6 +39,13 @@ def verify_and_report(deployed: Deployed, transport: Transport) -> int:
 def print_report(report: Report) -> None:
     print(report.table())
     admin = sum(1 for r in report.routes if " /admin" in r)
-    print(f"  REST API: {len(report.routes)} routes ({admin} behind the cognito_jwt authorizer)")
+    print(f"  REST API: {len(report.routes)} routes ({admin} behind the cognito_jwt authorizer, marked *)")
+    by_path: dict[str, list[str]] = {}
+    for route in report.routes:
+        method, path = route.split(" ", 1)
+        by_path.setdefault(path, []).append(method)
+    for path, methods in sorted(by_path.items()):
+        mark = "*" if path == "/admin" or path.startswith("/admin/") else " "
+        print(f"   {mark} {','.join(sorted(methods)):<12} {path}")
     for problem in report.problems:
         print(f"  FAIL {problem}")
