@@ -25,28 +25,20 @@ EMBEDDED_BASE_URL = "https://surveys.example.org"
 def embedded_outputs(stage: Stage) -> Outputs:
     """The stage's stack outputs as the local provisioner builds them in an in-process moto."""
     import os
+    from unittest import mock
 
     import moto
 
     from devstack.provision import provision
 
-    saved = {k: os.environ.get(k) for k in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION")}
-    os.environ.update({"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"})
-    os.environ["AWS_DEFAULT_REGION"] = EMBEDDED_REGION
-    try:
-        with moto.mock_aws():
-            return provision(
-                region=EMBEDDED_REGION,
-                prefix=stage.prefix,
-                sender=EMBEDDED_SENDER,
-                parameters={"PublicBaseUrl": EMBEDDED_BASE_URL, "SenderFunctionName": stage.function_names["sender"]},
-            )
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
+    fake = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": EMBEDDED_REGION}
+    with mock.patch.dict(os.environ, fake), moto.mock_aws():
+        return provision(
+            region=EMBEDDED_REGION,
+            prefix=stage.prefix,
+            sender=EMBEDDED_SENDER,
+            parameters={"PublicBaseUrl": EMBEDDED_BASE_URL, "SenderFunctionName": stage.function_names["sender"]},
+        )
 
 
 def package(

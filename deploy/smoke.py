@@ -84,6 +84,7 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
 class Probe:
     what: str
     run: Callable[[Transport], str | None]  # None when it holds, else what went wrong
+    over: str = "http"  # or "invoke": calls a function directly (Lambda's Invoke)
 
 
 def _health(t: Transport) -> str | None:
@@ -149,8 +150,8 @@ PROBES = [
     Probe("an unknown survey link gets the 404 page (tokens table, templates)", _unknown_link),
     Probe("the admin API refuses a bad token with 401 JSON (authorizer wired)", _admin_refuses),
     Probe("the dashboard's sign-in page renders", _sign_in_page),
-    Probe("the schedule function runs (due index)", _schedule_runs),
-    Probe("the SES feedback function takes a notification", _feedback_accepts),
+    Probe("the schedule function runs (due index)", _schedule_runs, over="invoke"),
+    Probe("the SES feedback function takes a notification", _feedback_accepts, over="invoke"),
 ]
 
 

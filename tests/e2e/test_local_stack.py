@@ -119,3 +119,18 @@ def test_event_to_summary_over_http(live: Live) -> None:
     assert funnel["delivered"] == 3 and funnel["bounced"] == 1
     assert funnel["completed"] == 1 and funnel["opened"] == 1
     assert funnel["response_rate"] == round(100 / 3, 1)
+
+
+def test_the_deploys_http_smoke_probes_pass_against_a_running_api(live: Live) -> None:
+    """make deploy's smoke check speaks HTTP to the stage URL (deploy/smoke.py HttpTransport); here it speaks to
+    `chalice local`, the same app behind a real HTTP server, so the transport and the probes' expectations are
+    tested end to end. (The rehearsal drives the same probes through the deployed zips.)"""
+    from deploy.smoke import PROBES, HttpTransport, smoke
+
+    http_probes = [
+        p for p in PROBES if p.run.__name__ in ("_health", "_unknown_link", "_admin_refuses", "_sign_in_page")
+    ]
+    assert len(http_probes) == 4
+    transport = HttpTransport(live.base, account=None, function_names={})  # type: ignore[arg-type]
+    results = smoke(transport, http_probes)
+    assert [problem for _, problem in results] == [None] * 4, results
