@@ -218,7 +218,6 @@ class RollingBackCloudFormation:
         return self._ok({"StackId": stack_id})
 
 
-@pytest.mark.xfail(strict=True, reason="defect: the events of the deleted stack are read by its name")
 def test_a_failed_first_create_quotes_the_first_failure_of_the_rolled_back_stack(account: Account) -> None:
     cfn = RollingBackCloudFormation(account, ["fail"])
     with pytest.raises(DeployError) as failed:

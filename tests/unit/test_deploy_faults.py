@@ -706,7 +706,6 @@ def test_a_failed_update_quotes_the_resource_that_failed_first_and_says_a_re_run
     assert "BounceRateAlarm" not in message
 
 
-@pytest.mark.xfail(strict=True, reason="defect: the oldest failure in the stack's whole history is quoted")
 def test_a_failed_update_quotes_this_updates_failure_not_an_earlier_ones(
     account: Account, stub: Callable[[str], Stubber]
 ) -> None:
@@ -724,7 +723,6 @@ def test_a_failed_update_quotes_this_updates_failure_not_an_earlier_ones(
     assert "earlier, repaired" not in str(failed.value)
 
 
-@pytest.mark.xfail(strict=True, reason="defect: only the newest page of the stack's events is read")
 def test_a_failed_update_finds_its_first_failure_on_a_later_page_of_events(
     account: Account, stub: Callable[[str], Stubber]
 ) -> None:
