@@ -94,7 +94,7 @@ class CloudFormationInfra:
                     Tags=[{"Key": "event-feedback:stage", "Value": stage.name}],
                     EnableTerminationProtection=stage.name == "prod",
                 )
-                self._wait(stage, "stack_create_complete", created["StackId"])
+                self._wait(stage, "stack_create_complete", created["StackId"], creating=True)
             else:
                 _check_prefix(stage, stack)
                 try:
@@ -139,17 +139,38 @@ class CloudFormationInfra:
             return self._wait_if_busy(stage, stack)
         return stack
 
-    def _wait(self, stage: Stage, waiter: str, stack_id: str) -> None:
+    def _wait(self, stage: Stage, waiter: str, stack_id: str, *, creating: bool = False) -> None:
         try:
             self._cfn.get_waiter(waiter).wait(
                 StackName=stage.stack_name, WaiterConfig={"Delay": 10, "MaxAttempts": 360}
             )
         except WaiterError as exc:
             cause = self._first_failure(stack_id, _OPERATION_STARTS[waiter])
+            # A first create that failed is deleted (OnFailure=DELETE), but what the template retains stays, and
+            # the re-run would refuse it as an earlier stage's data. None was there before this create, so it is
+            # new and empty: say so, and how to clear it, rather than promise a resume.
+            kept = _retained(self.account, stage) if creating and self._deleted(stack_id) else {}
+            if kept:
+                counted = ", ".join(f"{len(v)} {kind}{'s' if len(v) > 1 else ''}" for kind, v in kept.items())
+                raise DeployError(
+                    f"stack {stage.stack_name} failed: {cause}. CloudFormation deleted the stack but kept, as the "
+                    f"template asks, what it had created of the stage's data ({counted}): they are new and empty, and "
+                    f"the next deploy would refuse them. Delete them with make destroy STAGE={stage.name} DATA=delete "
+                    f"CONFIRM={stage.prefix}, fix the cause above and re-run make deploy STAGE={stage.name}"
+                ) from exc
             raise DeployError(
                 f"stack {stage.stack_name} failed: {cause}. Fix that and re-run make deploy "
                 f"STAGE={stage.name}: it resumes from what exists"
             ) from exc
+
+    def _deleted(self, stack_id: str) -> bool:
+        try:
+            stacks = self._cfn.describe_stacks(StackName=stack_id)["Stacks"]
+        except ClientError as exc:
+            if error_code(exc) == "ValidationError" and "does not exist" in str(exc):
+                return True
+            raise
+        return all(s["StackStatus"] == "DELETE_COMPLETE" for s in stacks)
 
     def _first_failure(self, stack_id: str, started: str) -> str:
         """The resource that failed first in the stack's latest operation.
@@ -245,8 +266,13 @@ def _check_prefix(stage: Stage, stack: dict[str, Any]) -> None:
         )
 
 
+def _retained(account: Account, stage: Stage) -> Inventory:
+    """What of the stage's data exists: the kinds the template retains when its stack is deleted."""
+    return {k: v for k, v in inventory(account, stage).items() if k in RETAINED_KINDS}
+
+
 def _refuse_leftovers(account: Account, stage: Stage) -> None:
-    found = {k: v for k, v in inventory(account, stage).items() if k in RETAINED_KINDS}
+    found = _retained(account, stage)
     if found:
         listed = "; ".join(f"{kind}: {', '.join(names)}" for kind, names in found.items())
         raise DeployError(

@@ -232,7 +232,6 @@ def test_a_failed_first_create_quotes_the_first_failure_of_the_rolled_back_stack
     assert cfn.made.count("CreateStack") == 1
 
 
-@pytest.mark.xfail(strict=True, reason="defect: the message promises a resume that the kept tables then refuse")
 def test_a_failed_first_create_that_kept_the_stages_data_says_to_delete_it_and_then_the_re_run_creates(
     account: Account,
 ) -> None:
