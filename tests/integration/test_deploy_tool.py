@@ -387,7 +387,6 @@ def test_the_record_is_kept_in_the_standard_tier_up_to_4096_bytes(
     assert stored_tier(account) == tier
 
 
-@pytest.mark.xfail(strict=True, reason="defect: a record that shrinks is put back in Standard, which SSM refuses")
 def test_a_record_that_shrinks_stays_advanced_because_ssm_cannot_downgrade_a_parameter(
     account: Account, tmp_path: Path
 ) -> None:
