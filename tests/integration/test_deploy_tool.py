@@ -93,7 +93,7 @@ def test_no_stack_but_the_stages_retained_data_is_refused_before_anything_is_cre
     assert account.client("cloudformation").list_stacks()["StackSummaries"] == []
 
 
-def test_another_stages_data_does_not_stop_a_first_deploy(account: Account) -> None:
+def test_another_stages_data_is_not_counted_as_this_stages(account: Account) -> None:
     retained_of(account, PROD)
     retained_of(account, Stage(name="devx", app="event-feedback"))
     assert retained_now(account, DEV) == {}
