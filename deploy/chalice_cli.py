@@ -84,8 +84,11 @@ def save_state(account: Account, project: Path, stage: Stage) -> None:
     if not path.is_file():
         return
     text = json.dumps(json.loads(path.read_text(encoding="utf-8")), separators=(",", ":"))
-    tier = "Standard" if len(text.encode()) <= _STANDARD_TIER_BYTES else "Advanced"
     with advice(f"saving Chalice's deployed state to SSM {stage.deployed_state_parameter}"):
+        # SSM refuses to put an Advanced parameter back in the Standard tier, so a record that once outgrew
+        # 4 KB stays Advanced when it shrinks.
+        fits = len(text.encode()) <= _STANDARD_TIER_BYTES
+        tier = "Standard" if fits and _tier(account, stage.deployed_state_parameter) != "Advanced" else "Advanced"
         account.client("ssm").put_parameter(
             Name=stage.deployed_state_parameter,
             Value=text,
@@ -94,6 +97,12 @@ def save_state(account: Account, project: Path, stage: Stage) -> None:
             Overwrite=True,
             Description=f"chalice deploy's record of stage {stage.name} (written by make deploy; do not edit)",
         )
+
+
+def _tier(account: Account, name: str) -> str | None:
+    found = account.client("ssm").describe_parameters(ParameterFilters=[{"Key": "Name", "Values": [name]}])
+    parameters = found.get("Parameters", [])
+    return str(parameters[0].get("Tier")) if parameters else None
 
 
 def restore_state(account: Account, project: Path, stage: Stage) -> bool:

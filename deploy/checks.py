@@ -11,6 +11,7 @@ secret value in any function's environment or in the deployed config.
 from __future__ import annotations
 
 import json
+import re
 import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -221,9 +222,13 @@ def foreign_grants(
     """Statements that name anything but this stage's own resources (and ``also``, the sender's SES identity,
     which the stage uses but does not own) in this account and region."""
     also = set(also)
+    own = re.compile(rf"(?:^|[/:]){re.escape(prefix)}(?:$|[-/_:])")  # the prefix whole: not event-feedback-devx
     problems = []
     for document in documents:
         for statement in _listify(document.get("Statement", [])):
+            if statement.get("Effect", "Allow") == "Allow" and ("NotAction" in statement or "NotResource" in statement):
+                problems.append(f"{statement.get('Sid')}: grants by exclusion (NotAction or NotResource)")
+                continue
             actions = set(_listify(statement.get("Action", [])))
             for resource in _listify(statement.get("Resource", [])):
                 if resource == "*":
@@ -235,7 +240,7 @@ def foreign_grants(
                     problems.append(f"{statement.get('Sid')}: {resource} is outside {account}/{region}")
                 elif parts[5] in also:
                     continue
-                elif prefix not in parts[5] or "*" in parts[5].replace(":*", ""):
+                elif not own.search(parts[5]) or "*" in parts[5].replace(":*", ""):
                     problems.append(f"{statement.get('Sid')}: {resource} is not one of {prefix}'s own resources")
     return problems
 

@@ -86,7 +86,7 @@ class CloudFormationInfra:
             if stack is None:
                 _refuse_leftovers(self.account, stage)
                 print(f"  creating stack {name} (a few minutes)...", flush=True)
-                self._cfn.create_stack(
+                created = self._cfn.create_stack(
                     StackName=name,
                     TemplateBody=body,
                     Parameters=params,
@@ -94,7 +94,7 @@ class CloudFormationInfra:
                     Tags=[{"Key": "event-feedback:stage", "Value": stage.name}],
                     EnableTerminationProtection=stage.name == "prod",
                 )
-                self._wait(stage, "stack_create_complete")
+                self._wait(stage, "stack_create_complete", created["StackId"], creating=True)
             else:
                 _check_prefix(stage, stack)
                 try:
@@ -107,7 +107,7 @@ class CloudFormationInfra:
                     print(f"  stack {name} is up to date", flush=True)
                 else:
                     print(f"  updating stack {name}...", flush=True)
-                    self._wait(stage, "stack_update_complete")
+                    self._wait(stage, "stack_update_complete", stack.get("StackId", name))
         outputs = self.outputs(stage)
         if outputs is None:
             raise DeployError(f"stack {name} did not reach a complete state: see its events in the console")
@@ -139,27 +139,59 @@ class CloudFormationInfra:
             return self._wait_if_busy(stage, stack)
         return stack
 
-    def _wait(self, stage: Stage, waiter: str) -> None:
+    def _wait(self, stage: Stage, waiter: str, stack_id: str, *, creating: bool = False) -> None:
         try:
             self._cfn.get_waiter(waiter).wait(
                 StackName=stage.stack_name, WaiterConfig={"Delay": 10, "MaxAttempts": 360}
             )
         except WaiterError as exc:
+            cause = self._first_failure(stack_id, _OPERATION_STARTS[waiter])
+            # A first create that failed is deleted (OnFailure=DELETE), but what the template retains stays, and
+            # the re-run would refuse it as an earlier stage's data. None was there before this create, so it is
+            # new and empty: say so, and how to clear it, rather than promise a resume.
+            kept = _retained(self.account, stage) if creating and self._deleted(stack_id) else {}
+            if kept:
+                counted = ", ".join(f"{len(v)} {kind}{'s' if len(v) > 1 else ''}" for kind, v in kept.items())
+                raise DeployError(
+                    f"stack {stage.stack_name} failed: {cause}. CloudFormation deleted the stack but kept, as the "
+                    f"template asks, what it had created of the stage's data ({counted}): they are new and empty, and "
+                    f"the next deploy would refuse them. Delete them with make destroy STAGE={stage.name} DATA=delete "
+                    f"CONFIRM={stage.prefix}, fix the cause above and re-run make deploy STAGE={stage.name}"
+                ) from exc
             raise DeployError(
-                f"stack {stage.stack_name} failed: {self._first_failure(stage)}. Fix that and re-run make deploy "
+                f"stack {stage.stack_name} failed: {cause}. Fix that and re-run make deploy "
                 f"STAGE={stage.name}: it resumes from what exists"
             ) from exc
 
-    def _first_failure(self, stage: Stage) -> str:
+    def _deleted(self, stack_id: str) -> bool:
         try:
-            events = self._cfn.describe_stack_events(StackName=stage.stack_name)["StackEvents"]
+            stacks = self._cfn.describe_stacks(StackName=stack_id)["Stacks"]
+        except ClientError as exc:
+            if error_code(exc) == "ValidationError" and "does not exist" in str(exc):
+                return True
+            raise
+        return all(s["StackStatus"] == "DELETE_COMPLETE" for s in stacks)
+
+    def _first_failure(self, stack_id: str, started: str) -> str:
+        """The resource that failed first in the stack's latest operation.
+
+        Read by the stack's id: a create that failed (OnFailure=DELETE) leaves a deleted stack, which its name no
+        longer finds. Events come newest first, over pages, and include every earlier operation; so they are read
+        back to the stack's own event that started this operation, and the oldest failure among them is the cause
+        (the later ones are mostly "Resource creation cancelled").
+        """
+        failed: list[dict[str, Any]] = []
+        try:
+            for page in self._cfn.get_paginator("describe_stack_events").paginate(StackName=stack_id):
+                for event in page.get("StackEvents", []):
+                    status = event.get("ResourceStatus", "")
+                    if event.get("ResourceType") == "AWS::CloudFormation::Stack" and status == started:
+                        return _described(failed[-1]) if failed else "see the stack's events"
+                    if status.endswith("_FAILED"):
+                        failed.append(event)
         except ClientError:
             return "see the stack's events"
-        failed = [e for e in reversed(events) if e.get("ResourceStatus", "").endswith("_FAILED")]
-        if not failed:
-            return "see the stack's events"
-        first = failed[0]
-        return f"{first['LogicalResourceId']} {first['ResourceStatus']}: {first.get('ResourceStatusReason', '')}"
+        return _described(failed[-1]) if failed else "see the stack's events"
 
     def delete(self, stage: Stage, *, data: bool) -> None:
         name = stage.stack_name
@@ -170,7 +202,7 @@ class CloudFormationInfra:
                 if stack.get("EnableTerminationProtection"):
                     self._cfn.update_termination_protection(StackName=name, EnableTerminationProtection=False)
                 self._cfn.delete_stack(StackName=name)
-                self._wait(stage, "stack_delete_complete")
+                self._wait(stage, "stack_delete_complete", stack.get("StackId", name))
             if data:
                 delete_found(self.account, stage, kinds=RETAINED_KINDS)
 
@@ -213,6 +245,18 @@ class EmbeddedInfra:
         self._deployed.pop(stage.prefix, None)
 
 
+# The status of the stack's own event that starts the operation each waiter waits for.
+_OPERATION_STARTS = {
+    "stack_create_complete": "CREATE_IN_PROGRESS",
+    "stack_update_complete": "UPDATE_IN_PROGRESS",
+    "stack_delete_complete": "DELETE_IN_PROGRESS",
+}
+
+
+def _described(event: Mapping[str, Any]) -> str:
+    return f"{event['LogicalResourceId']} {event['ResourceStatus']}: {event.get('ResourceStatusReason', '')}"
+
+
 def _check_prefix(stage: Stage, stack: dict[str, Any]) -> None:
     params = {p["ParameterKey"]: p.get("ParameterValue") for p in stack.get("Parameters", [])}
     if params.get("ResourcePrefix") != stage.prefix:
@@ -222,8 +266,13 @@ def _check_prefix(stage: Stage, stack: dict[str, Any]) -> None:
         )
 
 
+def _retained(account: Account, stage: Stage) -> Inventory:
+    """What of the stage's data exists: the kinds the template retains when its stack is deleted."""
+    return {k: v for k, v in inventory(account, stage).items() if k in RETAINED_KINDS}
+
+
 def _refuse_leftovers(account: Account, stage: Stage) -> None:
-    found = {k: v for k, v in inventory(account, stage).items() if k in RETAINED_KINDS}
+    found = _retained(account, stage)
     if found:
         listed = "; ".join(f"{kind}: {', '.join(names)}" for kind, names in found.items())
         raise DeployError(
