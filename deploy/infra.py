@@ -268,7 +268,7 @@ def _check_prefix(stage: Stage, stack: dict[str, Any]) -> None:
 
 def _retained(account: Account, stage: Stage) -> Inventory:
     """What of the stage's data exists: the kinds the template retains when its stack is deleted."""
-    return {k: v for k, v in inventory(account, stage).items() if k in RETAINED_KINDS}
+    return inventory(account, stage, kinds=RETAINED_KINDS)
 
 
 def _refuse_leftovers(account: Account, stage: Stage) -> None:
@@ -348,7 +348,7 @@ _DELETERS: dict[str, Callable[[Account, str], None]] = {
 
 def delete_found(account: Account, stage: Stage, *, kinds: tuple[str, ...] | None = None) -> Inventory:
     """Delete every resource of the stage that the inventory finds (of ``kinds``, or all); answer what it deleted."""
-    found = inventory(account, stage)
+    found = inventory(account, stage, kinds=kinds)
     deleted: Inventory = {}
     for kind, delete in _DELETERS.items():
         if kinds is not None and kind not in kinds:

@@ -9,7 +9,7 @@ counts as the stage's when its integrations call one of the stage's functions.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -20,10 +20,14 @@ from deploy.stage import Stage
 Inventory = dict[str, list[str]]
 
 
-def inventory(account: Account, stage: Stage) -> Inventory:
-    """``{kind: [name or id, ...]}`` for every kind that has something of the stage; empty kinds are left out."""
+def inventory(account: Account, stage: Stage, kinds: Iterable[str] | None = None) -> Inventory:
+    """``{kind: [name or id, ...]}`` for every kind (of ``kinds``, or all) that has something of the stage; empty
+    kinds are left out."""
     found: Inventory = {}
+    wanted = set(_FINDERS) if kinds is None else set(kinds)
     for kind, finder in _FINDERS.items():
+        if kind not in wanted:
+            continue
         names = sorted(finder(account, stage))
         if names:
             found[kind] = names
