@@ -206,25 +206,14 @@ class DeployedFunctions:
 
 
 def _match(routes: list[str], path: str) -> tuple[str, dict[str, str]]:
-    """The route template that API Gateway would pick for ``path`` (literal segments win over parameters)."""
-    parts = path.strip("/").split("/") if path.strip("/") else []
-    best: tuple[int, str, dict[str, str]] | None = None
-    for route in routes:
-        pattern = route.strip("/").split("/") if route.strip("/") else []
-        if len(pattern) != len(parts):
-            continue
-        params: dict[str, str] = {}
-        literal = 0
-        for want, have in zip(pattern, parts, strict=True):
-            if want.startswith("{") and want.endswith("}"):
-                params[want[1:-1]] = have
-            elif want == have:
-                literal += 1
-            else:
-                break
-        else:
-            if best is None or literal > best[0]:
-                best = (literal, route, params)
-    if best is None:
-        raise DeployError(f"no route of the app matches {path}")
-    return best[1], best[2]
+    """The route template API Gateway would pick for ``path``: Chalice's own matcher (``chalice local``'s), which
+    tries literal segments before parameters. Its captures can keep names from a route it tried first, so only
+    the matched route's parameters are kept."""
+    from chalice.local import RouteMatcher
+
+    try:
+        found = RouteMatcher(routes).match_route(path)
+    except ValueError:
+        raise DeployError(f"no route of the app matches {path}") from None
+    names = {part[1:-1] for part in found.route.split("/") if part.startswith("{") and part.endswith("}")}
+    return found.route, {name: value for name, value in found.captured.items() if name in names}

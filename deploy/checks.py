@@ -19,12 +19,12 @@ from typing import Any
 
 from deploy.aws import Account
 from deploy.deploying import Deployed
+from deploy.policy import NO_RESOURCE_LEVEL_ACTIONS, SECRET_OUTPUTS
 from deploy.project import deployed_resource
 from deploy.stage import CHALICE_CONFIG
 
 DEFAULT_MEMORY, DEFAULT_TIMEOUT = 128, 60  # Chalice's defaults for a function the config does not mention
 SCHEDULE = "rate(5 minutes)"
-NO_RESOURCE_LEVEL_ACTIONS = frozenset({"xray:PutTraceSegments", "xray:PutTelemetryRecords"})
 
 
 @dataclass
@@ -253,7 +253,7 @@ def _check_no_secret_values(
     account: Account, deployed: Deployed, functions: Mapping[str, dict[str, Any]], report: Report
 ) -> None:
     sm = account.client("secretsmanager")
-    values = [sm.get_secret_value(SecretId=deployed.outputs[k])["SecretString"] for k in _SECRET_OUTPUTS]
+    values = [sm.get_secret_value(SecretId=deployed.outputs[k])["SecretString"] for k in SECRET_OUTPUTS]
     for key, config in functions.items():
         env = config.get("Environment", {}).get("Variables", {})
         leaked = [k for k, v in env.items() if any(secret in v for secret in values)]
@@ -267,6 +267,3 @@ def _check_no_secret_values(
         text = path.read_text(encoding="utf-8")
         if any(secret in text for secret in values):
             report.problems.append(f"{path.name} holds a secret value")
-
-
-_SECRET_OUTPUTS = ("PseudonymSecretArn", "PanelSecretArn", "SessionSecretArn")

@@ -35,6 +35,8 @@ EVENT_SOURCE_ACTIONS = (
     "sqs:ReceiveMessage",
 )
 SECRET_OUTPUTS = ("PseudonymSecretArn", "PanelSecretArn", "SessionSecretArn")
+# IAM has no resource-level permissions for these: they are the only actions granted on "*".
+NO_RESOURCE_LEVEL_ACTIONS = frozenset({"xray:PutTraceSegments", "xray:PutTelemetryRecords"})
 
 
 def template_tables(template: Mapping[str, Any], prefix: str) -> dict[str, list[str]]:
@@ -108,7 +110,7 @@ def lambda_policy(
         {
             "Sid": "XRayActiveTracingNoResourceLevelPermissions",
             "Effect": "Allow",
-            "Action": ["xray:PutTelemetryRecords", "xray:PutTraceSegments"],
+            "Action": sorted(NO_RESOURCE_LEVEL_ACTIONS),
             "Resource": "*",
         },
     ]

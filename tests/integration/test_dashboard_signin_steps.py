@@ -16,6 +16,7 @@ from chalicelib import container
 from chalicelib.api.session import SESSION_COOKIE, open_state, seal_state
 from chalicelib.domain import signin
 from devstack import identity
+from tests.iam_support import add_newcomer
 from tests.integration.test_dashboard import Visitor, csrf_for, page_text, sign_in, users  # noqa: F401
 
 
@@ -36,17 +37,7 @@ def answer(visitor: Visitor, page: Any, **fields: str) -> Any:
 def newcomer(stack: Any) -> tuple[str, str]:
     """An admin created with a temporary password, as an administrator creates a colleague's account."""
     idp = boto3.client("cognito-idp", region_name="us-east-1")
-    pool = stack.outputs["UserPoolId"]
-    email, temporary = "newcomer@example.org", identity.new_password()
-    idp.admin_create_user(
-        UserPoolId=pool,
-        Username=email,
-        TemporaryPassword=temporary,
-        UserAttributes=[{"Name": "email", "Value": email}, {"Name": "email_verified", "Value": "true"}],
-        MessageAction="SUPPRESS",
-    )
-    idp.admin_add_user_to_group(UserPoolId=pool, Username=email, GroupName="admin")
-    return email, temporary
+    return add_newcomer(idp, stack.outputs["UserPoolId"], "newcomer@example.org", "admin")
 
 
 def test_a_first_sign_in_chooses_a_new_password_then_signs_in(client, newcomer):

@@ -25,6 +25,7 @@ import boto3
 import pytest
 
 from devstack import identity
+from tests.iam_support import add_newcomer
 from tests.integration.gateway import BASE_PATH_MAPPING, DOMAIN_ROOT, STAGE_URL, Gateway, Way
 from tests.integration.test_dashboard import CSV, EVENT_FORM, WAVE_FORM, Visitor, page_text, users  # noqa: F401
 from tests.integration.test_dashboard_import import big_list
@@ -308,16 +309,7 @@ def check_and_get(gateway: Gateway, visitor: Visitor, url: str) -> Any:
 
 def test_the_second_sign_in_step_stays_inside_the_way_in(client, stack, gateway):
     idp = boto3.client("cognito-idp", region_name="us-east-1")
-    pool = stack.outputs["UserPoolId"]
-    email, temporary = "newcomer@example.org", identity.new_password()
-    idp.admin_create_user(
-        UserPoolId=pool,
-        Username=email,
-        TemporaryPassword=temporary,
-        UserAttributes=[{"Name": "email", "Value": email}, {"Name": "email_verified", "Value": "true"}],
-        MessageAction="SUPPRESS",
-    )
-    idp.admin_add_user_to_group(UserPoolId=pool, Username=email, GroupName="admin")
+    email, temporary = add_newcomer(idp, stack.outputs["UserPoolId"], "newcomer@example.org", "admin")
 
     visitor = Visitor(gateway)
     form, step = sign_in_through(gateway, visitor, email, temporary)
