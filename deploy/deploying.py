@@ -46,7 +46,6 @@ class Deployed:
     project: Path
     state: dict[str, Any]
     policy: dict[str, Any]
-    environment: dict[str, str]
     api_url: str
     public_base_url: str
     notes: list[str] = field(default_factory=list)
@@ -107,7 +106,7 @@ def deploy(
     )
 
     say("3/4 chalice deploy")
-    project, state, environment, api_url, public = _chalice_deploy(stage, account, outputs, policy, project_dir, say)
+    project, state, api_url, public = _chalice_deploy(stage, account, outputs, policy, project_dir, say)
     return Deployed(
         stage=stage,
         account=account,
@@ -115,7 +114,6 @@ def deploy(
         project=project,
         state=state,
         policy=policy,
-        environment=environment,
         api_url=api_url,
         public_base_url=public,
         notes=notes,
@@ -129,7 +127,7 @@ def _chalice_deploy(
     policy: dict[str, Any],
     project_dir: Path | None,
     say: Say,
-) -> tuple[Path, dict[str, Any], dict[str, str], str, str]:
+) -> tuple[Path, dict[str, Any], str, str]:
     custom = outputs.get("PublicBaseUrl", "")
     project = render(stage, {}, policy, project_dir)
     restored = chalice_cli.restore_state(account, project, stage)
@@ -143,8 +141,7 @@ def _chalice_deploy(
     # deploy without a custom domain runs twice, the second time with the URL it learnt.
     for attempt in (1, 2):
         public = custom or _api_url(state)
-        environment = stage_environment(outputs, public)
-        render(stage, environment, policy, project)
+        render(stage, stage_environment(outputs, public), policy, project)
         say(
             f"  chalice deploy --stage {stage.name}"
             + (" (again, with the API's URL for the links)" if attempt == 2 else "")
@@ -157,7 +154,7 @@ def _chalice_deploy(
             raise DeployError("chalice deploy created no REST API: the app has no routes?")
         if custom or public == api_url:
             _log_retention(account, stage)
-            return project, state, environment, api_url, public
+            return project, state, api_url, public
     raise DeployError("the API's URL changed between two deploys; re-run make deploy")
 
 
