@@ -465,7 +465,7 @@ def chalice_step(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> list[dict[s
     def chalice_deploy(stage: Stage, account: Account, outputs: Any, policy: Any, project: Any, say: Any) -> Any:
         ran.append(policy)
         url = f"https://abc123.execute-api.{REGION}.amazonaws.com/api"
-        return tmp_path, {"resources": []}, {}, url, url
+        return tmp_path, {"resources": []}, url, url
 
     monkeypatch.setattr(deploying, "_chalice_deploy", chalice_deploy)
     return ran
