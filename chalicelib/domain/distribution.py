@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from chalicelib.domain import catalogue
 from chalicelib.domain.errors import NotFound, ValidationFailed
 from chalicelib.domain.model import INVITATION, Event, Invitation, TokenGrant, Wave
 from chalicelib.domain.participants import email_key
@@ -281,10 +280,6 @@ def compose(renderer: EmailRenderer, job: Mapping[str, Any], token: str, *, base
             "ef-kind": str(job["kind"]),
         },
     )
-
-
-def questionnaire_for(store: Any, job: Mapping[str, Any]) -> Any:
-    return catalogue.resolve(store, str(job["questionnaire_id"]), int(job["questionnaire_version"]))
 
 
 def record_feedback(store: Any, notification: Mapping[str, Any], *, secret: str, now: datetime) -> list[str]:
