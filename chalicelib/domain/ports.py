@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from chalicelib.domain.model import Event, ImportJob, Invitation, Participant, Response, TokenGrant, Wave
 
 # Per aggregate cell, the counter deltas one write applies.
 Deltas = Mapping[str, Mapping[str, int]]
@@ -60,3 +64,181 @@ class EmailRenderer(Protocol):
     def render_email(self, template: str, language: str, context: Mapping[str, Any]) -> tuple[str, str, str]:
         """Render (subject, html, text) for one email in one language."""
         ...
+
+
+# The store, one Protocol per aggregate. DynamoStore (adapters/store) and MemoryStore (adapters/memory) implement
+# them all; a use case asks for the narrowest one it needs, so its signature says what it touches.
+
+
+class EventStore(Protocol):
+    """Events: a few a year, read whole."""
+
+    def put_event(self, event: Event) -> None: ...
+
+    def get_event(self, event_id: str) -> Event: ...
+
+    def list_events(self) -> list[Event]: ...
+
+    def events_in_year(self, year: int) -> list[Event]: ...
+
+
+class ImportStore(Protocol):
+    """Participant imports, written in chunks by the import worker."""
+
+    def put_import(self, job: ImportJob, expires_at: datetime) -> None: ...
+
+    def get_import(self, event_id: str, import_id: str) -> ImportJob: ...
+
+    def list_imports(self, event_id: str, limit: int = 5) -> list[ImportJob]: ...
+
+    def mark_import_chunk(
+        self, event_id: str, import_id: str, chunk: int, planned: int, now: datetime
+    ) -> ImportJob | None: ...
+
+    def finish_import(self, event_id: str, import_id: str, status: str, now: datetime) -> None: ...
+
+
+class ParticipantStore(Protocol):
+    """Participants of an event, and the cross-event look-up erasure needs."""
+
+    def list_participants(self, event_id: str) -> list[Participant]: ...
+
+    def get_participant(self, event_id: str, participant_id: str) -> Participant: ...
+
+    def put_participants(self, participants: Iterable[Participant]) -> None: ...
+
+    def find_participant(self, participant_id: str) -> Participant: ...
+
+
+class WaveStore(Protocol):
+    """Waves: one sending of a questionnaire to an event's participants."""
+
+    def put_wave(self, wave: Wave) -> None: ...
+
+    def get_wave(self, event_id: str, wave_id: str) -> Wave: ...
+
+    def list_waves(self, event_id: str) -> list[Wave]: ...
+
+
+class InvitationStore(Protocol):
+    """Invitations, the due index and the conditional claims that make sending exactly-once."""
+
+    def create_invitations(self, invitations: Iterable[Invitation]) -> int: ...
+
+    def list_invitations(self, wave_id: str) -> list[Invitation]: ...
+
+    def get_invitation(self, wave_id: str, participant_id: str) -> Invitation: ...
+
+    def due_invitations(self, now: datetime, limit: int) -> Iterator[Invitation]: ...
+
+    def reschedule(
+        self, invitation: Invitation, kind: str | None, due: datetime | None, anchor: datetime | None = None
+    ) -> None: ...
+
+    def move_invitation(self, invitation: Invitation, due: datetime, timezone: str) -> bool: ...
+
+    def set_due_now(self, wave_id: str, participant_ids: Iterable[str], now: datetime) -> None: ...
+
+    def first_due(self, wave_id: str, participant_id: str) -> datetime | None: ...
+
+    def claim(
+        self,
+        *,
+        event_id: str,
+        wave_id: str,
+        participant_id: str,
+        kind: str,
+        email_key: str,
+        cells: Mapping[str, str],
+        token: TokenGrant,
+        token_extra: Mapping[str, Any],
+        now: datetime,
+    ) -> ClaimOutcome: ...
+
+    def release(
+        self, *, wave_id: str, participant_id: str, kind: str, token_hash: str, cells: Mapping[str, str]
+    ) -> None: ...
+
+    def mark_outcome(
+        self,
+        *,
+        wave_id: str,
+        participant_id: str,
+        cells: Mapping[str, str],
+        status: str | None,
+        counter: str,
+        reason: str | None = None,
+        only_once_field: str | None = None,
+        now: datetime | None = None,
+        once_per_status: bool = False,
+        also_count: tuple[str, ...] = (),
+    ) -> bool: ...
+
+    def mark_opened(self, wave_id: str, participant_id: str, cells: Mapping[str, str], now: datetime) -> None: ...
+
+
+class ResponseStore(Protocol):
+    """Responses and the aggregate counter cells they keep up to date."""
+
+    def get_response(self, wave_id: str, participant_id: str) -> Response | None: ...
+
+    def list_responses(self, wave_id: str) -> Iterator[Response]: ...
+
+    def store_response(
+        self,
+        response: Response,
+        *,
+        previous: Response | None,
+        deltas: Deltas,
+        now: datetime,
+    ) -> SubmitOutcome: ...
+
+    def read_cells(self, wave_id: str, dimension: str) -> dict[str, dict[str, int]]: ...
+
+    def scrub_response(self, response: Response, answers: Mapping[str, Any], now: datetime) -> bool: ...
+
+
+class SuppressionStore(Protocol):
+    """Addresses that must never be emailed again."""
+
+    def suppress(self, email_key: str, reason: str, now: datetime) -> bool: ...
+
+
+class TokenStore(Protocol):
+    """Link tokens, by hash."""
+
+    def get_token(self, token_hash: str) -> dict[str, Any] | None: ...
+
+
+class ErasureStore(Protocol):
+    """Erasure of one participant's personal data."""
+
+    def erase_participant(self, participant: Participant, wave_ids: Iterable[str], now: datetime) -> int: ...
+
+
+class QuestionnaireStore(Protocol):
+    """Stored questionnaire definitions (JSON text), by ID and version."""
+
+    def get_questionnaire_definition(self, questionnaire_id: str, version: int) -> dict[str, Any] | None: ...
+
+    def put_questionnaire_definition(
+        self, questionnaire_id: str, version: int, definition: str, now: datetime
+    ) -> None: ...
+
+    def list_questionnaire_definitions(self) -> list[dict[str, Any]]: ...
+
+
+class Store(
+    EventStore,
+    ImportStore,
+    ParticipantStore,
+    WaveStore,
+    InvitationStore,
+    ResponseStore,
+    SuppressionStore,
+    TokenStore,
+    ErasureStore,
+    QuestionnaireStore,
+    Protocol,
+):
+    """Every aggregate: what the container wires into use cases that span several."""
