@@ -13,6 +13,7 @@ from chalicelib.domain import catalogue, countries
 from chalicelib.domain.errors import Conflict, ValidationFailed
 from chalicelib.domain.model import DIMENSIONS, INVITATION, LANGUAGES, Event, Invitation, Participant, Wave
 from chalicelib.domain.participants import merge_participants, parse_registration_csv
+from chalicelib.domain.ports import Store
 from chalicelib.domain.schedule import closes_at, invitation_due, opening_reference, parse_wave_rules
 from chalicelib.domain.sentences import report_sentences
 from chalicelib.domain.summary import build_summary
@@ -79,14 +80,14 @@ def _event_fields(body: Any) -> dict[str, Any]:
     }
 
 
-def create_event(store: Any, body: Any, now: datetime) -> Event:
+def create_event(store: Store, body: Any, now: datetime) -> Event:
     """Validate and store a new event."""
     event = Event(event_id=new_id("ev"), created_at=now, **_event_fields(body))
     store.put_event(event)
     return event
 
 
-def update_event(store: Any, event_id: str, body: Any, *, now: datetime) -> Event:
+def update_event(store: Store, event_id: str, body: Any, *, now: datetime) -> Event:
     """Change an event. Title, venue and theme change freely. New languages need text in every wave's
     questionnaire. The dates and the time zone move the waves' schedules, so they can change only while
     no wave has started sending; then every planned invitation and closing date moves with them."""
@@ -172,7 +173,7 @@ class ImportReport:
         }
 
 
-def prepare_import(store: Any, event_id: str, csv_text: str, *, secret: str, now: datetime) -> tuple[Event, Any, Any]:
+def prepare_import(store: Store, event_id: str, csv_text: str, *, secret: str, now: datetime) -> tuple[Event, Any, Any]:
     """Validate the list and match it to the stored participants: (event, parsed list, merge). Pure work
     after one GetItem and one Query; nothing is written."""
     event = store.get_event(event_id)
@@ -183,7 +184,7 @@ def prepare_import(store: Any, event_id: str, csv_text: str, *, secret: str, now
 
 
 def write_participants(
-    store: Any, event: Event, participants: Sequence[Participant], *, panel_secret: str, now: datetime
+    store: Store, event: Event, participants: Sequence[Participant], *, panel_secret: str, now: datetime
 ) -> int:
     """Write whole participants (never half a row), then plan their invitations in the live waves."""
     if not participants:
@@ -197,7 +198,7 @@ def write_participants(
 
 
 def import_participants(
-    store: Any, event_id: str, csv_text: str, *, secret: str, panel_secret: str, now: datetime
+    store: Store, event_id: str, csv_text: str, *, secret: str, panel_secret: str, now: datetime
 ) -> ImportReport:
     """Import the registration list idempotently, then plan invitations for the event's live waves."""
     event, parsed, merge = prepare_import(store, event_id, csv_text, secret=secret, now=now)
@@ -206,7 +207,7 @@ def import_participants(
 
 
 def plan_wave(
-    store: Any,
+    store: Store,
     event: Event,
     wave: Wave,
     *,
@@ -245,7 +246,7 @@ def plan_wave(
     return int(store.create_invitations(fresh))
 
 
-def create_wave(store: Any, event_id: str, body: Any, *, panel_secret: str, now: datetime) -> Wave:
+def create_wave(store: Store, event_id: str, body: Any, *, panel_secret: str, now: datetime) -> Wave:
     """Create a wave with its questionnaire (version pinned), schedule and closing rule."""
     if not isinstance(body, dict):
         raise ValidationFailed("the body must be a JSON object")
@@ -308,7 +309,7 @@ def wave_view(wave: Wave) -> dict[str, Any]:
     }
 
 
-def send_now(store: Any, event_id: str, wave_id: str, *, panel_secret: str, now: datetime) -> dict[str, Any]:
+def send_now(store: Store, event_id: str, wave_id: str, *, panel_secret: str, now: datetime) -> dict[str, Any]:
     """Open the wave now: every invitation not yet sent becomes due at once. Pressing twice is harmless."""
     event = store.get_event(event_id)
     wave = store.get_wave(event_id, wave_id)
@@ -337,7 +338,7 @@ def send_now(store: Any, event_id: str, wave_id: str, *, panel_secret: str, now:
 UNCONFIRMED_AFTER = timedelta(hours=1)
 
 
-def unconfirmed_sends(store: Any, event_id: str, wave_id: str, *, now: datetime) -> dict[str, Any]:
+def unconfirmed_sends(store: Store, event_id: str, wave_id: str, *, now: datetime) -> dict[str, Any]:
     """Invitations that went to SES over an hour ago with no word since: no delivery, bounce or failure
     event, never opened or answered. The sender sends at most once, so a crash between its claim and SES,
     or an SES event lost on its way, shows here and nowhere else; "send reminders" reaches these people."""
@@ -359,7 +360,7 @@ def unconfirmed_sends(store: Any, event_id: str, wave_id: str, *, now: datetime)
     }
 
 
-def participants_view(store: Any, event_id: str) -> list[dict[str, Any]]:
+def participants_view(store: Store, event_id: str) -> list[dict[str, Any]]:
     store.get_event(event_id)
     waves = store.list_waves(event_id)
     status = {w.wave_id: {i.participant_id: i for i in store.list_invitations(w.wave_id)} for w in waves}
@@ -400,7 +401,7 @@ def _invitation_status(inv: Invitation | None) -> dict[str, Any]:
     }
 
 
-def summarize(store: Any, event_id: str, wave_id: str | None, by: str | None, *, k: int) -> dict[str, Any]:
+def summarize(store: Store, event_id: str, wave_id: str | None, by: str | None, *, k: int) -> dict[str, Any]:
     """The impact summary of one wave: one Query of its aggregate counters, whatever the response count."""
     dimension = by or "stakeholder_group"
     if dimension not in DIMENSIONS:
@@ -426,7 +427,7 @@ def summarize(store: Any, event_id: str, wave_id: str | None, by: str | None, *,
 # Reports, exports, recount and the programme view ------------------------------------------------------
 
 
-def _wave_and_questionnaire(store: Any, event_id: str, wave_id: str | None) -> tuple[Wave, Any]:
+def _wave_and_questionnaire(store: Store, event_id: str, wave_id: str | None) -> tuple[Wave, Any]:
     if wave_id is None:
         waves = sorted(store.list_waves(event_id), key=lambda w: w.created_at or datetime.min)
         if not waves:
@@ -437,7 +438,7 @@ def _wave_and_questionnaire(store: Any, event_id: str, wave_id: str | None) -> t
     return wave, catalogue.resolve(store, wave.questionnaire_id, wave.questionnaire_version)
 
 
-def recount_wave(store: Any, event_id: str, wave_id: str) -> dict[str, Any]:
+def recount_wave(store: Store, event_id: str, wave_id: str) -> dict[str, Any]:
     """Rebuild every counter from the raw responses and invitations and report any mismatch."""
     from chalicelib.domain.reporting import compare_counters, recount
 
@@ -452,7 +453,7 @@ def recount_wave(store: Any, event_id: str, wave_id: str) -> dict[str, Any]:
     return {"wave_id": wave.wave_id, "cells": len(rebuilt), "mismatches": mismatches, "ok": not mismatches}
 
 
-def export_csv(store: Any, event_id: str, wave_id: str | None, kind: str, *, k: int) -> tuple[str, str]:
+def export_csv(store: Store, event_id: str, wave_id: str | None, kind: str, *, k: int) -> tuple[str, str]:
     """(filename, CSV text) for ``kind`` aggregates or responses, suppression applied."""
     from chalicelib.domain.reporting import aggregates_csv, responses_csv, summaries_for_export
 
@@ -469,7 +470,7 @@ def export_csv(store: Any, event_id: str, wave_id: str | None, kind: str, *, k: 
     raise ValidationFailed("kind must be aggregates or responses")
 
 
-def report_data(store: Any, event_id: str, wave_id: str | None, by: str | None, *, k: int) -> dict[str, Any]:
+def report_data(store: Store, event_id: str, wave_id: str | None, by: str | None, *, k: int) -> dict[str, Any]:
     """Everything the HTML report shows: the summary, the other waves side by side, and the free text."""
     from chalicelib.domain.reporting import redact
 
@@ -512,7 +513,7 @@ def report_data(store: Any, event_id: str, wave_id: str | None, by: str | None, 
 
 
 def programme(
-    store: Any,
+    store: Store,
     year: int,
     indicator: str,
     *,
@@ -564,7 +565,7 @@ def programme(
     return out
 
 
-def panel(store: Any, event_id: str, first_wave: str | None, second_wave: str | None, *, k: int) -> dict[str, Any]:
+def panel(store: Store, event_id: str, first_wave: str | None, second_wave: str | None, *, k: int) -> dict[str, Any]:
     """Attrition between two waves of an event, linked by the pseudonymous panel ID."""
     from chalicelib.domain.reporting import panel_comparison
 
@@ -579,7 +580,7 @@ def panel(store: Any, event_id: str, first_wave: str | None, second_wave: str | 
     return {"event_id": event_id, "from": wave_a.wave_id, "to": wave_b.wave_id, **result}
 
 
-def erase_participant(store: Any, participant_id: str, *, now: datetime) -> dict[str, Any]:
+def erase_participant(store: Store, participant_id: str, *, now: datetime) -> dict[str, Any]:
     """Erase one participant's personal data; the answers and aggregates stay, pseudonymised."""
     from chalicelib.domain.reporting import personal_strings, scrub
 

@@ -16,7 +16,7 @@ from chalicelib.domain import catalogue
 from chalicelib.domain.cells import merge, spread
 from chalicelib.domain.errors import NotFound, OptedOut, TemporarilyUnavailable, WaveClosed
 from chalicelib.domain.model import Response, Wave
-from chalicelib.domain.ports import SubmitOutcome
+from chalicelib.domain.ports import Store, SubmitOutcome
 from chalicelib.domain.questionnaires import AnswerCheck, Questionnaire, aggregate_deltas, check_answers
 from chalicelib.domain.tokens import hash_token, looks_like_token
 
@@ -37,7 +37,7 @@ class Survey:
     closed: bool
 
 
-def resolve_token(store: Any, token: str) -> dict[str, Any]:
+def resolve_token(store: Store, token: str) -> dict[str, Any]:
     """The grant behind a token; NotFound for unknown and malformed tokens alike."""
     if not looks_like_token(token):
         raise NotFound("unknown link")
@@ -47,7 +47,7 @@ def resolve_token(store: Any, token: str) -> dict[str, Any]:
     return dict(grant)
 
 
-def open_survey(store: Any, token: str, *, now: datetime, lang: str | None = None, mark_open: bool = True) -> Survey:
+def open_survey(store: Store, token: str, *, now: datetime, lang: str | None = None, mark_open: bool = True) -> Survey:
     """Load the form for a token: questionnaire, previous answers, and whether it can still be answered."""
     grant = resolve_token(store, token)
     wave = store.get_wave(grant["event_id"], grant["wave_id"])
@@ -133,7 +133,7 @@ def open_previous(key: str, value: str, grant: Mapping[str, Any]) -> Response | 
 
 
 def submit(
-    store: Any,
+    store: Store,
     token: str,
     form: Mapping[str, Sequence[str]],
     *,
@@ -202,7 +202,7 @@ def submit(
     raise TemporarilyUnavailable("the answers changed while saving; please submit again")
 
 
-def unsubscribe(store: Any, token: str, *, now: datetime) -> None:
+def unsubscribe(store: Store, token: str, *, now: datetime) -> None:
     """One click: stop every email to this address, for every event. Idempotent."""
     grant = resolve_token(store, token)
     invitation = store.get_invitation(grant["wave_id"], grant["participant_id"])

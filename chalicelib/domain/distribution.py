@@ -24,6 +24,7 @@ from chalicelib.domain.ports import (
     SendQueue,
     SendRejected,
     SendThrottled,
+    Store,
 )
 from chalicelib.domain.schedule import next_kind, zone
 from chalicelib.domain.tokens import hash_token, new_token
@@ -65,7 +66,7 @@ def _job(inv: Invitation, kind: str, participant: Any, event: Event, wave: Wave)
     }
 
 
-def dispatch_due(store: Any, queue: SendQueue, now: datetime, *, limit: int) -> DispatchReport:
+def dispatch_due(store: Store, queue: SendQueue, now: datetime, *, limit: int) -> DispatchReport:
     """Queue every email that is due: the scheduled Lambda's work. Never scans: it queries the due index.
 
     Enqueue first, then move the invitation's due time on; a crash in between only re-queues, and the
@@ -91,7 +92,8 @@ def dispatch_due(store: Any, queue: SendQueue, now: datetime, *, limit: int) -> 
         following = None
         if first is not None and wave.closes_at is not None:
             following = next_kind(sent, first, wave.reminders_after_days, zone(inv.timezone, "UTC"), wave.closes_at)
-        store.reschedule(inv, *(following or (None, None)), anchor=anchor)
+        next_up, next_due = following or (None, None)
+        store.reschedule(inv, next_up, next_due, anchor=anchor)
 
     def flush() -> None:
         if not batch:
@@ -141,7 +143,7 @@ def dispatch_due(store: Any, queue: SendQueue, now: datetime, *, limit: int) -> 
     return report
 
 
-def remind_now(store: Any, queue: SendQueue, event_id: str, wave_id: str, now: datetime) -> dict[str, Any]:
+def remind_now(store: Store, queue: SendQueue, event_id: str, wave_id: str, now: datetime) -> dict[str, Any]:
     """One reminder now, outside the schedule, to everyone invited who has not completed or opted out."""
     event = store.get_event(event_id)
     wave = store.get_wave(event_id, wave_id)
@@ -168,7 +170,7 @@ def remind_now(store: Any, queue: SendQueue, event_id: str, wave_id: str, now: d
 
 
 def send_job(
-    store: Any,
+    store: Store,
     mailer: Mailer,
     renderer: EmailRenderer,
     job: Mapping[str, Any],
@@ -282,12 +284,12 @@ def compose(renderer: EmailRenderer, job: Mapping[str, Any], token: str, *, base
     )
 
 
-def record_feedback(store: Any, notification: Mapping[str, Any], *, secret: str, now: datetime) -> list[str]:
+def record_feedback(store: Store, notification: Mapping[str, Any], *, secret: str, now: datetime) -> list[str]:
     """Apply one SES notification (event publishing or identity notification JSON). Idempotent."""
     kind = str(notification.get("eventType") or notification.get("notificationType") or "")
     mail = notification.get("mail") or {}
     tags = {k: (v[0] if isinstance(v, list) and v else v) for k, v in (mail.get("tags") or {}).items()}
-    wave_id, participant_id = tags.get("ef-wave"), tags.get("ef-participant")
+    wave_id, participant_id = str(tags.get("ef-wave") or ""), str(tags.get("ef-participant") or "")
     done: list[str] = []
     cells: Mapping[str, str] | None = None
     if kind not in ("Bounce", "Complaint", "Delivery", "Reject"):

@@ -17,6 +17,7 @@ from typing import Any
 
 from chalicelib.domain import admin
 from chalicelib.domain.model import ImportJob, Participant
+from chalicelib.domain.ports import Store
 
 CHUNK_ROWS = 200  # about 70 kB of JSON: one SQS message, and a few seconds of writes
 KEPT_REJECTIONS = 1000  # the job item stays far below DynamoDB's 400 kB
@@ -31,7 +32,7 @@ def new_import_id(now: datetime) -> str:
 
 
 def start_import(
-    store: Any,
+    store: Store,
     queue: Any,
     event_id: str,
     csv_text: str,
@@ -83,7 +84,7 @@ def start_import(
     return job
 
 
-def apply_chunk(store: Any, message: Mapping[str, Any], *, panel_secret: str, now: datetime) -> ImportJob | None:
+def apply_chunk(store: Store, message: Mapping[str, Any], *, panel_secret: str, now: datetime) -> ImportJob | None:
     """Write one chunk of a background import (whole participants) and plan their invitations."""
     event_id, import_id, chunk = message["event_id"], message["import_id"], int(message["chunk"])
     participants = [participant_from_record(r) for r in message["participants"]]
