@@ -26,7 +26,7 @@ from chalice.app import Response
 from chalicelib import container
 from chalicelib.adapters.auth import Principal
 from chalicelib.api import admin as admin_api
-from chalicelib.api.errors import html_response, refused, status_of
+from chalicelib.api.errors import BadBody, classify, dashboard_kind, html_response, refused
 from chalicelib.api.request import base_path, body_bytes, query
 from chalicelib.api.session import (
     SESSION_COOKIE,
@@ -134,13 +134,6 @@ class _CsrfRefused(Exception):
     pass
 
 
-class _BadBody(Exception):
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
-
-
 def _secret() -> str:
     return container.settings().session_secret
 
@@ -192,11 +185,11 @@ def _visible(principal: Principal, event_id: str) -> bool:
 def _read_form() -> dict[str, list[str]]:
     raw = body_bytes(bp.current_request)
     if len(raw) > MAX_FORM:
-        raise _BadBody(413, "the form is larger than this page accepts")
+        raise BadBody(413, "the form is larger than this page accepts")
     try:
         return parse_qs(raw.decode("utf-8"), keep_blank_values=True, max_num_fields=MAX_FIELDS, errors="strict")
     except (ValueError, UnicodeDecodeError):
-        raise _BadBody(400, "the form could not be read") from None
+        raise BadBody(400, "the form could not be read") from None
 
 
 def _read_multipart() -> tuple[dict[str, list[str]], dict[str, bytes]]:
@@ -204,17 +197,17 @@ def _read_multipart() -> tuple[dict[str, list[str]], dict[str, bytes]]:
     request = bp.current_request
     raw = body_bytes(request)
     if len(raw) > MAX_UPLOAD:
-        raise _BadBody(413, f"the file is larger than {admin_api.MAX_CSV // (1024 * 1024)} MB; split it")
+        raise BadBody(413, f"the file is larger than {admin_api.MAX_CSV // (1024 * 1024)} MB; split it")
     content_type = request.headers.get("content-type", "")
     if "boundary=" not in content_type:
-        raise _BadBody(400, "the upload could not be read")
+        raise BadBody(400, "the upload could not be read")
     import email.parser  # only uploads need the MIME parser: keep it off the cold start
     import email.policy
 
     head = f"Content-Type: {content_type}\r\nMIME-Version: 1.0\r\n\r\n".encode("latin-1", "replace")
     message = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(head + raw)
     if not message.is_multipart():
-        raise _BadBody(400, "the upload could not be read")
+        raise BadBody(400, "the upload could not be read")
     fields: dict[str, list[str]] = {}
     files: dict[str, bytes] = {}
     for part in message.iter_parts():  # type: ignore[attr-defined]
@@ -230,7 +223,7 @@ def _read_multipart() -> tuple[dict[str, list[str]], dict[str, bytes]]:
             try:
                 fields.setdefault(name, []).append(payload.decode("utf-8"))
             except UnicodeDecodeError:
-                raise _BadBody(400, "the form could not be read") from None
+                raise BadBody(400, "the form could not be read") from None
     return fields, files
 
 
@@ -282,13 +275,13 @@ def _redirect(location: str, headers: dict[str, Any] | None = None) -> Response:
 def _error_page(exc: Exception, session: Session | None) -> Response:
     if isinstance(exc, ConfigurationError):  # the dashboard's own pages need the settings it was refused
         return refused(exc, as_json=False)
-    if isinstance(exc, _BadBody):
-        return _render("error", session=session, status=exc.status, kind="invalid", message=exc.message)
-    if isinstance(exc, DomainError):
-        status = status_of(exc)
-        kind = {403: "forbidden", 404: "not_found", 401: "signed_out", 503: "unavailable"}.get(status, "invalid")
-        return _render("error", session=session, status=status, kind=kind, message=exc.message)
-    logger.exception("dashboard error")
+    outcome = classify(exc, unexpected="dashboard error")
+    if isinstance(outcome.error, DomainError | BadBody):
+        return _render(
+            "error", session=session, status=outcome.status, kind=dashboard_kind(outcome), message=outcome.message
+        )
+    if outcome.error is not None:  # a Chalice error inside a dashboard view is ours, not the visitor's
+        logger.exception("dashboard error")
     return _render("error", session=session, status=500, kind="error", message="")
 
 
@@ -498,8 +491,6 @@ def dash_sign_in() -> Response:
         except TemporarilyUnavailable as exc:
             return _signin_page(status=503, email_value=email_value, error=exc.message.capitalize() + ".")
         return _session_started(signed, next_path)
-    except _BadBody as exc:
-        return _render("error", session=None, status=exc.status, kind="invalid", message=exc.message)
     except Exception as exc:  # noqa: BLE001 - errors become pages
         return _error_page(exc, None)
 
@@ -601,8 +592,6 @@ def dash_sign_in_challenge() -> Response:
         except TemporarilyUnavailable as exc:
             return _challenge_page(state, error=_sentence(exc.message), status=503)
         return _session_started(signed, next_path)
-    except _BadBody as exc:
-        return _render("error", session=None, status=exc.status, kind="invalid", message=exc.message)
     except Exception as exc:  # noqa: BLE001 - errors become pages
         return _error_page(exc, None)
 
