@@ -15,6 +15,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, quote, urlencode
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -25,7 +26,7 @@ from chalice.app import Response
 from chalicelib import container
 from chalicelib.adapters.auth import Principal
 from chalicelib.api import admin as admin_api
-from chalicelib.api.errors import html_response, refused, status_of
+from chalicelib.api.errors import BadBody, classify, dashboard_kind, html_response, refused
 from chalicelib.api.request import base_path, body_bytes, query
 from chalicelib.api.session import (
     SESSION_COOKIE,
@@ -85,72 +86,10 @@ NOTICES = {
     "or now if you press “Send now”.",
 }
 _NONCE = re.compile(r"[A-Za-z0-9_-]{16,64}")
-COPY_JS = """\
-// Progressive enhancement for "Copy the sentences": the text box works without it.
-(function () {
-  "use strict";
-  var buttons = document.querySelectorAll("[data-copy]");
-  Array.prototype.forEach.call(buttons, function (button) {
-    var box = document.getElementById(button.getAttribute("data-copy"));
-    var status = document.getElementById(button.getAttribute("data-status"));
-    if (!box) { return; }
-    button.hidden = false;
-    button.addEventListener("click", function () {
-      box.focus();
-      box.select();
-      var done = function () { if (status) { status.textContent = "Copied to the clipboard."; } };
-      var fallback = function () {
-        try { document.execCommand("copy"); done(); }
-        catch (e) { if (status) { status.textContent = "Press Ctrl+C (or Cmd+C) to copy the selected text."; } }
-      };
-      if (navigator.clipboard && navigator.clipboard.writeText) {
-        navigator.clipboard.writeText(box.value).then(done, fallback);
-      } else {
-        fallback();
-      }
-    });
-  });
-})();
-"""
-STATUS_JS = """\
-// Progressive enhancement for a page that follows background work (an import, a send): the "Refresh the
-// status" link works without it. Every two seconds the page is fetched again; the [data-live] values are
-// copied over, and once the work is over the finished page replaces this one. It gives up after ten minutes.
-(function () {
-  "use strict";
-  var page = document.querySelector("[data-live-page]");
-  if (!page || page.getAttribute("data-state") !== "running" || !window.fetch || !window.DOMParser) { return; }
-  var started = Date.now();
-  var copy = function (next) {
-    Array.prototype.forEach.call(next.querySelectorAll("[data-live]"), function (b) {
-      var a = page.querySelector('[data-live="' + b.getAttribute("data-live") + '"]');
-      if (!a) { return; }
-      a.textContent = b.textContent;
-      if (b.hasAttribute("value")) { a.setAttribute("value", b.getAttribute("value")); a.value = b.value; }
-    });
-  };
-  var tick = function () {
-    if (Date.now() - started > 600000) { return; }
-    fetch(window.location.href, { credentials: "same-origin", cache: "no-store" })
-      .then(function (reply) { if (!reply.ok) { throw new Error(String(reply.status)); } return reply.text(); })
-      .then(function (html) {
-        var doc = new DOMParser().parseFromString(html, "text/html");
-        var next = doc.querySelector("[data-live-page]");
-        if (!next) { throw new Error("no status"); }
-        if (next.getAttribute("data-state") !== "running") {
-          document.title = doc.title;
-          page.replaceWith(next);
-          return;
-        }
-        copy(next);
-        window.setTimeout(tick, 2000);
-      })
-      .catch(function () { window.setTimeout(tick, 10000); });
-  };
-  window.setTimeout(tick, 1500);
-})();
-"""
-SCRIPTS = {"copy.js": COPY_JS, "status.js": STATUS_JS}
+# The dashboard's scripts are files beside the package (chalice ships chalicelib/ whole), read once at import;
+# CSP script-src 'self' covers them, so they need no hash or nonce.
+_STATIC = Path(__file__).resolve().parent.parent / "static" / "dashboard"
+SCRIPTS = {name: (_STATIC / name).read_text(encoding="utf-8") for name in ("copy.js", "status.js")}
 
 
 # Sessions ---------------------------------------------------------------------------------------------
@@ -193,13 +132,6 @@ class _SignedOut(Exception):
 
 class _CsrfRefused(Exception):
     pass
-
-
-class _BadBody(Exception):
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
 
 
 def _secret() -> str:
@@ -253,11 +185,11 @@ def _visible(principal: Principal, event_id: str) -> bool:
 def _read_form() -> dict[str, list[str]]:
     raw = body_bytes(bp.current_request)
     if len(raw) > MAX_FORM:
-        raise _BadBody(413, "the form is larger than this page accepts")
+        raise BadBody(413, "the form is larger than this page accepts")
     try:
         return parse_qs(raw.decode("utf-8"), keep_blank_values=True, max_num_fields=MAX_FIELDS, errors="strict")
     except (ValueError, UnicodeDecodeError):
-        raise _BadBody(400, "the form could not be read") from None
+        raise BadBody(400, "the form could not be read") from None
 
 
 def _read_multipart() -> tuple[dict[str, list[str]], dict[str, bytes]]:
@@ -265,17 +197,17 @@ def _read_multipart() -> tuple[dict[str, list[str]], dict[str, bytes]]:
     request = bp.current_request
     raw = body_bytes(request)
     if len(raw) > MAX_UPLOAD:
-        raise _BadBody(413, f"the file is larger than {admin_api.MAX_CSV // (1024 * 1024)} MB; split it")
+        raise BadBody(413, f"the file is larger than {admin_api.MAX_CSV // (1024 * 1024)} MB; split it")
     content_type = request.headers.get("content-type", "")
     if "boundary=" not in content_type:
-        raise _BadBody(400, "the upload could not be read")
+        raise BadBody(400, "the upload could not be read")
     import email.parser  # only uploads need the MIME parser: keep it off the cold start
     import email.policy
 
     head = f"Content-Type: {content_type}\r\nMIME-Version: 1.0\r\n\r\n".encode("latin-1", "replace")
     message = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(head + raw)
     if not message.is_multipart():
-        raise _BadBody(400, "the upload could not be read")
+        raise BadBody(400, "the upload could not be read")
     fields: dict[str, list[str]] = {}
     files: dict[str, bytes] = {}
     for part in message.iter_parts():  # type: ignore[attr-defined]
@@ -291,7 +223,7 @@ def _read_multipart() -> tuple[dict[str, list[str]], dict[str, bytes]]:
             try:
                 fields.setdefault(name, []).append(payload.decode("utf-8"))
             except UnicodeDecodeError:
-                raise _BadBody(400, "the form could not be read") from None
+                raise BadBody(400, "the form could not be read") from None
     return fields, files
 
 
@@ -343,13 +275,13 @@ def _redirect(location: str, headers: dict[str, Any] | None = None) -> Response:
 def _error_page(exc: Exception, session: Session | None) -> Response:
     if isinstance(exc, ConfigurationError):  # the dashboard's own pages need the settings it was refused
         return refused(exc, as_json=False)
-    if isinstance(exc, _BadBody):
-        return _render("error", session=session, status=exc.status, kind="invalid", message=exc.message)
-    if isinstance(exc, DomainError):
-        status = status_of(exc)
-        kind = {403: "forbidden", 404: "not_found", 401: "signed_out", 503: "unavailable"}.get(status, "invalid")
-        return _render("error", session=session, status=status, kind=kind, message=exc.message)
-    logger.exception("dashboard error")
+    outcome = classify(exc, unexpected="dashboard error")
+    if isinstance(outcome.error, DomainError | BadBody):
+        return _render(
+            "error", session=session, status=outcome.status, kind=dashboard_kind(outcome), message=outcome.message
+        )
+    if outcome.error is not None:  # a Chalice error inside a dashboard view is ours, not the visitor's
+        logger.exception("dashboard error")
     return _render("error", session=session, status=500, kind="error", message="")
 
 
@@ -559,8 +491,6 @@ def dash_sign_in() -> Response:
         except TemporarilyUnavailable as exc:
             return _signin_page(status=503, email_value=email_value, error=exc.message.capitalize() + ".")
         return _session_started(signed, next_path)
-    except _BadBody as exc:
-        return _render("error", session=None, status=exc.status, kind="invalid", message=exc.message)
     except Exception as exc:  # noqa: BLE001 - errors become pages
         return _error_page(exc, None)
 
@@ -662,8 +592,6 @@ def dash_sign_in_challenge() -> Response:
         except TemporarilyUnavailable as exc:
             return _challenge_page(state, error=_sentence(exc.message), status=503)
         return _session_started(signed, next_path)
-    except _BadBody as exc:
-        return _render("error", session=None, status=exc.status, kind="invalid", message=exc.message)
     except Exception as exc:  # noqa: BLE001 - errors become pages
         return _error_page(exc, None)
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import json
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from chalice.app import ChaliceViewError, Response
@@ -93,10 +94,69 @@ ERROR_PAGES = {
     415: "bad_request",
     503: "unavailable",
 }
+DASHBOARD_PAGES = {401: "signed_out", 403: "forbidden", 404: "not_found", 503: "unavailable"}
 REFUSED_MESSAGE = "the service is not configured correctly and cannot answer; its operators have the reason"
 
 
-def participant_error_page(status: int, exc: Exception | None = None) -> Response:
+INTERNAL_MESSAGE = "something went wrong on our side; it has been logged"
+
+
+class BadBody(Exception):
+    """A request body a page cannot read (too large, not UTF-8, a broken form or upload)."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What an error means to a client: the status, the stable code and the message it may read."""
+
+    status: int
+    code: str
+    message: str
+    error: Exception | None = None
+
+
+def classify(exc: Exception, *, unexpected: str = "unhandled error") -> Outcome:
+    """The one map from an error to its outcome; each renderer below only chooses the presentation.
+
+    A refused configuration is logged once (its reason, no traceback) and an unexpected error with its masked
+    traceback; neither reason reaches the client.
+    """
+    if isinstance(exc, e.ConfigurationError):
+        log_refusal(exc.message)
+        return Outcome(status_of(exc), exc.code, REFUSED_MESSAGE, exc)
+    if isinstance(exc, e.DomainError):
+        return Outcome(status_of(exc), exc.code, exc.message, exc)
+    if isinstance(exc, BadBody):
+        return Outcome(exc.status, "invalid", exc.message, exc)
+    if isinstance(exc, ChaliceViewError):
+        status = int(getattr(exc, "STATUS_CODE", 400))
+        code = type(exc).__name__.replace("Error", "").lower() or "error"
+        message = "the request body is not valid JSON" if "JSON" in str(exc) else str(exc) or "bad request"
+        return Outcome(status, code, message, exc)
+    logger.exception(unexpected)
+    return Outcome(500, "internal", INTERNAL_MESSAGE)
+
+
+def json_outcome(outcome: Outcome) -> Response:
+    details = outcome.error.details if isinstance(outcome.error, e.DomainError) else None
+    if isinstance(outcome.error, e.ConfigurationError):
+        details = None
+    return json_error(outcome.status, outcome.code, outcome.message, details)
+
+
+def dashboard_kind(outcome: Outcome) -> str:
+    """The dashboard error page's kind: a readable body or a rule the form broke is "invalid"."""
+    if isinstance(outcome.error, BadBody):
+        return "invalid"
+    return DASHBOARD_PAGES.get(outcome.status, "invalid")
+
+
+def participant_error_page(status: int, exc: Exception | None = None, *, lang: str | None = None) -> Response:
     from chalicelib.api.participant import render, request_language
 
     page = ERROR_PAGES.get(status, "error")
@@ -104,42 +164,26 @@ def participant_error_page(status: int, exc: Exception | None = None) -> Respons
         page = "opted_out"
     elif isinstance(exc, e.ConfigurationError):
         page = "unavailable"
-    lang = "en"
-    try:
-        lang = request_language()
-    except Exception:  # noqa: BLE001 - the error page must render even for a broken request
-        lang = "en"
+    if lang is None:
+        try:
+            lang = request_language()
+        except Exception:  # noqa: BLE001 - the error page must render even for a broken request
+            lang = "en"
     body = render("error", lang, {"kind": page, "status": status})
     return html_response(body, status)
 
 
 def refused(exc: e.ConfigurationError, *, as_json: bool) -> Response:
     """A refused configuration: logged once here, then a 500 that says no more than that."""
-    log_refusal(exc.message)
-    if as_json:
-        return json_error(status_of(exc), exc.code, REFUSED_MESSAGE)
-    return participant_error_page(status_of(exc), exc)
+    outcome = classify(exc)
+    return json_outcome(outcome) if as_json else participant_error_page(outcome.status, exc)
 
 
 def _map(exc: Exception, as_json: bool) -> Response:
-    if isinstance(exc, e.ConfigurationError):
-        return refused(exc, as_json=as_json)
-    if isinstance(exc, e.DomainError):
-        status = status_of(exc)
-        if as_json:
-            return json_error(status, exc.code, exc.message, exc.details)
-        return participant_error_page(status, exc)
-    if isinstance(exc, ChaliceViewError):
-        status = int(getattr(exc, "STATUS_CODE", 400))
-        code = type(exc).__name__.replace("Error", "").lower() or "error"
-        message = "the request body is not valid JSON" if "JSON" in str(exc) else str(exc) or "bad request"
-        if as_json:
-            return json_error(status, code, message)
-        return participant_error_page(status, exc)
-    logger.exception("unhandled error")
+    outcome = classify(exc)
     if as_json:
-        return json_error(500, "internal", "something went wrong on our side; it has been logged")
-    return participant_error_page(500)
+        return json_outcome(outcome)
+    return participant_error_page(outcome.status, outcome.error)
 
 
 def handled(as_json: bool) -> Callable[[Callable[..., Any]], Callable[..., Any]]:

@@ -15,10 +15,10 @@ from chalice import Blueprint
 from chalice.app import Response
 
 from chalicelib import container
-from chalicelib.api.errors import handled, html_response, participant_error_page
+from chalicelib.api.errors import classify, handled, html_response, participant_error_page
 from chalicelib.api.request import base_path, body_bytes, query
 from chalicelib.domain import answering
-from chalicelib.domain.errors import DomainError, NotFound, TemporarilyUnavailable
+from chalicelib.domain.errors import DomainError, NotFound, OptedOut, TemporarilyUnavailable, WaveClosed
 from chalicelib.domain.model import LANGUAGES
 from chalicelib.domain.questionnaires import check_answers
 from chalicelib.observability import count, log_event
@@ -93,11 +93,16 @@ def _form_page(
 
 
 def _state_page(survey: answering.Survey) -> Response | None:
+    """A survey that cannot be answered any more is the error map's page, in the survey's language."""
+    state: DomainError | None = None
     if survey.opted_out:
-        return html_response(render("error", survey.language, {"kind": "opted_out", "status": 410}), 410)
-    if survey.closed:
-        return html_response(render("error", survey.language, {"kind": "closed", "status": 410}), 410)
-    return None
+        state = OptedOut("you have opted out")
+    elif survey.closed:
+        state = WaveClosed("this survey is closed")
+    if state is None:
+        return None
+    outcome = classify(state)
+    return participant_error_page(outcome.status, outcome.error, lang=survey.language)
 
 
 @bp.route("/s/{token}", methods=["GET"])

@@ -139,6 +139,8 @@ def test_function_zip_holds_the_app_code(packaged: Packaged) -> None:
         "chalicelib/questionnaires/satisfaction.json",
         "chalicelib/data/countries.json",
         "chalicelib/data/public_values.txt",
+        "chalicelib/static/dashboard/copy.js",
+        "chalicelib/static/dashboard/status.js",
     ):
         assert required in files, required
     on_disk = {
