@@ -52,6 +52,7 @@ from chalicelib.domain.errors import (
     Unauthenticated,
     ValidationFailed,
 )
+from chalicelib.domain.messages import SendJob
 from chalicelib.domain.model import DIMENSIONS, INVITATION, LANGUAGES, Event, ImportJob, Wave
 from chalicelib.observability import count, log_event, logger
 
@@ -1001,17 +1002,17 @@ def _preview_subject(event_id: str, wave_id: str) -> tuple[Event, Wave, Any, str
 
 def _sample_email(event: Event, wave: Wave, lang: str, kind: str) -> Any:
     """The email exactly as the sender composes it, for a sample participant and a dummy link."""
-    job = {
-        "event_id": event.event_id,
-        "wave_id": wave.wave_id,
-        "participant_id": "preview",
-        "kind": kind,
-        "email": "participant@example.org",
-        "name": "Alex Example",
-        "language": lang,
-        "event_title": event.title,
-        "closes_at": wave.closes_at.isoformat() if wave.closes_at else None,
-    }
+    job = SendJob(
+        event_id=event.event_id,
+        wave_id=wave.wave_id,
+        participant_id="preview",
+        kind=kind,
+        email="participant@example.org",
+        name="Alex Example",
+        language=lang,
+        event_title=event.title,
+        closes_at=wave.closes_at,
+    )
     base = container.settings().public_base_url
     return distribution.compose(container.renderer(), job, "preview-link-not-a-real-token", base_url=base)
 

@@ -14,7 +14,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from chalicelib.domain.errors import NotFound, ValidationFailed
-from chalicelib.domain.model import INVITATION, Event, Invitation, TokenGrant, Wave
+from chalicelib.domain.messages import SendJob
+from chalicelib.domain.model import INVITATION, Event, Invitation, Participant, TokenGrant, Wave
 from chalicelib.domain.participants import email_key
 from chalicelib.domain.ports import (
     ClaimOutcome,
@@ -29,7 +30,6 @@ from chalicelib.domain.ports import (
 from chalicelib.domain.schedule import next_kind, zone
 from chalicelib.domain.tokens import hash_token, new_token
 
-MESSAGE_VERSION = 1
 TOKEN_GRACE = timedelta(days=30)
 SCHEDULE_LAG = timedelta(hours=6)
 
@@ -45,27 +45,6 @@ class DispatchReport:
     waves: set[str] = field(default_factory=set)
 
 
-def _job(inv: Invitation, kind: str, participant: Any, event: Event, wave: Wave) -> dict[str, Any]:
-    # Everything the sender needs travels in the message, so sending reads nothing.
-    return {
-        "v": MESSAGE_VERSION,
-        "event_id": inv.event_id,
-        "wave_id": inv.wave_id,
-        "participant_id": inv.participant_id,
-        "kind": kind,
-        "email": participant.email,
-        "name": participant.full_name,
-        "language": inv.language,
-        "email_key": inv.email_key,
-        "cells": dict(inv.cells),
-        "panel_id": inv.panel_id,
-        "event_title": event.title,
-        "questionnaire_id": wave.questionnaire_id,
-        "questionnaire_version": wave.questionnaire_version,
-        "closes_at": wave.closes_at.isoformat() if wave.closes_at else None,
-    }
-
-
 def dispatch_due(store: Store, queue: SendQueue, now: datetime, *, limit: int) -> DispatchReport:
     """Queue every email that is due: the scheduled Lambda's work. Never scans: it queries the due index.
 
@@ -75,8 +54,8 @@ def dispatch_due(store: Store, queue: SendQueue, now: datetime, *, limit: int) -
     report = DispatchReport()
     events: dict[str, Event] = {}
     waves: dict[tuple[str, str], Wave] = {}
-    participants: dict[tuple[str, str], Any] = {}
-    batch: list[tuple[Invitation, str, dict[str, Any]]] = []
+    participants: dict[tuple[str, str], Participant] = {}
+    batch: list[tuple[Invitation, str, SendJob]] = []
 
     def move_on(inv: Invitation, kind: str) -> None:
         """Point the due index at the email owed after ``kind``."""
@@ -98,7 +77,7 @@ def dispatch_due(store: Store, queue: SendQueue, now: datetime, *, limit: int) -
     def flush() -> None:
         if not batch:
             return
-        queue.enqueue([job for _, _, job in batch])
+        queue.enqueue([job.to_message() for _, _, job in batch])
         for inv, kind, _ in batch:
             move_on(inv, kind)
         report.enqueued += len(batch)
@@ -135,7 +114,7 @@ def dispatch_due(store: Store, queue: SendQueue, now: datetime, *, limit: int) -
             store.reschedule(inv, None, None)
             report.skipped += 1
             continue
-        batch.append((inv, kind, _job(inv, kind, person, events[inv.event_id], wave)))
+        batch.append((inv, kind, SendJob.for_invitation(inv, kind, person, events[inv.event_id], wave)))
         report.waves.add(inv.wave_id)
         if len(batch) >= 10:
             flush()
@@ -150,7 +129,7 @@ def remind_now(store: Store, queue: SendQueue, event_id: str, wave_id: str, now:
     if wave.closes_at is None or wave.closes_at <= now:
         raise ValidationFailed("the wave is closed")
     people = {p.participant_id: p for p in store.list_participants(event_id)}
-    jobs = []
+    jobs: list[dict[str, Any]] = []
     for inv in store.list_invitations(wave_id):
         person = people.get(inv.participant_id)
         if (
@@ -163,7 +142,7 @@ def remind_now(store: Store, queue: SendQueue, event_id: str, wave_id: str, now:
         ):
             continue
         manual = sum(1 for k in inv.sent_kinds if k.startswith("manual-")) + 1
-        jobs.append(_job(inv, f"manual-{manual}", person, event, wave))
+        jobs.append(SendJob.for_invitation(inv, f"manual-{manual}", person, event, wave).to_message())
     for start in range(0, len(jobs), 10):
         queue.enqueue(jobs[start : start + 10])
     return {"wave_id": wave_id, "queued": len(jobs)}
@@ -173,39 +152,39 @@ def send_job(
     store: Store,
     mailer: Mailer,
     renderer: EmailRenderer,
-    job: Mapping[str, Any],
+    message: Mapping[str, Any],
     *,
     base_url: str,
     now: datetime,
 ) -> str:
-    """Send one queued email at most once. Returns what happened; raises RetryLater when throttled."""
-    if not isinstance(job, Mapping) or job.get("v") != MESSAGE_VERSION:
-        raise ValueError("not a send job this version understands")
-    kind = str(job["kind"])
+    """Send one queued email (the decoded queue message) at most once. Returns what happened; raises
+    RetryLater when throttled, ValueError when the message is not a send job this version wrote."""
+    job = SendJob.from_message(message)
+    kind = job.kind
     token = new_token()
-    closes = datetime.fromisoformat(job["closes_at"]) if job.get("closes_at") else now
+    closes = job.closes_at or now
     grant = TokenGrant(
         token_hash=hash_token(token),
-        event_id=job["event_id"],
-        wave_id=job["wave_id"],
-        participant_id=job["participant_id"],
+        event_id=job.event_id,
+        wave_id=job.wave_id,
+        participant_id=job.participant_id,
         kind=kind,
         expires_at=closes + TOKEN_GRACE,
     )
     outcome = store.claim(
-        event_id=job["event_id"],
-        wave_id=job["wave_id"],
-        participant_id=job["participant_id"],
+        event_id=job.event_id,
+        wave_id=job.wave_id,
+        participant_id=job.participant_id,
         kind=kind,
-        email_key=job["email_key"],
-        cells=job["cells"],
+        email_key=job.email_key,
+        cells=job.cells,
         token=grant,
         token_extra={
-            "cells": job["cells"],
-            "language": job["language"],
-            "panel_id": job["panel_id"],
-            "questionnaire_id": job["questionnaire_id"],
-            "questionnaire_version": job["questionnaire_version"],
+            "cells": dict(job.cells),
+            "language": job.language,
+            "panel_id": job.panel_id,
+            "questionnaire_id": job.questionnaire_id,
+            "questionnaire_version": job.questionnaire_version,
         },
         now=now,
     )
@@ -214,9 +193,9 @@ def send_job(
     if outcome is ClaimOutcome.SUPPRESSED:
         if kind == INVITATION:
             store.mark_outcome(
-                wave_id=job["wave_id"],
-                participant_id=job["participant_id"],
-                cells=job["cells"],
+                wave_id=job.wave_id,
+                participant_id=job.participant_id,
+                cells=job.cells,
                 status="suppressed",
                 counter="suppressed",
                 once_per_status=True,  # a redelivered job must not count the same skip twice
@@ -229,18 +208,18 @@ def send_job(
         mailer.send(email)
     except SendThrottled as exc:
         store.release(
-            wave_id=job["wave_id"],
-            participant_id=job["participant_id"],
+            wave_id=job.wave_id,
+            participant_id=job.participant_id,
             kind=kind,
             token_hash=grant.token_hash,
-            cells=job["cells"],
+            cells=job.cells,
         )
         raise RetryLater("SES throttled") from exc
     except SendRejected as exc:
         store.mark_outcome(
-            wave_id=job["wave_id"],
-            participant_id=job["participant_id"],
-            cells=job["cells"],
+            wave_id=job.wave_id,
+            participant_id=job.participant_id,
+            cells=job.cells,
             status="failed",
             counter="failed",
             reason=str(exc)[:200],
@@ -249,25 +228,25 @@ def send_job(
     return "sent"
 
 
-def compose(renderer: EmailRenderer, job: Mapping[str, Any], token: str, *, base_url: str) -> OutgoingEmail:
-    lang = str(job["language"])
+def compose(renderer: EmailRenderer, job: SendJob, token: str, *, base_url: str) -> OutgoingEmail:
+    lang = job.language
     survey_url = f"{base_url}/s/{token}"
     unsubscribe_url = f"{base_url}/u/{token}"
-    closes = datetime.fromisoformat(job["closes_at"]) if job.get("closes_at") else None
-    template = "invitation" if job["kind"] == INVITATION else "reminder"
+    closes = job.closes_at
+    template = "invitation" if job.kind == INVITATION else "reminder"
     subject, html, text = renderer.render_email(
         template,
         lang,
         {
-            "name": job["name"],
-            "event_title": job["event_title"],
+            "name": job.name,
+            "event_title": job.event_title,
             "survey_url": survey_url,
             "unsubscribe_url": unsubscribe_url,
             "closes_on": closes,
         },
     )
     return OutgoingEmail(
-        to=str(job["email"]),
+        to=job.email,
         subject=subject,
         html=html,
         text=text,
@@ -276,10 +255,10 @@ def compose(renderer: EmailRenderer, job: Mapping[str, Any], token: str, *, base
             "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
         },
         tags={
-            "ef-wave": str(job["wave_id"]),
-            "ef-participant": str(job["participant_id"]),
-            "ef-event": str(job["event_id"]),
-            "ef-kind": str(job["kind"]),
+            "ef-wave": job.wave_id,
+            "ef-participant": job.participant_id,
+            "ef-event": job.event_id,
+            "ef-kind": job.kind,
         },
     )
 
