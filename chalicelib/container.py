@@ -48,7 +48,7 @@ def store() -> DynamoStore:
 
 
 def mailer() -> SesMailer:
-    from chalicelib.adapters.mailer import RateLimiter, SesMailer
+    from chalicelib.adapters.mailer import SendPacer, SesMailer
 
     s = get_settings()
     return _cached(  # type: ignore[no-any-return]
@@ -58,7 +58,7 @@ def mailer() -> SesMailer:
             clients.client("ses"),
             sender=s.ses_sender,
             configuration_set=s.ses_configuration_set,
-            limiter=RateLimiter(s.ses_max_send_rate),
+            pacer=SendPacer(s.ses_max_send_rate),
         ),
     )
 

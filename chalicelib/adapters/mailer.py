@@ -22,8 +22,10 @@ _REJECTED = (
 )
 
 
-class RateLimiter:
-    """Token bucket: keeps one sender under the account's SES rate; never waits when under it."""
+class SendPacer:
+    """Spaces sends evenly at the account's SES rate: each send may start one interval after the previous
+    one, and waits only when it would come early. No burst is saved up while idle (not a token bucket):
+    SES's own limit is per second, and an even pace never meets it."""
 
     def __init__(self, per_second: float) -> None:
         self.interval = 1.0 / per_second
@@ -40,11 +42,11 @@ class RateLimiter:
 
 
 class SesMailer:
-    def __init__(self, ses: Any, *, sender: str, configuration_set: str, limiter: RateLimiter) -> None:
+    def __init__(self, ses: Any, *, sender: str, configuration_set: str, pacer: SendPacer) -> None:
         self.ses = ses
         self.sender = sender
         self.configuration_set = configuration_set
-        self.limiter = limiter
+        self.pacer = pacer
 
     def build(self, email: OutgoingEmail) -> EmailMessage:
         msg = EmailMessage()
@@ -68,7 +70,7 @@ class SesMailer:
         }
         if self.configuration_set:
             kwargs["ConfigurationSetName"] = self.configuration_set
-        self.limiter.wait()
+        self.pacer.wait()
         try:
             reply = self.ses.send_raw_email(**kwargs)
         except ClientError as exc:

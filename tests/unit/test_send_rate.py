@@ -34,3 +34,32 @@ def test_concurrency_times_pace_stays_within_the_ses_quota(stage: str) -> None:
 def test_the_default_pace_is_safe_for_the_default_quota() -> None:
     concurrency = CONFIG["lambda_functions"]["sender"]["reserved_concurrency"]
     assert concurrency * load_settings({"EF_STAGE": "test"}).ses_max_send_rate <= SES_QUOTA["prod"]
+
+
+class _Clock:
+    def __init__(self) -> None:
+        self.now = 100.0
+        self.slept: list[float] = []
+
+    def monotonic(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(round(seconds, 6))
+        self.now += seconds
+
+
+def test_the_pacer_spaces_sends_evenly_and_saves_no_burst_while_idle(monkeypatch: pytest.MonkeyPatch) -> None:
+    from chalicelib.adapters import mailer
+
+    clock = _Clock()
+    monkeypatch.setattr(mailer.time, "monotonic", clock.monotonic)
+    monkeypatch.setattr(mailer.time, "sleep", clock.sleep)
+    pacer = mailer.SendPacer(4.0)
+    for _ in range(3):
+        pacer.wait()
+    assert clock.slept == [0.25, 0.25]  # the first goes at once, the others a quarter second apart
+    clock.now += 60  # a minute idle saves up nothing: the next two are still spaced
+    pacer.wait()
+    pacer.wait()
+    assert clock.slept == [0.25, 0.25, 0.25]
