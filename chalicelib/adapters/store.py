@@ -722,13 +722,6 @@ class DynamoStore:
             raise
         return True
 
-    def is_suppressed(self, email_key: str) -> bool:
-        try:
-            t.SuppressionItem.get(email_key)
-        except DoesNotExist:
-            return False
-        return True
-
     # Tokens and responses ------------------------------------------------------------------------
     def get_token(self, token_hash: str) -> dict[str, Any] | None:
         try:
