@@ -118,6 +118,7 @@ class Outcome:
     code: str
     message: str
     error: Exception | None = None
+    details: Any = None  # what a refused request may show (a domain error's details), never a refusal's reason
 
 
 def classify(exc: Exception, *, unexpected: str = "unhandled error") -> Outcome:
@@ -130,7 +131,7 @@ def classify(exc: Exception, *, unexpected: str = "unhandled error") -> Outcome:
         log_refusal(exc.message)
         return Outcome(status_of(exc), exc.code, REFUSED_MESSAGE, exc)
     if isinstance(exc, e.DomainError):
-        return Outcome(status_of(exc), exc.code, exc.message, exc)
+        return Outcome(status_of(exc), exc.code, exc.message, exc, exc.details)
     if isinstance(exc, BadBody):
         return Outcome(exc.status, "invalid", exc.message, exc)
     if isinstance(exc, ChaliceViewError):
@@ -143,10 +144,7 @@ def classify(exc: Exception, *, unexpected: str = "unhandled error") -> Outcome:
 
 
 def json_outcome(outcome: Outcome) -> Response:
-    details = outcome.error.details if isinstance(outcome.error, e.DomainError) else None
-    if isinstance(outcome.error, e.ConfigurationError):
-        details = None
-    return json_error(outcome.status, outcome.code, outcome.message, details)
+    return json_error(outcome.status, outcome.code, outcome.message, outcome.details)
 
 
 def dashboard_kind(outcome: Outcome) -> str:
