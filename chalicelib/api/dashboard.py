@@ -87,10 +87,15 @@ NOTICES = {
     "or now if you press “Send now”.",
 }
 _NONCE = re.compile(r"[A-Za-z0-9_-]{16,64}")
-# The dashboard's scripts are files beside the package (chalice ships chalicelib/ whole), read once at import;
-# CSP script-src 'self' covers them, so they need no hash or nonce.
+# The dashboard's scripts are files beside the package (chalice ships chalicelib/ whole), read on their first
+# request, not at cold start; CSP script-src 'self' covers them, so they need no hash or nonce.
 _STATIC = Path(__file__).resolve().parent.parent / "static" / "dashboard"
-SCRIPTS = {name: (_STATIC / name).read_text(encoding="utf-8") for name in ("copy.js", "status.js")}
+SCRIPTS = ("copy.js", "status.js")
+
+
+@functools.cache
+def _script(name: str) -> str:
+    return (_STATIC / name).read_text(encoding="utf-8")
 
 
 # Sessions ---------------------------------------------------------------------------------------------
@@ -1142,11 +1147,10 @@ def dash_programme(ctx: Ctx) -> Response:
 
 @bp.route("/dashboard/static/{name}", methods=["GET"])
 def dash_script(name: str) -> Response:
-    script = SCRIPTS.get(name)
-    if script is None:
+    if name not in SCRIPTS:
         return Response(body="not found", status_code=404, headers={"Content-Type": "text/plain; charset=utf-8"})
     return Response(
-        body=script,
+        body=_script(name),
         status_code=200,
         headers={
             "Content-Type": "text/javascript; charset=utf-8",
