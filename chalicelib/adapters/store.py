@@ -15,6 +15,7 @@ from pynamodb.expressions.operand import Path
 from pynamodb.transactions import TransactWrite
 
 from chalicelib.adapters import tables as t
+from chalicelib.adapters.outcomes import OutcomeMarks
 from chalicelib.domain.cells import spread
 from chalicelib.domain.errors import Conflict, NotFound, TemporarilyUnavailable
 from chalicelib.domain.model import (
@@ -111,7 +112,7 @@ class Tx:
         return {label for label, code in zip(order, codes, strict=False) if code == "ConditionalCheckFailed"}
 
 
-class DynamoStore:
+class DynamoStore(OutcomeMarks):
     """Implements the domain's repository ports against the stage's DynamoDB tables."""
 
     # Events --------------------------------------------------------------------------------------
@@ -606,7 +607,7 @@ class DynamoStore:
             if kind == "invitation":
                 tx.counters(wave_id, spread(cells, {"f:invited": -1}))
 
-    def mark_outcome(
+    def _mark(
         self,
         *,
         wave_id: str,
@@ -837,17 +838,6 @@ class DynamoStore:
             raise
         return SubmitOutcome.STORED
 
-    def mark_opened(self, wave_id: str, participant_id: str, cells: Mapping[str, str], now: datetime) -> None:
-        self.mark_outcome(
-            wave_id=wave_id,
-            participant_id=participant_id,
-            cells=cells,
-            status=None,
-            counter="opened",
-            only_once_field="opened_at",
-            now=now,
-        )
-
     # Aggregates ----------------------------------------------------------------------------------
     def read_cells(self, wave_id: str, dimension: str) -> dict[str, dict[str, int]]:
         """One Query: every counter item of one dimension of a wave."""
@@ -925,6 +915,7 @@ def _busy_when_throttled(method: Callable[..., Any]) -> Callable[..., Any]:
     return call
 
 
-for _name, _method in list(vars(DynamoStore).items()):
+for _name in dir(DynamoStore):  # its own methods and the named outcomes it inherits
+    _method = getattr(DynamoStore, _name)
     if not _name.startswith("_") and inspect.isfunction(_method):
         setattr(DynamoStore, _name, _busy_when_throttled(_method))

@@ -207,12 +207,4 @@ def unsubscribe(store: Store, token: str, *, now: datetime) -> None:
     grant = resolve_token(store, token)
     invitation = store.get_invitation(grant["wave_id"], grant["participant_id"])
     store.suppress(invitation.email_key, "unsubscribe", now)
-    store.mark_outcome(
-        wave_id=grant["wave_id"],
-        participant_id=grant["participant_id"],
-        cells=grant["cells"],
-        status="opted_out",
-        counter="opted_out",
-        only_once_field="opted_out_at",
-        now=now,
-    )
+    store.mark_opted_out(grant["wave_id"], grant["participant_id"], grant["cells"], now)

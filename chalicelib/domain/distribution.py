@@ -192,14 +192,7 @@ def send_job(
         raise RetryLater("claim throttled")
     if outcome is ClaimOutcome.SUPPRESSED:
         if kind == INVITATION:
-            store.mark_outcome(
-                wave_id=job.wave_id,
-                participant_id=job.participant_id,
-                cells=job.cells,
-                status="suppressed",
-                counter="suppressed",
-                once_per_status=True,  # a redelivered job must not count the same skip twice
-            )
+            store.mark_suppressed(job.wave_id, job.participant_id, job.cells)
         return "suppressed"
     if outcome is not ClaimOutcome.CLAIMED:
         return str(outcome.value)
@@ -216,14 +209,7 @@ def send_job(
         )
         raise RetryLater("SES throttled") from exc
     except SendRejected as exc:
-        store.mark_outcome(
-            wave_id=job.wave_id,
-            participant_id=job.participant_id,
-            cells=job.cells,
-            status="failed",
-            counter="failed",
-            reason=str(exc)[:200],
-        )
+        store.mark_send_failed(job.wave_id, job.participant_id, job.cells, str(exc)[:200])
         return "rejected"
     return "sent"
 
@@ -285,15 +271,7 @@ def record_feedback(store: Store, notification: Mapping[str, Any], *, secret: st
                 address = recipient.get("emailAddress")
                 if address and store.suppress(email_key(secret, address), "bounce", now):
                     done.append("suppressed")
-            if cells is not None and store.mark_outcome(
-                wave_id=wave_id,
-                participant_id=participant_id,
-                cells=cells,
-                status="bounced",
-                counter="bounced",
-                only_once_field="bounced_at",
-                now=now,
-            ):
+            if cells is not None and store.mark_bounced(wave_id, participant_id, cells, now):
                 done.append("bounced")
     elif kind == "Complaint":
         for recipient in (notification.get("complaint") or {}).get("complainedRecipients") or []:
@@ -301,37 +279,12 @@ def record_feedback(store: Store, notification: Mapping[str, Any], *, secret: st
             if address and store.suppress(email_key(secret, address), "complaint", now):
                 done.append("suppressed")
         # A complaint is an opt-out said loudly: no further email for this wave either.
-        if cells is not None and store.mark_outcome(
-            wave_id=wave_id,
-            participant_id=participant_id,
-            cells=cells,
-            status="complained",
-            counter="complained",
-            only_once_field="opted_out_at",
-            now=now,
-            also_count=("opted_out",),  # the funnel's opted_out counts complaints too (README)
-        ):
+        if cells is not None and store.mark_complained(wave_id, participant_id, cells, now):
             done.append("complained")
     elif kind == "Delivery" and cells is not None:
-        if store.mark_outcome(
-            wave_id=wave_id,
-            participant_id=participant_id,
-            cells=cells,
-            status="delivered",
-            counter="delivered",
-            only_once_field="delivered_at",
-            now=now,
-        ):
+        if store.mark_delivered(wave_id, participant_id, cells, now):
             done.append("delivered")
     elif kind == "Reject" and cells is not None:
-        if store.mark_outcome(
-            wave_id=wave_id,
-            participant_id=participant_id,
-            cells=cells,
-            status="failed",
-            counter="failed",
-            reason="rejected by SES",
-            once_per_status=True,  # SNS delivers at least once
-        ):
+        if store.mark_rejected(wave_id, participant_id, cells):  # once: SNS delivers at least once
             done.append("failed")
     return done

@@ -159,22 +159,33 @@ class InvitationStore(Protocol):
         self, *, wave_id: str, participant_id: str, kind: str, token_hash: str, cells: Mapping[str, str]
     ) -> None: ...
 
-    def mark_outcome(
-        self,
-        *,
-        wave_id: str,
-        participant_id: str,
-        cells: Mapping[str, str],
-        status: str | None,
-        counter: str,
-        reason: str | None = None,
-        only_once_field: str | None = None,
-        now: datetime | None = None,
-        once_per_status: bool = False,
-        also_count: tuple[str, ...] = (),
-    ) -> bool: ...
+    # One method per outcome; each counts it in the funnel and returns whether it was recorded now (False when
+    # it was recorded before, or the invitation is gone). Notifications arrive at least once, so each is
+    # recorded at most once: by its timestamp, or (suppressed, rejected) by the status it sets.
 
-    def mark_opened(self, wave_id: str, participant_id: str, cells: Mapping[str, str], now: datetime) -> None: ...
+    def mark_delivered(self, wave_id: str, participant_id: str, cells: Mapping[str, str], now: datetime) -> bool: ...
+
+    def mark_bounced(self, wave_id: str, participant_id: str, cells: Mapping[str, str], now: datetime) -> bool: ...
+
+    def mark_complained(self, wave_id: str, participant_id: str, cells: Mapping[str, str], now: datetime) -> bool:
+        """A complaint is an opt-out said loudly: it sets ``opted_out_at`` and counts in opted_out too."""
+        ...
+
+    def mark_opened(self, wave_id: str, participant_id: str, cells: Mapping[str, str], now: datetime) -> bool: ...
+
+    def mark_opted_out(self, wave_id: str, participant_id: str, cells: Mapping[str, str], now: datetime) -> bool: ...
+
+    def mark_suppressed(self, wave_id: str, participant_id: str, cells: Mapping[str, str]) -> bool:
+        """Skipped before sending: the address is suppressed."""
+        ...
+
+    def mark_send_failed(self, wave_id: str, participant_id: str, cells: Mapping[str, str], reason: str) -> bool:
+        """SES refused the message when it was sent; counted for every refused claim."""
+        ...
+
+    def mark_rejected(self, wave_id: str, participant_id: str, cells: Mapping[str, str]) -> bool:
+        """SES's Reject notification for a message it had accepted."""
+        ...
 
 
 class ResponseStore(Protocol):

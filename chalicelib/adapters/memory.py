@@ -1,0 +1,529 @@
+"""MemoryStore: the store's ports kept in dictionaries, for use-case tests that need no AWS.
+
+It is the twin of ``DynamoStore`` and keeps its observable behaviour, which ``tests/integration/
+test_store_contract.py`` checks against both: the same conditions and outcomes for every claim, submit and
+outcome; the same rounding (instants kept as ISO text in DynamoDB lose their microseconds); the same order of
+every list; the same not-found errors. Reads and writes hand out copies, so a caller that mutates what it read
+changes nothing stored, as with DynamoDB. One lock makes every method atomic, as a transaction is; it cannot
+show DynamoDB's concurrency (for that, the transaction-conflict emulator on moto).
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import threading
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+from chalicelib.adapters.outcomes import OutcomeMarks
+from chalicelib.domain.cells import spread
+from chalicelib.domain.errors import Conflict, NotFound
+from chalicelib.domain.model import (
+    INVITATION,
+    CloseRule,
+    Event,
+    ImportJob,
+    Invitation,
+    OpenRule,
+    Participant,
+    Response,
+    TokenGrant,
+    Wave,
+)
+from chalicelib.domain.ports import ClaimOutcome, Deltas, Store, SubmitOutcome
+
+T = TypeVar("T")
+
+
+def _copy(value: T) -> T:
+    return copy.deepcopy(value)
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    """A timestamp as DynamoStore reads it back (UTCDateTimeAttribute: UTC, microseconds kept)."""
+    return None if value is None else value.astimezone(UTC)
+
+
+def _second(value: datetime | None) -> datetime | None:
+    """An instant as DynamoStore reads it back when it keeps it as ISO text (due times, wave rules)."""
+    return None if value is None else value.astimezone(UTC).replace(microsecond=0)
+
+
+def _open(wave: Wave | None, now: datetime) -> bool:
+    """The condition every claim and submit checks: the wave's closing second is still ahead."""
+    return wave is not None and wave.closes_at is not None and int(wave.closes_at.timestamp()) > int(now.timestamp())
+
+
+@dataclass
+class _Token:
+    grant: dict[str, Any]
+    expires_at: datetime | None
+
+
+@dataclass
+class _InvitationRow:
+    invitation: Invitation
+    token_hashes: set[str] = field(default_factory=set)
+
+
+class MemoryStore(OutcomeMarks):
+    """Implements every store port (``domain.ports.Store``) in memory."""
+
+    def __init__(self) -> None:
+        self._lock = threading.RLock()
+        self._events: dict[str, Event] = {}
+        self._imports: dict[tuple[str, str], ImportJob] = {}
+        self._participants: dict[tuple[str, str], Participant] = {}
+        self._waves: dict[tuple[str, str], Wave] = {}
+        self._invitations: dict[tuple[str, str], _InvitationRow] = {}
+        self._responses: dict[tuple[str, str], Response] = {}
+        self._cells: dict[str, dict[str, dict[str, int]]] = {}
+        self._suppressions: dict[str, tuple[str, datetime]] = {}
+        self._tokens: dict[str, _Token] = {}
+        self._questionnaires: dict[tuple[str, int], str] = {}
+
+    # Events --------------------------------------------------------------------------------------
+    def put_event(self, event: Event) -> None:
+        with self._lock:
+            self._events[event.event_id] = replace(
+                _copy(event), languages=list(event.languages), created_at=_utc(event.created_at)
+            )
+
+    def get_event(self, event_id: str) -> Event:
+        with self._lock:
+            if event_id not in self._events:
+                raise NotFound("event not found")
+            return _copy(self._events[event_id])
+
+    def list_events(self) -> list[Event]:
+        with self._lock:
+            return sorted(_copy(list(self._events.values())), key=lambda e: (e.starts_on, e.event_id))
+
+    def events_in_year(self, year: int) -> list[Event]:
+        return [e for e in self.list_events() if e.starts_on.year == year]
+
+    # Background imports --------------------------------------------------------------------------
+    def put_import(self, job: ImportJob, expires_at: datetime) -> None:
+        with self._lock:
+            stored = _copy(job)
+            stored.rejected = json.loads(json.dumps(job.rejected))
+            stored.created_at = _utc(job.created_at)  # type: ignore[assignment]
+            stored.finished_at = _utc(job.finished_at)
+            stored.progressed_at = None
+            if stored.status not in ("running", "done", "failed"):
+                stored.status = "failed"
+            self._imports[(job.event_id, job.import_id)] = stored
+
+    def get_import(self, event_id: str, import_id: str) -> ImportJob:
+        with self._lock:
+            if (event_id, import_id) not in self._imports:
+                raise NotFound("import not found")
+            return _copy(self._imports[(event_id, import_id)])
+
+    def list_imports(self, event_id: str, limit: int = 5) -> list[ImportJob]:
+        with self._lock:
+            mine = [job for (eid, _), job in self._imports.items() if eid == event_id]
+            return _copy(sorted(mine, key=lambda j: j.import_id, reverse=True)[:limit])
+
+    def mark_import_chunk(
+        self, event_id: str, import_id: str, chunk: int, planned: int, now: datetime
+    ) -> ImportJob | None:
+        with self._lock:
+            job = self._imports.get((event_id, import_id))
+            if job is None:
+                return None
+            job.done_chunks = job.done_chunks | {chunk}
+            job.invitations_planned += planned
+            job.progressed_at = _utc(now)
+            if job.status == "running" and len(job.done_chunks) >= job.chunks:
+                self.finish_import(event_id, import_id, "done", now)
+            return _copy(job)
+
+    def finish_import(self, event_id: str, import_id: str, status: str, now: datetime) -> None:
+        with self._lock:
+            job = self._imports.get((event_id, import_id))
+            if job is not None and job.status == "running":
+                job.status = status  # type: ignore[assignment]
+                job.finished_at = _utc(now)
+
+    # Participants --------------------------------------------------------------------------------
+    def list_participants(self, event_id: str) -> list[Participant]:
+        with self._lock:
+            mine = [p for (eid, _), p in self._participants.items() if eid == event_id]
+            return _copy(sorted(mine, key=lambda p: p.participant_id))
+
+    def get_participant(self, event_id: str, participant_id: str) -> Participant:
+        with self._lock:
+            if (event_id, participant_id) not in self._participants:
+                raise NotFound("participant not found")
+            return _copy(self._participants[(event_id, participant_id)])
+
+    def put_participants(self, participants: Iterable[Participant]) -> None:
+        with self._lock:
+            for p in participants:
+                if p.created_at is None or p.updated_at is None:  # required attributes in DynamoStore's table
+                    raise ValueError("a participant needs created_at and updated_at")
+                stored = replace(
+                    _copy(p),
+                    created_at=_utc(p.created_at),
+                    updated_at=_utc(p.updated_at),
+                    erased_at=_utc(p.erased_at),
+                    opted_out_at=_utc(p.opted_out_at),
+                )
+                self._participants[(p.event_id, p.participant_id)] = stored
+
+    def find_participant(self, participant_id: str) -> Participant:
+        with self._lock:
+            for (_, pid), p in sorted(self._participants.items()):
+                if pid == participant_id:
+                    return _copy(p)
+        raise NotFound("participant not found")
+
+    # Waves ---------------------------------------------------------------------------------------
+    def put_wave(self, wave: Wave) -> None:
+        with self._lock:
+            opens = (
+                OpenRule(at=_second(wave.opens.at))
+                if wave.opens.at is not None
+                else OpenRule(after_event_days=wave.opens.after_event_days, local_time=wave.opens.local_time)
+            )
+            closes = (
+                CloseRule(at=_second(wave.closes.at))
+                if wave.closes.at
+                else CloseRule(after_open_days=wave.closes.after_open_days)
+            )
+            self._waves[(wave.event_id, wave.wave_id)] = replace(
+                _copy(wave),
+                opens=opens,
+                closes=closes,
+                reminders_after_days=list(wave.reminders_after_days),
+                opened_at=_utc(wave.opened_at),
+                closes_at=_utc(wave.closes_at),
+                created_at=_utc(wave.created_at),
+            )
+
+    def get_wave(self, event_id: str, wave_id: str) -> Wave:
+        with self._lock:
+            if (event_id, wave_id) not in self._waves:
+                raise NotFound("wave not found")
+            return _copy(self._waves[(event_id, wave_id)])
+
+    def list_waves(self, event_id: str) -> list[Wave]:
+        with self._lock:
+            mine = [w for (eid, _), w in self._waves.items() if eid == event_id]
+            return _copy(sorted(mine, key=lambda w: w.wave_id))
+
+    # Invitations ---------------------------------------------------------------------------------
+    def create_invitations(self, invitations: Iterable[Invitation]) -> int:
+        created = 0
+        with self._lock:
+            for inv in invitations:
+                key = (inv.wave_id, inv.participant_id)
+                if key in self._invitations:
+                    continue
+                due = _second(inv.due_at)
+                self._invitations[key] = _InvitationRow(
+                    Invitation(
+                        wave_id=inv.wave_id,
+                        participant_id=inv.participant_id,
+                        event_id=inv.event_id,
+                        cells={k: str(v) for k, v in inv.cells.items()},
+                        language=inv.language,
+                        timezone=inv.timezone,
+                        email_key=inv.email_key,
+                        panel_id=inv.panel_id,
+                        due_at=due,
+                        due_kind=inv.due_kind,
+                        first_due_at=due,
+                        status=inv.status,
+                    )
+                )
+                created += 1
+        return created
+
+    def list_invitations(self, wave_id: str) -> list[Invitation]:
+        with self._lock:
+            mine = [row.invitation for (wid, _), row in self._invitations.items() if wid == wave_id]
+            return _copy(sorted(mine, key=lambda i: i.participant_id))
+
+    def get_invitation(self, wave_id: str, participant_id: str) -> Invitation:
+        with self._lock:
+            row = self._invitations.get((wave_id, participant_id))
+            if row is None:
+                raise NotFound("invitation not found")
+            return _copy(row.invitation)
+
+    def due_invitations(self, now: datetime, limit: int) -> Iterator[Invitation]:
+        cutoff = _second(now)
+        assert cutoff is not None
+        with self._lock:
+            due = [
+                row.invitation
+                for row in self._invitations.values()
+                if row.invitation.due_at is not None and row.invitation.due_at <= cutoff
+            ]
+            due.sort(key=lambda i: (i.due_at, i.wave_id, i.participant_id))
+            page = _copy(due[:limit])
+        yield from page
+
+    def reschedule(
+        self, invitation: Invitation, kind: str | None, due: datetime | None, anchor: datetime | None = None
+    ) -> None:
+        with self._lock:
+            row = self._invitations.get((invitation.wave_id, invitation.participant_id))
+            if row is None:
+                return
+            inv = row.invitation
+            if kind is None or due is None:
+                inv.due_at, inv.due_kind = None, None
+            else:
+                inv.due_at, inv.due_kind = _second(due), kind
+            if anchor is not None:
+                inv.first_due_at = _second(anchor)
+
+    def move_invitation(self, invitation: Invitation, due: datetime, timezone: str) -> bool:
+        with self._lock:
+            row = self._invitations.get((invitation.wave_id, invitation.participant_id))
+            if row is None or row.invitation.due_kind != INVITATION or row.invitation.sent_kinds:
+                return False
+            row.invitation.due_at = row.invitation.first_due_at = _second(due)
+            row.invitation.timezone = timezone
+            return True
+
+    def set_due_now(self, wave_id: str, participant_ids: Iterable[str], now: datetime) -> None:
+        with self._lock:
+            for pid in participant_ids:
+                row = self._invitations.get((wave_id, pid))
+                if row is not None and row.invitation.due_kind == INVITATION:
+                    row.invitation.due_at = _second(now)
+
+    def first_due(self, wave_id: str, participant_id: str) -> datetime | None:
+        with self._lock:
+            row = self._invitations.get((wave_id, participant_id))
+            return None if row is None else row.invitation.first_due_at
+
+    # Sending -------------------------------------------------------------------------------------
+    def claim(
+        self,
+        *,
+        event_id: str,
+        wave_id: str,
+        participant_id: str,
+        kind: str,
+        email_key: str,
+        cells: Mapping[str, str],
+        token: TokenGrant,
+        token_extra: Mapping[str, Any],
+        now: datetime,
+    ) -> ClaimOutcome:
+        with self._lock:
+            row = self._invitations.get((wave_id, participant_id))
+            inv = row.invitation if row else None
+            if (
+                row is None
+                or inv is None
+                or inv.opted_out_at is not None
+                or inv.bounced_at is not None
+                or kind in inv.sent_kinds
+                or (kind != INVITATION and inv.completed_at is not None)
+            ):
+                return ClaimOutcome.ALREADY
+            if email_key in self._suppressions:
+                return ClaimOutcome.SUPPRESSED
+            if not _open(self._waves.get((event_id, wave_id)), now):
+                return ClaimOutcome.CLOSED
+            if token.token_hash in self._tokens:
+                raise Conflict("this link token is stored already")
+            inv.sent_kinds.add(kind)
+            row.token_hashes.add(token.token_hash)
+            if kind == INVITATION:  # a reminder leaves "delivered" or "opened" as they are
+                inv.status = "sent"
+                self._count(wave_id, spread(cells, {"f:invited": 1}))
+            extra = _copy(dict(token_extra))
+            grant = {
+                "event_id": event_id,
+                "wave_id": wave_id,
+                "participant_id": participant_id,
+                "kind": kind,
+                "cells": {k: str(v) for k, v in dict(extra.get("cells") or {}).items()},
+                "language": extra.get("language"),
+                "panel_id": extra.get("panel_id"),
+                "questionnaire_id": extra.get("questionnaire_id"),
+                "questionnaire_version": int(extra.get("questionnaire_version") or 0),
+            }
+            self._tokens[token.token_hash] = _Token(grant, _utc(token.expires_at))
+            return ClaimOutcome.CLAIMED
+
+    def release(
+        self, *, wave_id: str, participant_id: str, kind: str, token_hash: str, cells: Mapping[str, str]
+    ) -> None:
+        with self._lock:
+            row = self._invitations.get((wave_id, participant_id))
+            if row is None or kind not in row.invitation.sent_kinds:
+                raise Conflict(f"no {kind} claim to release")
+            row.invitation.sent_kinds.discard(kind)
+            if kind == INVITATION:
+                row.invitation.status = "pending"
+                self._count(wave_id, spread(cells, {"f:invited": -1}))
+            self._tokens.pop(token_hash, None)
+
+    def _mark(
+        self,
+        *,
+        wave_id: str,
+        participant_id: str,
+        cells: Mapping[str, str],
+        status: str | None,
+        counter: str,
+        reason: str | None = None,
+        only_once_field: str | None = None,
+        now: datetime | None = None,
+        once_per_status: bool = False,
+        also_count: tuple[str, ...] = (),
+    ) -> bool:
+        with self._lock:
+            row = self._invitations.get((wave_id, participant_id))
+            if row is None:
+                return False
+            inv = row.invitation
+            if once_per_status and status is not None and inv.status == status:
+                return False
+            if only_once_field is not None and getattr(inv, only_once_field) is not None:
+                return False
+            if status is not None:
+                inv.status = status
+            if reason is not None:
+                inv.failed_reason = reason[:200]
+            if only_once_field is not None:
+                setattr(inv, only_once_field, _utc(now))
+            self._count(wave_id, spread(cells, {f"f:{name}": 1 for name in (counter, *also_count)}))
+            return True
+
+    # Erasure -------------------------------------------------------------------------------------
+    def scrub_response(self, response: Response, answers: Mapping[str, Any], now: datetime) -> bool:
+        with self._lock:
+            stored = self._responses.get((response.wave_id, response.participant_id))
+            if stored is None or stored.version != response.version:
+                return False
+            stored.answers = _copy(dict(answers))
+            stored.version = response.version + 1
+            stored.updated_at = _utc(now)
+            return True
+
+    def erase_participant(self, participant: Participant, wave_ids: Iterable[str], now: datetime) -> int:
+        with self._lock:
+            stored = self._participants.get((participant.event_id, participant.participant_id))
+            if stored is None:
+                raise NotFound("participant not found")
+            stored.email = stored.full_name = stored.organisation = ""
+            stored.erased_at = _utc(now)
+            revoked: set[str] = set()
+            for wave_id in wave_ids:
+                row = self._invitations.get((wave_id, participant.participant_id))
+                if row is None:
+                    continue
+                revoked |= row.token_hashes
+                row.token_hashes = set()
+                row.invitation.due_at = row.invitation.due_kind = None
+            for token_hash in revoked:
+                self._tokens.pop(token_hash, None)
+            return len(revoked)
+
+    # Suppressions --------------------------------------------------------------------------------
+    def suppress(self, email_key: str, reason: str, now: datetime) -> bool:
+        with self._lock:
+            if email_key in self._suppressions:
+                return False
+            self._suppressions[email_key] = (reason, now)
+            return True
+
+    # Tokens and responses ------------------------------------------------------------------------
+    def get_token(self, token_hash: str) -> dict[str, Any] | None:
+        with self._lock:
+            token = self._tokens.get(token_hash)
+            if token is None or (token.expires_at is not None and token.expires_at <= datetime.now(UTC)):
+                return None
+            return _copy(token.grant)
+
+    def get_response(self, wave_id: str, participant_id: str) -> Response | None:
+        with self._lock:
+            return _copy(self._responses.get((wave_id, participant_id)))
+
+    def list_responses(self, wave_id: str) -> Iterator[Response]:
+        with self._lock:
+            mine = [r for (wid, _), r in self._responses.items() if wid == wave_id]
+            page = _copy(sorted(mine, key=lambda r: r.participant_id))
+        yield from page
+
+    def store_response(
+        self,
+        response: Response,
+        *,
+        previous: Response | None,
+        deltas: Deltas,
+        now: datetime,
+    ) -> SubmitOutcome:
+        with self._lock:
+            key = (response.wave_id, response.participant_id)
+            if not _open(self._waves.get((response.event_id, response.wave_id)), now):
+                return SubmitOutcome.CLOSED
+            row = self._invitations.get(key)
+            if row is None or row.invitation.opted_out_at is not None:
+                return SubmitOutcome.OPTED_OUT
+            stored = self._responses.get(key)
+            if (previous is None and stored is not None) or (
+                previous is not None and (stored is None or stored.version != previous.version)
+            ):
+                return SubmitOutcome.STALE
+            self._responses[key] = replace(
+                _copy(response), submitted_at=_utc(response.submitted_at), updated_at=_utc(now)
+            )
+            if previous is None:
+                row.invitation.completed_at = _utc(now)
+                row.invitation.status = "completed"
+            self._count(response.wave_id, deltas)
+            return SubmitOutcome.STORED
+
+    # Aggregates ----------------------------------------------------------------------------------
+    def _count(self, wave_id: str, per_cell: Deltas) -> None:
+        cells = self._cells.setdefault(wave_id, {})
+        for cell, deltas in per_cell.items():
+            moved = {name: delta for name, delta in deltas.items() if delta}
+            if not moved:
+                continue
+            counters = cells.setdefault(cell, {})
+            for name, delta in moved.items():
+                counters[name] = counters.get(name, 0) + delta
+
+    def read_cells(self, wave_id: str, dimension: str) -> dict[str, dict[str, int]]:
+        prefix = f"{dimension}#"
+        with self._lock:
+            cells = self._cells.get(wave_id, {})
+            return {cell[len(prefix) :]: dict(c) for cell, c in sorted(cells.items()) if cell.startswith(prefix)}
+
+    # Questionnaires ------------------------------------------------------------------------------
+    def get_questionnaire_definition(self, questionnaire_id: str, version: int) -> dict[str, Any] | None:
+        with self._lock:
+            text = self._questionnaires.get((questionnaire_id, version))
+        if text is None:
+            return None
+        loaded: dict[str, Any] = json.loads(text)
+        return loaded
+
+    def put_questionnaire_definition(self, questionnaire_id: str, version: int, definition: str, now: datetime) -> None:
+        with self._lock:
+            if (questionnaire_id, version) in self._questionnaires:
+                raise Conflict(f"questionnaire {questionnaire_id} version {version} already exists")
+            self._questionnaires[(questionnaire_id, version)] = definition
+
+    def list_questionnaire_definitions(self) -> list[dict[str, Any]]:
+        with self._lock:
+            texts = [text for _, text in sorted(self._questionnaires.items())]
+        return [json.loads(text) for text in texts]
+
+
+def _conforms(memory: MemoryStore) -> Store:
+    return memory  # mypy --strict checks here that the twin implements every port
