@@ -27,11 +27,10 @@ from chalicelib.domain.ports import (
     SendThrottled,
     Store,
 )
-from chalicelib.domain.schedule import next_kind, zone
+from chalicelib.domain.schedule import after_sending
 from chalicelib.domain.tokens import hash_token, new_token
 
 TOKEN_GRACE = timedelta(days=30)
-SCHEDULE_LAG = timedelta(hours=6)
 
 
 class RetryLater(Exception):
@@ -58,21 +57,10 @@ def dispatch_due(store: Store, queue: SendQueue, now: datetime, *, limit: int) -
     batch: list[tuple[Invitation, str, SendJob]] = []
 
     def move_on(inv: Invitation, kind: str) -> None:
-        """Point the due index at the email owed after ``kind``."""
-        wave = waves[(inv.event_id, inv.wave_id)]
-        sent = inv.sent_kinds | {kind}
-        # Reminders count from the planned local time, or from now when the invitation goes out much
-        # later than planned (a late "send now", an outage), so a reminder never follows at once.
-        anchor = None
-        if kind == INVITATION:
-            planned = inv.due_at or now
-            anchor = planned if now - planned <= SCHEDULE_LAG else now
-        first = anchor if anchor is not None else store.first_due(inv.wave_id, inv.participant_id)
-        following = None
-        if first is not None and wave.closes_at is not None:
-            following = next_kind(sent, first, wave.reminders_after_days, zone(inv.timezone, "UTC"), wave.closes_at)
-        next_up, next_due = following or (None, None)
-        store.reschedule(inv, next_up, next_due, anchor=anchor)
+        """Point the due index at the email owed after ``kind`` (the rule: ``schedule.after_sending``)."""
+        went_out_at = None if kind == INVITATION else store.first_due(inv.wave_id, inv.participant_id)
+        after = after_sending(inv, kind, waves[(inv.event_id, inv.wave_id)], now, went_out_at=went_out_at)
+        store.reschedule(inv, after.next_kind, after.next_due, anchor=after.anchor)
 
     def flush() -> None:
         if not batch:

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from chalicelib.domain.errors import ValidationFailed
-from chalicelib.domain.model import INVITATION, CloseRule, Event, OpenRule, reminder_kind
+from chalicelib.domain.model import INVITATION, CloseRule, Event, Invitation, OpenRule, Wave, reminder_kind
 
 MAX_REMINDERS = 5
+# An invitation that goes out later than this after its planned time anchors its reminders at when it went out.
+SCHEDULE_LAG = timedelta(hours=6)
 
 
 # Exactly two ASCII digits each side: no signs, underscores or non-ASCII digits, which int() would accept.
@@ -177,3 +180,39 @@ def next_kind(
             return None
         return kind, due
     return None
+
+
+@dataclass(frozen=True)
+class AfterSending:
+    """What the due index holds once ``kind`` is queued: the email owed next and when (None: nothing more),
+    and, after the invitation, the instant its reminders count from."""
+
+    next_kind: str | None
+    next_due: datetime | None
+    anchor: datetime | None
+
+
+def after_sending(
+    invitation: Invitation, kind: str, wave: Wave, now: datetime, *, went_out_at: datetime | None
+) -> AfterSending:
+    """The reminder rule. Reminders count whole days from when the invitation went out (``went_out_at``,
+    recorded when it was queued), at the same local time. An invitation queued within ``SCHEDULE_LAG`` of
+    its planned time counts from the planned time, so everyone's reminders keep the wave's local hour; one
+    queued much later (a late "send now", an outage) counts from now, so a reminder never follows at once.
+    No reminder falls on or after the wave's closing."""
+    anchor = None
+    if kind == INVITATION:
+        planned = invitation.due_at or now
+        anchor = planned if now - planned <= SCHEDULE_LAG else now
+    first = anchor if anchor is not None else went_out_at
+    following = None
+    if first is not None and wave.closes_at is not None:
+        following = next_kind(
+            invitation.sent_kinds | {kind},
+            first,
+            wave.reminders_after_days,
+            zone(invitation.timezone, "UTC"),
+            wave.closes_at,
+        )
+    next_up, next_due = following or (None, None)
+    return AfterSending(next_up, next_due, anchor)
