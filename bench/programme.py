@@ -1,7 +1,7 @@
 """Figure 7: the programme summary (``GET /admin/programme``) over 50 events, at two response volumes.
 
-Fifty events start in the same year, one a week, each with one satisfaction wave (``admin.create_event``
-and ``admin.create_wave``, no registrations). For every wave a ``summary_reads.Population`` of its own
+Fifty events start in the same year, one a week, each with one satisfaction wave (``events.create_event``
+and ``waves.create_wave``, no registrations). For every wave a ``summary_reads.Population`` of its own
 draws respondents and counts their counters exactly as figure 3 does (answers from
 ``devstack.seed.answers``, counters from ``aggregate_deltas`` + funnel, spread over the participant's
 cells); only the aggregate items are written (BatchWriteItem, as the counters' ADD updates leave them),
@@ -10,7 +10,7 @@ wave has its seven stakeholder-group cells at both volumes and the item count ca
 
 The waves first reach ``VOLUMES[0]`` respondents each, then ``VOLUMES[1]`` (the same waves, their
 aggregate items overwritten with the running totals). At each volume one
-``admin.programme(store, year, "mutual_learning", k=5)`` is metered; every wave's ``n`` must equal the
+``reports.programme(store, year, "mutual_learning", k=5)`` is metered; every wave's ``n`` must equal the
 stored counters.
 """
 
@@ -32,7 +32,7 @@ VOLUMES = (30, 300)  # respondents per event
 INDICATOR = "mutual_learning"
 QUESTION = "mutual_learning"  # the satisfaction question that carries the indicator
 K = 5
-BY = "stakeholder_group"  # the dimension admin.programme reads
+BY = "stakeholder_group"  # the dimension reports.programme reads
 SEED = 5_000
 PROJECTED = 100_000  # respondents per event: the stakeholder-group items are also sized with counts scaled to this
 
@@ -55,7 +55,7 @@ class CoveringPopulation(Population):
 @dataclass
 class Volume:
     respondents: int  # per event
-    window: Window  # the whole admin.programme() call
+    window: Window  # the whole reports.programme() call
     waves: int  # rows the programme returned
     n_total: int  # sum of the rows' n
     n_matches: bool  # every row's n equals the stored counters of its wave
@@ -86,12 +86,12 @@ class Programme:
 
 
 def _create_events(stack: Any, year: int, now: Any) -> list[tuple[str, str]]:
-    from chalicelib.domain import admin
+    from chalicelib.domain import events, waves
 
-    waves = []
+    created = []
     for index in range(EVENTS):
         starts = date(year, 1, 5) + timedelta(weeks=index)
-        event = admin.create_event(
+        event = events.create_event(
             stack.store,
             {
                 "title": f"Programme event {index + 1:02d} (benchmark)",
@@ -102,7 +102,7 @@ def _create_events(stack: Any, year: int, now: Any) -> list[tuple[str, str]]:
             },
             now,
         )
-        wave = admin.create_wave(
+        wave = waves.create_wave(
             stack.store,
             event.event_id,
             {
@@ -114,12 +114,12 @@ def _create_events(stack: Any, year: int, now: Any) -> list[tuple[str, str]]:
             panel_secret=stack.settings.panel_secret,
             now=now,
         )
-        waves.append((event.event_id, wave.wave_id))
-    return waves
+        created.append((event.event_id, wave.wave_id))
+    return created
 
 
 def _read_sizes(items: list[dict[str, Any]]) -> list[int]:
-    """Sizes of the items ``admin.programme`` reads for one wave (its stakeholder-group cells)."""
+    """Sizes of the items ``reports.programme`` reads for one wave (its stakeholder-group cells)."""
     return [capacity.item_size(i) for i in items if i["cell"]["S"].startswith(f"{BY}#")]
 
 
@@ -129,7 +129,7 @@ def _expected_n(population: Population) -> int:
 
 
 def run(meter: Meter, volumes: tuple[int, ...] = VOLUMES) -> Programme:
-    from chalicelib.domain import admin
+    from chalicelib.domain import reports
 
     with moto_stack() as stack:
         now = utcnow()
@@ -166,7 +166,7 @@ def run(meter: Meter, volumes: tuple[int, ...] = VOLUMES) -> Programme:
 
             started = time.perf_counter()
             with meter.window() as window:
-                out = admin.programme(stack.store, year, INDICATOR, k=K)
+                out = reports.programme(stack.store, year, INDICATOR, k=K)
             seconds = time.perf_counter() - started
             rows = {row["wave_id"]: row for row in out["waves"]}
             expected = {wave_id: _expected_n(p) for (_, wave_id), p in zip(waves, populations, strict=True)}

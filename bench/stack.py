@@ -134,12 +134,12 @@ class Wave:
 
 def create_event_and_wave(stack: Stack, participants: int, *, now: datetime) -> Wave:
     """An event that ended two days ago, ``participants`` registered, and a satisfaction wave."""
-    from chalicelib.domain import admin
+    from chalicelib.domain import events, planning, waves
     from devstack.seed import registration_csv
 
     store, settings = stack.store, stack.settings
     ends = (now - timedelta(days=2)).date()
-    event = admin.create_event(
+    event = events.create_event(
         store,
         {
             "title": "International Dialogue on Migration (benchmark)",
@@ -151,7 +151,7 @@ def create_event_and_wave(stack: Stack, participants: int, *, now: datetime) -> 
         now,
     )
     if participants:
-        report = admin.import_participants(
+        report = planning.import_participants(
             store,
             event.event_id,
             registration_csv(participants),
@@ -161,7 +161,7 @@ def create_event_and_wave(stack: Stack, participants: int, *, now: datetime) -> 
         )
         if report.imported != participants or report.rejected:
             raise RuntimeError(f"registration import: {report.view()}")
-    wave = admin.create_wave(
+    wave = waves.create_wave(
         store,
         event.event_id,
         {
@@ -177,9 +177,9 @@ def create_event_and_wave(stack: Stack, participants: int, *, now: datetime) -> 
 
 
 def send_now(stack: Stack, wave: Wave, *, now: datetime) -> None:
-    from chalicelib.domain import admin
+    from chalicelib.domain import waves
 
-    admin.send_now(stack.store, wave.event_id, wave.wave_id, panel_secret=stack.settings.panel_secret, now=now)
+    waves.send_now(stack.store, wave.event_id, wave.wave_id, panel_secret=stack.settings.panel_secret, now=now)
 
 
 def dispatch_all(stack: Stack, *, now: datetime) -> int:

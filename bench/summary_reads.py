@@ -11,7 +11,7 @@ opened) including 25 % non-respondents, and writes:
 - the aggregate items (``wave_id`` + ``<dimension>#<value>``, numeric ``f:``/``n:``/``a:`` attributes)
   with BatchWriteItem, overwritten with the running totals at each checkpoint.
 
-Stored counts are checked against moto's backend. Then one ``admin.summarize(by=stakeholder_group)``
+Stored counts are checked against moto's backend. Then one ``reports.summarize(by=stakeholder_group)``
 and the naive baseline (``store.list_responses``: every response of the wave, Query page after page,
 aggregated in Python) are metered; the recount must equal the stored counters.
 """
@@ -245,7 +245,7 @@ def _matches(recount: Mapping[str, Mapping[str, int]], counters: Mapping[str, Ma
 
 
 def run(meter: Meter, checkpoints: tuple[int, ...] = CHECKPOINTS) -> list[Checkpoint]:
-    from chalicelib.domain import admin
+    from chalicelib.domain import reports
 
     results: list[Checkpoint] = []
     with moto_stack() as stack:
@@ -268,7 +268,7 @@ def run(meter: Meter, checkpoints: tuple[int, ...] = CHECKPOINTS) -> list[Checkp
                 )
 
             with meter.window() as summary:
-                result = admin.summarize(stack.store, wave.event_id, wave.wave_id, SUMMARY_BY, k=5)
+                result = reports.summarize(stack.store, wave.event_id, wave.wave_id, SUMMARY_BY, k=5)
             if result["respondents"] != target:
                 raise RuntimeError(f"summary counts {result['respondents']} respondents, expected {target}")
             aggregate_query = Window(

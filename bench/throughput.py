@@ -1,7 +1,7 @@
 """Figure 6 (informational): one wave of 1,000 participants, invited to answered to summary, in-process.
 
 With the local-only moto speed-up installed (``devstack.moto_speedups``, as ``make run`` does): import
-the registration list, create the wave, "send now" (``admin.send_now``), run the scheduler
+the registration list, create the wave, "send now" (``waves.send_now``), run the scheduler
 (``distribution.dispatch_due``) until nothing is due, and hand each queued job to ``send_records`` one
 at a time (the deployed trigger's ``batch_size=1``). SES's delivery and bounce events are then fed to
 the feedback handler, 80 % of participants open their link and answer through the HTTP views, and one
@@ -26,7 +26,7 @@ ANSWER_SHARE = 0.8
 class Throughput:
     participants: int
     emails: int
-    plan: Window  # admin.send_now
+    plan: Window  # waves.send_now
     dispatch: Window  # distribution.dispatch_due, until nothing is due
     send: Window  # send_records, one job at a time
     feedback: Window  # SES delivery/bounce events through the feedback handler
@@ -53,7 +53,7 @@ def run(meter: Meter, participants: int = PARTICIPANTS) -> Throughput:
     from chalice.test import Client
 
     from app import app
-    from chalicelib.domain import admin
+    from chalicelib.domain import reports
     from chalicelib.jobs.handlers import apply_feedback, send_records
     from devstack import ses_events
     from devstack.seed import answers
@@ -98,7 +98,7 @@ def run(meter: Meter, participants: int = PARTICIPANTS) -> Throughput:
                 answered += 1
         answer_seconds = time.perf_counter() - started
 
-        summary = admin.summarize(stack.store, wave.event_id, wave.wave_id, "stakeholder_group", k=5)
+        summary = reports.summarize(stack.store, wave.event_id, wave.wave_id, "stakeholder_group", k=5)
         if summary["respondents"] != answered or summary["funnel"]["invited"] != participants:
             raise RuntimeError(f"summary funnel {summary['funnel']} after {answered} answers")
     return Throughput(

@@ -17,6 +17,8 @@ if TYPE_CHECKING:  # the adapters pull in botocore, PynamoDB and Jinja2: importe
     from chalicelib.adapters.queue import SqsSendQueue
     from chalicelib.adapters.renderer import JinjaRenderer
     from chalicelib.adapters.store import DynamoStore
+    from chalicelib.domain.model import ImportJob
+    from chalicelib.domain.planning import ImportReport
 
 _cache: dict[str, tuple[Any, Any]] = {}
 # Tests swap the JWKS fetcher (in-process moto serves no HTTP); the local stack uses the real one.
@@ -88,6 +90,35 @@ def verifier() -> JwtVerifier:
         lambda: JwtVerifier(
             jwks_url=s.cognito_jwks_url, issuer=s.cognito_issuer, client_id=s.cognito_client_id, fetch=jwks_fetcher
         ),
+    )
+
+
+# Use cases with the stage's adapters, secrets and clock bound: what the API and the dashboard both call.
+
+
+def send_wave_now(event_id: str, wave_id: str) -> dict[str, Any]:
+    from chalicelib.domain.distribution import send_wave_now
+
+    s = settings()
+    return send_wave_now(
+        store(), send_queue(), event_id, wave_id, panel_secret=s.panel_secret, now=now(), limit=s.schedule_batch
+    )
+
+
+def start_import(event_id: str, csv_text: str) -> ImportReport | ImportJob:
+    """An import as the dashboard and ``?background=1`` run it: at once when short, else in the background."""
+    from chalicelib.domain.importing import start_import
+
+    s = settings()
+    return start_import(
+        store(),
+        send_queue(),
+        event_id,
+        csv_text,
+        secret=s.pseudonym_secret,
+        panel_secret=s.panel_secret,
+        now=now(),
+        inline_rows=s.import_inline_rows,
     )
 
 

@@ -106,7 +106,7 @@ def flushing(handler: F) -> F:
 # --- tracing ----------------------------------------------------------------------------------------------
 
 _TRUE = {"1", "true", "t", "yes", "y", "on"}  # Powertools' own reading of a boolean variable
-_SAFE_ID = re.compile(r"[a-z]{2}_[0-9a-f]{8,32}")  # ev_… and wv_… (domain/admin.py new_id)
+_SAFE_ID = re.compile(r"[a-z]{2}_[0-9a-f]{8,32}")  # ev_… and wv_… (domain/model.py new_id)
 _ID_KEYS = {"event_id": "event_id", "wave_id": "wave_id", "ef-event": "event_id", "ef-wave": "wave_id"}
 _tracer: Any = None
 _cold_start = True

@@ -288,11 +288,11 @@ def seed_demo(
     count: int = 272,
     answer_share: float = 0.8,
 ) -> Demo:
-    from chalicelib.domain import admin, answering
+    from chalicelib.domain import answering, events, planning, waves
 
     now = datetime.now(UTC)
     ends = (now - timedelta(days=2)).date()
-    event = admin.create_event(
+    event = events.create_event(
         store,
         {
             "title": "International Dialogue on Migration: Migrants and development",
@@ -305,10 +305,10 @@ def seed_demo(
         },
         now,
     )
-    admin.import_participants(
+    planning.import_participants(
         store, event.event_id, registration_csv(count), secret=pseudonym_secret, panel_secret=panel_secret, now=now
     )
-    wave = admin.create_wave(
+    wave = waves.create_wave(
         store,
         event.event_id,
         {
@@ -320,7 +320,7 @@ def seed_demo(
         panel_secret=panel_secret,
         now=now,
     )
-    admin.send_now(store, event.event_id, wave.wave_id, panel_secret=panel_secret, now=now)
+    waves.send_now(store, event.event_id, wave.wave_id, panel_secret=panel_secret, now=now)
     pump.settle()
     rng = random.Random(7)
     answered = 0

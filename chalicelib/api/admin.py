@@ -18,7 +18,7 @@ from chalicelib import container
 from chalicelib.adapters.auth import Principal
 from chalicelib.api.errors import csv_response, handled, html_response
 from chalicelib.api.request import body_bytes, query
-from chalicelib.domain import admin, catalogue, distribution, importing
+from chalicelib.domain import catalogue, distribution, erasure, events, importing, planning, reports, waves
 from chalicelib.domain.errors import (
     ConfigurationError,
     Forbidden,
@@ -110,29 +110,29 @@ def _created(payload: dict[str, Any]) -> Response:
 
 @admin_route("/admin/events", ["POST"], "admin")
 def create_event() -> Response:
-    event = admin.create_event(container.store(), _json_body(), container.now())
-    return _created(admin.event_view(event))
+    event = events.create_event(container.store(), _json_body(), container.now())
+    return _created(events.event_view(event))
 
 
 @admin_route("/admin/events", ["GET"], "viewer")
 def list_events() -> dict[str, Any]:
     principal = _principal("viewer")
-    events = [e for e in container.store().list_events() if not principal.events or e.event_id in principal.events]
-    return {"events": [admin.event_view(e) for e in events]}
+    visible = [e for e in container.store().list_events() if not principal.events or e.event_id in principal.events]
+    return {"events": [events.event_view(e) for e in visible]}
 
 
 @admin_route("/admin/events/{event_id}", ["GET"], "viewer")
 def show_event(event_id: str) -> dict[str, Any]:
     store = container.store()
-    view = admin.event_view(store.get_event(event_id))
-    view["waves"] = [admin.wave_view(w) for w in store.list_waves(event_id)]
+    view = events.event_view(store.get_event(event_id))
+    view["waves"] = [waves.wave_view(w) for w in store.list_waves(event_id)]
     return view
 
 
 @admin_route("/admin/events/{event_id}", ["PUT"], "admin")
 def update_event(event_id: str) -> dict[str, Any]:
-    event = admin.update_event(container.store(), event_id, _json_body(), now=container.now())
-    return admin.event_view(event)
+    event = events.update_event(container.store(), event_id, _json_body(), now=container.now())
+    return events.event_view(event)
 
 
 @admin_route(
@@ -151,7 +151,7 @@ def import_participants(event_id: str) -> dict[str, Any] | Response:
         raise ValidationFailed("the CSV must be UTF-8") from None
     if query(bp.current_request).get("background") not in ("1", "true"):
         s = container.settings()
-        report = admin.import_participants(
+        report = planning.import_participants(
             container.store(),
             event_id,
             text,
@@ -161,7 +161,7 @@ def import_participants(event_id: str) -> dict[str, Any] | Response:
         )
         return report.view()
     # ?background=1: a long list is written in the background; the counts and rejections come at once.
-    outcome = start_import(event_id, text)
+    outcome = container.start_import(event_id, text)
     if not isinstance(outcome, ImportJob):
         return {**outcome.view(), "status": "done"}
     view = importing.job_view(outcome, container.now())
@@ -169,19 +169,9 @@ def import_participants(event_id: str) -> dict[str, Any] | Response:
     return Response(body=json.dumps(view), status_code=202, headers={"Content-Type": "application/json"})
 
 
-def start_import(event_id: str, text: str) -> admin.ImportReport | ImportJob:
-    """An import as the dashboard and ``?background=1`` run it: at once when short, else in the background."""
-    s = container.settings()
-    return importing.start_import(
-        container.store(),
-        container.send_queue(),
-        event_id,
-        text,
-        secret=s.pseudonym_secret,
-        panel_secret=s.panel_secret,
-        now=container.now(),
-        inline_rows=s.import_inline_rows,
-    )
+def start_import(event_id: str, text: str) -> planning.ImportReport | ImportJob:
+    """Until the dashboard package lands (it imports this name): ``container.start_import``."""
+    return container.start_import(event_id, text)
 
 
 @admin_route("/admin/events/{event_id}/imports/{import_id}", ["GET"], "admin")
@@ -191,7 +181,7 @@ def import_status(event_id: str, import_id: str) -> dict[str, Any]:
 
 @admin_route("/admin/events/{event_id}/participants", ["GET"], "admin")
 def list_participants(event_id: str) -> dict[str, Any]:
-    return {"participants": admin.participants_view(container.store(), event_id)}
+    return {"participants": waves.participants_view(container.store(), event_id)}
 
 
 @admin_route("/admin/questionnaires", ["GET"], "viewer")
@@ -207,37 +197,31 @@ def add_questionnaire() -> Response:
 
 @admin_route("/admin/events/{event_id}/waves", ["POST"], "admin")
 def create_wave(event_id: str) -> Response:
-    wave = admin.create_wave(
+    wave = waves.create_wave(
         container.store(),
         event_id,
         _json_body(),
         panel_secret=container.settings().panel_secret,
         now=container.now(),
     )
-    return _created(admin.wave_view(wave))
+    return _created(waves.wave_view(wave))
 
 
 @admin_route("/admin/events/{event_id}/waves", ["GET"], "viewer")
 def list_waves(event_id: str) -> dict[str, Any]:
     store = container.store()
     store.get_event(event_id)
-    return {"waves": [admin.wave_view(w) for w in store.list_waves(event_id)]}
+    return {"waves": [waves.wave_view(w) for w in store.list_waves(event_id)]}
 
 
 def send_now(event_id: str, wave_id: str) -> dict[str, Any]:
-    """Open the wave now, as the API and the dashboard do: the invitations then flow through the normal
-    path (the due index, the queue and the sender); ``queued`` says how many went to the queue."""
-    store = container.store()
-    now = container.now()
-    s = container.settings()
-    result = admin.send_now(store, event_id, wave_id, panel_secret=s.panel_secret, now=now)
-    result["queued"] = distribution.dispatch_due(store, container.send_queue(), now, limit=s.schedule_batch).enqueued
-    return result
+    """Until the dashboard package lands (it imports this name): ``container.send_wave_now``."""
+    return container.send_wave_now(event_id, wave_id)
 
 
 @admin_route("/admin/events/{event_id}/waves/{wave_id}/send", ["POST"], "admin")
 def send_wave(event_id: str, wave_id: str) -> Response:
-    result = send_now(event_id, wave_id)
+    result = container.send_wave_now(event_id, wave_id)
     return Response(body=json.dumps(result), status_code=202, headers={"Content-Type": "application/json"})
 
 
@@ -250,7 +234,7 @@ def remind_wave(event_id: str, wave_id: str) -> Response:
 @admin_route("/admin/events/{event_id}/summary", ["GET"], "viewer")
 def summary(event_id: str) -> dict[str, Any]:
     params = query(bp.current_request)
-    return admin.summarize(
+    return reports.summarize(
         container.store(), event_id, params.get("wave"), params.get("by"), k=container.settings().suppression_k
     )
 
@@ -259,7 +243,7 @@ def summary(event_id: str) -> dict[str, Any]:
 def report(event_id: str) -> Response:
     params = query(bp.current_request)
     lang = params.get("lang", "en") if params.get("lang") in ("en", "fr", "es") else "en"
-    data = admin.report_data(
+    data = reports.report_data(
         container.store(), event_id, params.get("wave"), params.get("by"), k=container.settings().suppression_k
     )
     html = container.renderer().render_page("report", lang, {**data, "report_lang": lang})
@@ -273,7 +257,7 @@ def export(event_id: str) -> Response:
 
 def export_response(event_id: str, params: dict[str, str]) -> Response:
     """The CSV download for ``?wave=&kind=``; the dashboard serves the very same one."""
-    filename, text = admin.export_csv(
+    filename, text = reports.export_csv(
         container.store(),
         event_id,
         params.get("wave"),
@@ -285,12 +269,12 @@ def export_response(event_id: str, params: dict[str, str]) -> Response:
 
 @admin_route("/admin/events/{event_id}/waves/{wave_id}/unconfirmed", ["GET"], "admin")
 def unconfirmed(event_id: str, wave_id: str) -> dict[str, Any]:
-    return admin.unconfirmed_sends(container.store(), event_id, wave_id, now=container.now())
+    return waves.unconfirmed_sends(container.store(), event_id, wave_id, now=container.now())
 
 
 @admin_route("/admin/events/{event_id}/waves/{wave_id}/recount", ["POST"], "admin")
 def recount(event_id: str, wave_id: str) -> dict[str, Any]:
-    return admin.recount_wave(container.store(), event_id, wave_id)
+    return reports.recount_wave(container.store(), event_id, wave_id)
 
 
 @admin_route("/admin/programme", ["GET"], "viewer")
@@ -303,7 +287,7 @@ def programme() -> dict[str, Any]:
         raise ValidationFailed("year (and compare) must be years such as 2026") from None
     indicator = params.get("indicator", "mutual_learning")
     scope = _principal("viewer").events
-    return admin.programme(
+    return reports.programme(
         container.store(),
         year,
         indicator,
@@ -316,7 +300,7 @@ def programme() -> dict[str, Any]:
 @admin_route("/admin/events/{event_id}/panel", ["GET"], "viewer")
 def panel(event_id: str) -> dict[str, Any]:
     params = query(bp.current_request)
-    return admin.panel(
+    return reports.panel(
         container.store(), event_id, params.get("from"), params.get("to"), k=container.settings().suppression_k
     )
 
@@ -326,4 +310,4 @@ def erase_participant(participant_id: str) -> dict[str, Any]:
     store = container.store()
     participant = store.find_participant(participant_id)
     _scoped(_principal("admin"), participant.event_id)
-    return admin.erase_participant(store, participant_id, now=container.now())
+    return erasure.erase_participant(store, participant_id, now=container.now())

@@ -110,6 +110,19 @@ def dispatch_due(store: Store, queue: SendQueue, now: datetime, *, limit: int) -
     return report
 
 
+def send_wave_now(
+    store: Store, queue: SendQueue, event_id: str, wave_id: str, *, panel_secret: str, now: datetime, limit: int
+) -> dict[str, Any]:
+    """ "Send now": open the wave (``waves.send_now``), then queue what is due at once rather than at the
+    scheduler's next run. The emails still take the normal path (the due index, the queue, the sender's
+    claim); ``queued`` says how many went to the queue."""
+    from chalicelib.domain.waves import send_now
+
+    result = send_now(store, event_id, wave_id, panel_secret=panel_secret, now=now)
+    result["queued"] = dispatch_due(store, queue, now, limit=limit).enqueued
+    return result
+
+
 def remind_now(store: Store, queue: SendQueue, event_id: str, wave_id: str, now: datetime) -> dict[str, Any]:
     """One reminder now, outside the schedule, to everyone invited who has not completed or opted out."""
     event = store.get_event(event_id)

@@ -15,7 +15,7 @@ from dataclasses import asdict
 from datetime import datetime, timedelta
 from typing import Any
 
-from chalicelib.domain import admin
+from chalicelib.domain import planning
 from chalicelib.domain.model import ImportJob, Participant
 from chalicelib.domain.ports import Store
 
@@ -42,12 +42,12 @@ def start_import(
     now: datetime,
     inline_rows: int,
     chunk_rows: int = CHUNK_ROWS,
-) -> admin.ImportReport | ImportJob:
+) -> planning.ImportReport | ImportJob:
     """Import at once when at most ``inline_rows`` participants change; else start a background job."""
-    event, parsed, merge = admin.prepare_import(store, event_id, csv_text, secret=secret, now=now)
+    event, parsed, merge = planning.prepare_import(store, event_id, csv_text, secret=secret, now=now)
     if len(merge.to_write) <= inline_rows:
-        planned = admin.write_participants(store, event, merge.to_write, panel_secret=panel_secret, now=now)
-        return admin.ImportReport(
+        planned = planning.write_participants(store, event, merge.to_write, panel_secret=panel_secret, now=now)
+        return planning.ImportReport(
             merge.imported, merge.updated + merge.unchanged, merge.unchanged, parsed.rejected, planned
         )
     job = ImportJob(
@@ -91,7 +91,7 @@ def apply_chunk(store: Store, message: Mapping[str, Any], *, panel_secret: str, 
     if any(p.event_id != event_id for p in participants):
         raise ValueError("a chunk mixes events")
     event = store.get_event(event_id)
-    planned = admin.write_participants(store, event, participants, panel_secret=panel_secret, now=now)
+    planned = planning.write_participants(store, event, participants, panel_secret=panel_secret, now=now)
     return store.mark_import_chunk(event_id, import_id, chunk, planned, now)  # type: ignore[no-any-return]
 
 

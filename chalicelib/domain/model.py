@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Literal
@@ -20,6 +21,12 @@ DIMENSIONS = ("stakeholder_group", "region", "income_group", "sponsored", "langu
 FUNNEL_STAGES = ("invited", "delivered", "bounced", "opened", "completed", "opted_out")
 # Counted too, beyond the contract's funnel: skipped before sending, SES refused, complaints.
 EXTRA_STAGES = ("suppressed", "failed", "complained")
+
+
+def new_id(prefix: str) -> str:
+    """An event's or a wave's ID: its prefix and twelve random hex digits (``ev_…``, ``wv_…``)."""
+    return f"{prefix}_{secrets.token_hex(6)}"
+
 
 Kind = str  # "invitation" or "reminder-1", "reminder-2", ...
 INVITATION: Kind = "invitation"

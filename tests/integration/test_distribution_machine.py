@@ -27,7 +27,7 @@ from moto import mock_aws
 from moto.core import DEFAULT_ACCOUNT_ID
 
 from chalicelib import clients, container
-from chalicelib.domain import admin, answering, distribution
+from chalicelib.domain import answering, distribution, events, planning, waves
 from chalicelib.domain.errors import DomainError, TemporarilyUnavailable
 from chalicelib.domain.participants import email_key
 from chalicelib.domain.tokens import hash_token
@@ -115,7 +115,7 @@ class DistributionMachine(RuleBasedStateMachine):
 
         s = container.settings()
         store = container.store()
-        event = admin.create_event(
+        event = events.create_event(
             store,
             {
                 "title": "Machine workshop",
@@ -126,7 +126,7 @@ class DistributionMachine(RuleBasedStateMachine):
             self.now,
         )
         self.event_id = event.event_id
-        report = admin.import_participants(
+        report = planning.import_participants(
             store,
             self.event_id,
             HEADER + "".join(PEOPLE),
@@ -142,7 +142,7 @@ class DistributionMachine(RuleBasedStateMachine):
             "reminders_after_days": [2, 4],
             "closes": {"after_open_days": 8},
         }
-        self.wave_id = admin.create_wave(store, self.event_id, body, panel_secret=s.panel_secret, now=self.now).wave_id
+        self.wave_id = waves.create_wave(store, self.event_id, body, panel_secret=s.panel_secret, now=self.now).wave_id
         self.pid = {p.email: p.participant_id for p in store.list_participants(self.event_id)}
         self.address = {pid: email for email, pid in self.pid.items()}
 
@@ -376,7 +376,7 @@ class DistributionMachine(RuleBasedStateMachine):
     def send_now(self) -> None:
         STEPS.step("send_now")
         store = container.store()
-        admin.send_now(store, self.event_id, self.wave_id, panel_secret=container.settings().panel_secret, now=self.now)
+        waves.send_now(store, self.event_id, self.wave_id, panel_secret=container.settings().panel_secret, now=self.now)
         distribution.dispatch_due(store, container.send_queue(), self.now, limit=container.settings().schedule_batch)
 
     @rule()

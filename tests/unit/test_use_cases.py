@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from chalicelib.adapters.memory import MemoryStore
-from chalicelib.domain import admin, answering, distribution
+from chalicelib.domain import answering, distribution, erasure, events, planning, reports, waves
 from chalicelib.domain.errors import NotFound, OptedOut, ValidationFailed, WaveClosed
 from chalicelib.domain.model import Event, Wave
 from chalicelib.domain.ports import OutgoingEmail, SendRejected, SendThrottled
@@ -76,7 +76,7 @@ class World:
     def __init__(self, reminders: list[int] | None = None, closes: dict[str, Any] | None = None) -> None:
         self.store = MemoryStore()
         self.queue, self.mailer, self.renderer = Queue(), Mailer(), Renderer()
-        self.event: Event = admin.create_event(
+        self.event: Event = events.create_event(
             self.store,
             {
                 "title": "Internet Governance Forum",
@@ -87,8 +87,10 @@ class World:
             },
             CREATED,
         )
-        admin.import_participants(self.store, self.event.event_id, CSV, secret=SECRET, panel_secret=PANEL, now=CREATED)
-        self.wave: Wave = admin.create_wave(
+        planning.import_participants(
+            self.store, self.event.event_id, CSV, secret=SECRET, panel_secret=PANEL, now=CREATED
+        )
+        self.wave: Wave = waves.create_wave(
             self.store,
             self.event.event_id,
             {
@@ -117,7 +119,7 @@ class World:
         return self.store.get_invitation(self.wave.wave_id, self.pid(email))
 
     def funnel(self) -> dict[str, Any]:
-        summary = admin.summarize(self.store, self.event.event_id, self.wave.wave_id, None, k=1)
+        summary = reports.summarize(self.store, self.event.event_id, self.wave.wave_id, None, k=1)
         return dict(summary["funnel"])
 
 
@@ -235,9 +237,9 @@ def test_a_suppressed_address_is_skipped_and_counted_once() -> None:
 
 def test_send_now_makes_every_planned_invitation_due_and_pressing_twice_is_harmless() -> None:
     world = World()
-    first = admin.send_now(world.store, world.event.event_id, world.wave.wave_id, panel_secret=PANEL, now=CREATED)
+    first = waves.send_now(world.store, world.event.event_id, world.wave.wave_id, panel_secret=PANEL, now=CREATED)
     assert (first["status"], first["due_now"]) == ("open", 3)
-    again = admin.send_now(world.store, world.event.event_id, world.wave.wave_id, panel_secret=PANEL, now=CREATED)
+    again = waves.send_now(world.store, world.event.event_id, world.wave.wave_id, panel_secret=PANEL, now=CREATED)
     assert again["due_now"] == 0
     assert world.run(CREATED) == ["sent", "sent", "sent"]
     assert world.store.get_wave(world.event.event_id, world.wave.wave_id).closes_at == CREATED + timedelta(days=14)
@@ -258,11 +260,11 @@ def test_remind_now_reaches_everyone_invited_who_has_not_answered() -> None:
 def test_an_event_whose_dates_move_moves_its_planned_invitations_until_sending_starts() -> None:
     world = World()
     body = {"title": "IGF", "starts_on": f"{YEAR}-06-29", "ends_on": f"{YEAR}-07-03", "timezone": "Europe/Oslo"}
-    admin.update_event(world.store, world.event.event_id, body, now=CREATED)
+    events.update_event(world.store, world.event.event_id, body, now=CREATED)
     assert world.invitation("ingrid@example.org").due_at == OSLO_OPENING + timedelta(days=7)
     world.run(TOKYO_OPENING + timedelta(days=7))
     with pytest.raises(Exception, match="cannot change once a wave has started sending"):
-        admin.update_event(world.store, world.event.event_id, {**body, "ends_on": f"{YEAR}-07-04"}, now=CREATED)
+        events.update_event(world.store, world.event.event_id, {**body, "ends_on": f"{YEAR}-07-04"}, now=CREATED)
 
 
 # Answering -----------------------------------------------------------------------------------------------------
@@ -370,7 +372,7 @@ def test_erasure_removes_the_person_their_links_and_their_name_from_their_commen
     token = world.mailer.link("ingrid@example.org")
     comment = {**GOOD, "comments": ["Ingrid Nordmann here: the sessions were excellent."]}
     answering.submit(world.store, token, comment, now=OSLO_OPENING)
-    report = admin.erase_participant(world.store, world.pid("ingrid@example.org"), now=OSLO_OPENING)
+    report = erasure.erase_participant(world.store, world.pid("ingrid@example.org"), now=OSLO_OPENING)
     assert (report["links_revoked"], report["answers_scrubbed"]) == (1, 1)
     person = world.store.get_participant(world.event.event_id, world.pid("ingrid@example.org"))
     assert (person.email, person.full_name, person.organisation) == ("", "", "")
@@ -389,7 +391,7 @@ def test_the_summary_gives_the_agreeing_share_and_suppresses_small_groups() -> N
     for email, learning in (("ingrid@example.org", "5"), ("maria@example.org", "4"), ("kenji@example.org", "2")):
         form = {**GOOD, "mutual_learning": [learning]}
         answering.submit(world.store, world.mailer.link(email), form, now=NEW_YORK_OPENING)
-    summary = admin.summarize(world.store, world.event.event_id, None, None, k=2)
+    summary = reports.summarize(world.store, world.event.event_id, None, None, k=2)
     assert summary["wave_id"] == world.wave.wave_id  # the latest wave when none is named
     learning = next(q for q in summary["questions"] if q["id"] == "mutual_learning")
     assert learning["agree_pct"] == pytest.approx(200 / 3, abs=0.1)
@@ -400,4 +402,4 @@ def test_the_summary_gives_the_agreeing_share_and_suppresses_small_groups() -> N
         "governments and other actors (2 of 3 respondents; 95% confidence interval 21–94 per cent)."
     )
     with pytest.raises(ValidationFailed, match="by must be one of"):
-        admin.summarize(world.store, world.event.event_id, None, "shoe_size", k=2)
+        reports.summarize(world.store, world.event.event_id, None, "shoe_size", k=2)
