@@ -1,0 +1,104 @@
+"""DynamoStore, background imports: one item per import, the chunks written kept as a set."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+
+from pynamodb.exceptions import DoesNotExist, UpdateError
+
+from chalicelib.adapters import tables as t
+from chalicelib.adapters.store.base import throttled
+from chalicelib.domain.errors import NotFound, TemporarilyUnavailable
+from chalicelib.domain.model import ImportJob
+
+
+class DynamoImports:
+    def put_import(self, job: ImportJob, expires_at: datetime) -> None:
+        t.ImportItem(
+            job.event_id,
+            job.import_id,
+            status=job.status,
+            rows=job.rows,
+            chunk_rows=job.chunk_rows,
+            imported=job.imported,
+            updated=job.updated,
+            unchanged=job.unchanged,
+            rejected=json.dumps(job.rejected, separators=(",", ":")),
+            rejected_count=job.rejected_count,
+            done_chunks=set(job.done_chunks) or None,
+            invitations_planned=job.invitations_planned,
+            created_at=job.created_at,
+            finished_at=job.finished_at,
+            expires_at=expires_at,
+        ).save()
+
+    def get_import(self, event_id: str, import_id: str) -> ImportJob:
+        try:
+            return self._import(t.ImportItem.get(event_id, import_id, consistent_read=True))
+        except DoesNotExist:
+            raise NotFound("import not found") from None
+
+    def list_imports(self, event_id: str, limit: int = 5) -> list[ImportJob]:
+        """The event's latest imports, newest first (import ids sort by start time)."""
+        items = t.ImportItem.query(event_id, scan_index_forward=False, limit=limit)
+        return [self._import(i) for i in items]
+
+    def mark_import_chunk(
+        self, event_id: str, import_id: str, chunk: int, planned: int, now: datetime
+    ) -> ImportJob | None:
+        """Record one written chunk (idempotent: a set); the last one marks the job done. None when the
+        job no longer exists (expired)."""
+        item = t.ImportItem(event_id, import_id)
+        try:
+            item.update(
+                actions=[
+                    t.ImportItem.done_chunks.add({chunk}),
+                    t.ImportItem.invitations_planned.add(planned),
+                    t.ImportItem.progressed_at.set(now),
+                ],
+                condition=t.ImportItem.import_id.exists(),
+            )
+        except UpdateError as exc:
+            if throttled(exc):
+                raise TemporarilyUnavailable("the database is busy; try again") from exc
+            if "ConditionalCheckFailed" in str(exc):
+                return None
+            raise
+        job = self._import(item)
+        if job.status == "running" and len(job.done_chunks) >= job.chunks:
+            self.finish_import(event_id, import_id, "done", now)
+            job.status, job.finished_at = "done", now
+        return job
+
+    def finish_import(self, event_id: str, import_id: str, status: str, now: datetime) -> None:
+        """Move a running job to ``done`` or ``failed``, once."""
+        try:
+            t.ImportItem(event_id, import_id).update(
+                actions=[t.ImportItem.status.set(status), t.ImportItem.finished_at.set(now)],
+                condition=t.ImportItem.status == "running",
+            )
+        except UpdateError as exc:
+            if "ConditionalCheckFailed" not in str(exc):
+                raise
+
+    @staticmethod
+    def _import(item: t.ImportItem) -> ImportJob:
+        status = item.status if item.status in ("running", "done", "failed") else "failed"
+        return ImportJob(
+            event_id=item.event_id,
+            import_id=item.import_id,
+            rows=int(item.rows),
+            chunk_rows=int(item.chunk_rows),
+            imported=int(item.imported),
+            updated=int(item.updated),
+            unchanged=int(item.unchanged),
+            rejected=json.loads(item.rejected or "[]"),
+            rejected_count=int(item.rejected_count),
+            created_at=item.created_at,
+            status=status,  # type: ignore[arg-type]
+            done_chunks=frozenset(int(n) for n in (item.done_chunks or ())),
+            invitations_planned=int(item.invitations_planned or 0),
+            finished_at=item.finished_at,
+            progressed_at=item.progressed_at,
+        )

@@ -1,0 +1,168 @@
+"""DynamoStore, responses: the link tokens, the responses and the aggregate counters each write moves."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from pynamodb.exceptions import DoesNotExist, TransactWriteError, UpdateError
+
+from chalicelib.adapters import tables as t
+from chalicelib.adapters.store.base import Tx, plain
+from chalicelib.domain.model import Response
+from chalicelib.domain.ports import Deltas, SubmitOutcome
+
+
+class DynamoResponses:
+    def get_token(self, token_hash: str) -> dict[str, Any] | None:
+        try:
+            item = t.TokenItem.get(token_hash)
+        except DoesNotExist:
+            return None
+        if item.expires_at is not None and item.expires_at <= datetime.now(UTC):
+            return None  # TTL deletes lazily; an expired token must not work in the meantime.
+        return {
+            "event_id": item.event_id,
+            "wave_id": item.wave_id,
+            "participant_id": item.participant_id,
+            "kind": item.kind,
+            "cells": {k: str(v) for k, v in plain(item.cells).items()},
+            "language": item.language,
+            "panel_id": item.panel_id,
+            "questionnaire_id": item.questionnaire_id,
+            "questionnaire_version": int(item.questionnaire_version),
+        }
+
+    def get_response(self, wave_id: str, participant_id: str) -> Response | None:
+        try:
+            item = t.ResponseItem.get(wave_id, participant_id, consistent_read=True)
+        except DoesNotExist:
+            return None
+        return self._response(item)
+
+    def list_responses(self, wave_id: str) -> Iterator[Response]:
+        for item in t.ResponseItem.query(wave_id):
+            yield self._response(item)
+
+    def store_response(
+        self,
+        response: Response,
+        *,
+        previous: Response | None,
+        deltas: Deltas,
+        now: datetime,
+    ) -> SubmitOutcome:
+        """Write a response and its aggregate counts in one transaction.
+
+        First submit: the response must not exist, and completes the invitation. Edit: the stored
+        version must be the one read, so two concurrent edits cannot both apply their deltas.
+        Either way the wave must still be open and the participant must not have opted out.
+        """
+        item = t.ResponseItem(
+            response.wave_id,
+            response.participant_id,
+            event_id=response.event_id,
+            panel_id=response.panel_id,
+            answers=response.answers,
+            cells=response.cells,
+            language=response.language,
+            version=response.version,
+            submitted_at=response.submitted_at,
+            updated_at=now,
+        )
+        if previous is None:
+            condition = t.ResponseItem.participant_id.does_not_exist()
+        else:
+            condition = t.ResponseItem.version == previous.version
+        inv_condition = t.InvitationItem.participant_id.exists() & t.InvitationItem.opted_out_at.does_not_exist()
+        tx = Tx()
+        try:
+            with tx:
+                tx.save("response", item, condition=condition)
+                if previous is None:
+                    tx.update(
+                        "invitation",
+                        t.InvitationItem(response.wave_id, response.participant_id),
+                        actions=[t.InvitationItem.completed_at.set(now), t.InvitationItem.status.set("completed")],
+                        condition=inv_condition,
+                    )
+                else:
+                    tx.check(
+                        "invitation",
+                        t.InvitationItem,
+                        response.wave_id,
+                        response.participant_id,
+                        condition=inv_condition,
+                    )
+                tx.check(
+                    "wave",
+                    t.WaveItem,
+                    response.event_id,
+                    response.wave_id,
+                    condition=t.WaveItem.closes_epoch > int(now.timestamp()),
+                )
+                tx.counters(response.wave_id, deltas)
+        except TransactWriteError as exc:
+            failed = tx.failed(exc)
+            if "wave" in failed:
+                return SubmitOutcome.CLOSED
+            if "invitation" in failed:
+                return SubmitOutcome.OPTED_OUT
+            if "response" in failed:
+                return SubmitOutcome.STALE
+            raise
+        return SubmitOutcome.STORED
+
+    def read_cells(self, wave_id: str, dimension: str) -> dict[str, dict[str, int]]:
+        """One Query: every counter item of one dimension of a wave."""
+        conn = t.AggregateItem._get_connection()
+        prefix = f"{dimension}#"
+        out: dict[str, dict[str, int]] = {}
+        last_key = None
+        while True:
+            page = conn.query(
+                wave_id,
+                range_key_condition=t.AggregateItem.cell.startswith(prefix),
+                exclusive_start_key=last_key,
+            )
+            for raw in page.get("Items", []):
+                cell = raw["cell"]["S"][len(prefix) :]
+                out[cell] = {k: int(v["N"]) for k, v in raw.items() if "N" in v}
+            last_key = page.get("LastEvaluatedKey")
+            if not last_key:
+                return out
+
+    def scrub_response(self, response: Response, answers: Mapping[str, Any], now: datetime) -> bool:
+        """Replace a response's answers with their scrubbed text (erasure), as a new version, so that no
+        sealed copy of the old answers can be used for an edit. The counters do not move: a scrubbed text
+        is still an answer. False when the response changed meanwhile (the erasure is then retried)."""
+        try:
+            t.ResponseItem(response.wave_id, response.participant_id).update(
+                actions=[
+                    t.ResponseItem.answers.set(dict(answers)),
+                    t.ResponseItem.version.set(response.version + 1),
+                    t.ResponseItem.updated_at.set(now),
+                ],
+                condition=t.ResponseItem.version == response.version,
+            )
+        except UpdateError as exc:
+            if "ConditionalCheckFailed" not in str(exc):
+                raise
+            return False
+        return True
+
+    @staticmethod
+    def _response(item: t.ResponseItem) -> Response:
+        return Response(
+            wave_id=item.wave_id,
+            participant_id=item.participant_id,
+            event_id=item.event_id,
+            panel_id=item.panel_id,
+            answers=plain(item.answers),
+            cells={k: str(v) for k, v in plain(item.cells).items()},
+            language=item.language,
+            version=int(item.version),
+            submitted_at=item.submitted_at,
+            updated_at=item.updated_at,
+        )

@@ -1,0 +1,77 @@
+"""DynamoStore, waves: queried by event; ``closes_epoch`` is what every claim and submit condition-checks."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pynamodb.exceptions import DoesNotExist
+
+from chalicelib.adapters import tables as t
+from chalicelib.adapters.store.base import iso_second, plain
+from chalicelib.domain.errors import NotFound
+from chalicelib.domain.model import (
+    CloseRule,
+    OpenRule,
+    Wave,
+)
+from chalicelib.domain.schedule import parse_instant
+
+
+class DynamoWaves:
+    def put_wave(self, wave: Wave) -> None:
+        opens: dict[str, Any] = {}
+        if wave.opens.at is not None:
+            opens["at"] = iso_second(wave.opens.at)
+        else:
+            opens.update(after_event_days=wave.opens.after_event_days, local_time=wave.opens.local_time)
+        closes: dict[str, Any] = (
+            {"at": iso_second(wave.closes.at)} if wave.closes.at else {"after_open_days": wave.closes.after_open_days}
+        )
+        t.WaveItem(
+            wave.event_id,
+            wave.wave_id,
+            questionnaire_id=wave.questionnaire_id,
+            questionnaire_version=wave.questionnaire_version,
+            opens=opens,
+            closes=closes,
+            reminders_after_days=list(wave.reminders_after_days),
+            status=wave.status,
+            opened_at=wave.opened_at,
+            closes_at=wave.closes_at,
+            closes_epoch=int(wave.closes_at.timestamp()) if wave.closes_at else None,
+            created_at=wave.created_at,
+        ).save()
+
+    def get_wave(self, event_id: str, wave_id: str) -> Wave:
+        try:
+            return self._wave(t.WaveItem.get(event_id, wave_id))
+        except DoesNotExist:
+            raise NotFound("wave not found") from None
+
+    def list_waves(self, event_id: str) -> list[Wave]:
+        return [self._wave(i) for i in t.WaveItem.query(event_id)]
+
+    @staticmethod
+    def _wave(item: t.WaveItem) -> Wave:
+        opens = plain(item.opens)
+        closes = plain(item.closes)
+        return Wave(
+            event_id=item.event_id,
+            wave_id=item.wave_id,
+            questionnaire_id=item.questionnaire_id,
+            questionnaire_version=int(item.questionnaire_version),
+            opens=OpenRule(
+                after_event_days=int(opens["after_event_days"]) if "after_event_days" in opens else None,
+                local_time=opens.get("local_time"),
+                at=parse_instant(opens["at"], "opens.at") if "at" in opens else None,
+            ),
+            closes=CloseRule(
+                after_open_days=int(closes["after_open_days"]) if "after_open_days" in closes else None,
+                at=parse_instant(closes["at"], "closes.at") if "at" in closes else None,
+            ),
+            reminders_after_days=[int(d) for d in item.reminders_after_days or []],
+            status=item.status,  # type: ignore[arg-type]
+            opened_at=item.opened_at,
+            closes_at=item.closes_at,
+            created_at=item.created_at,
+        )
