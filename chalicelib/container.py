@@ -16,6 +16,7 @@ if TYPE_CHECKING:  # the adapters pull in botocore, PynamoDB and Jinja2: importe
     from chalicelib.adapters.mailer import SesMailer
     from chalicelib.adapters.queue import SqsSendQueue
     from chalicelib.adapters.renderer import JinjaRenderer
+    from chalicelib.adapters.signin import CognitoPasswordAuth, DynamoAttemptLog, DynamoSignedOutSessions
     from chalicelib.adapters.store import DynamoStore
     from chalicelib.domain.model import ImportJob
     from chalicelib.domain.planning import ImportReport
@@ -91,6 +92,29 @@ def verifier() -> JwtVerifier:
             jwks_url=s.cognito_jwks_url, issuer=s.cognito_issuer, client_id=s.cognito_client_id, fetch=jwks_fetcher
         ),
     )
+
+
+def password_auth() -> CognitoPasswordAuth:
+    """The dashboard's password sign-in and its challenges, against the stage's Cognito app client."""
+    from chalicelib.adapters.signin import CognitoPasswordAuth
+
+    return CognitoPasswordAuth(clients.client("cognito-idp"), get_settings().cognito_client_id)
+
+
+def attempt_log() -> DynamoAttemptLog:
+    """Failed dashboard sign-ins per keyed hash of the address: the lockout's memory."""
+    from chalicelib.adapters.signin import DynamoAttemptLog
+
+    store()  # binds the tables to this stage's names and endpoint
+    return _cached("attempt_log", None, DynamoAttemptLog)  # type: ignore[no-any-return]
+
+
+def signed_out_sessions() -> DynamoSignedOutSessions:
+    """Dashboard sessions signed out before their token expired."""
+    from chalicelib.adapters.signin import DynamoSignedOutSessions
+
+    store()  # binds the tables to this stage's names and endpoint
+    return _cached("signed_out", None, DynamoSignedOutSessions)  # type: ignore[no-any-return]
 
 
 # Use cases with the stage's adapters, secrets and clock bound: what the API and the dashboard both call.

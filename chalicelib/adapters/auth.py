@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from chalicelib.domain.errors import Unauthenticated
+from chalicelib.domain.errors import Forbidden, Unauthenticated
 
 JWKS_TTL = 3600.0
 ROLES = ("admin", "viewer")
@@ -28,6 +28,14 @@ class Principal:
             if role in self.roles:
                 return role
         return None
+
+    def sees(self, event_id: str) -> bool:
+        """Whether this account may see the event: an ``event:<id>`` group scopes it, no such group means all."""
+        return not self.events or event_id in self.events
+
+    def require_event(self, event_id: str) -> None:
+        if not self.sees(event_id):
+            raise Forbidden("you have no access to this event")
 
 
 def fetch_jwks(url: str) -> dict[str, Any]:

@@ -138,7 +138,6 @@ class InvitationItem(Model):
     due_kind = UnicodeAttribute(null=True)
     sent_kinds = UnicodeSetAttribute(null=True)
     token_hashes = UnicodeSetAttribute(null=True)  # every link sent, so erasure can revoke them all
-    claimed = MapAttribute(null=True)  # type: ignore[var-annotated]
     status = UnicodeAttribute(default="pending")
     delivered_at = UTCDateTimeAttribute(null=True)
     bounced_at = UTCDateTimeAttribute(null=True)

@@ -15,7 +15,7 @@ from typing import Any
 
 from chalicelib.domain.errors import NotFound, ValidationFailed
 from chalicelib.domain.messages import SendJob
-from chalicelib.domain.model import INVITATION, Event, Invitation, Participant, TokenGrant, Wave
+from chalicelib.domain.model import INVITATION, Event, Invitation, Participant, TokenGrant, Wave, is_manual, manual_kind
 from chalicelib.domain.participants import email_key
 from chalicelib.domain.ports import (
     ClaimOutcome,
@@ -142,8 +142,8 @@ def remind_now(store: Store, queue: SendQueue, event_id: str, wave_id: str, now:
             or person.erased_at is not None
         ):
             continue
-        manual = sum(1 for k in inv.sent_kinds if k.startswith("manual-")) + 1
-        jobs.append(SendJob.for_invitation(inv, f"manual-{manual}", person, event, wave).to_message())
+        manual = manual_kind(sum(1 for kind in inv.sent_kinds if is_manual(kind)) + 1)
+        jobs.append(SendJob.for_invitation(inv, manual, person, event, wave).to_message())
     for start in range(0, len(jobs), 10):
         queue.enqueue(jobs[start : start + 10])
     return {"wave_id": wave_id, "queued": len(jobs)}

@@ -19,6 +19,7 @@ from chalicelib.domain import planning
 from chalicelib.domain.model import ImportJob, Participant
 from chalicelib.domain.ports import Store
 
+MAX_CSV = 5 * 1024 * 1024  # the largest list an upload takes, in bytes: split a larger one
 CHUNK_ROWS = 200  # about 70 kB of JSON: one SQS message, and a few seconds of writes
 KEPT_REJECTIONS = 1000  # the job item stays far below DynamoDB's 400 kB
 KEEP_JOB = timedelta(days=30)

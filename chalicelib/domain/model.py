@@ -28,12 +28,20 @@ def new_id(prefix: str) -> str:
     return f"{prefix}_{secrets.token_hex(6)}"
 
 
-Kind = str  # "invitation" or "reminder-1", "reminder-2", ...
+Kind = str  # "invitation", "reminder-1", "reminder-2", ... (scheduled) or "manual-1", ... ("send reminders")
 INVITATION: Kind = "invitation"
 
 
 def reminder_kind(n: int) -> Kind:
     return f"reminder-{n}"
+
+
+def manual_kind(n: int) -> Kind:
+    return f"manual-{n}"
+
+
+def is_manual(kind: Kind) -> bool:
+    return kind.startswith("manual-")
 
 
 @dataclass
@@ -129,7 +137,6 @@ class Invitation:
     due_at: datetime | None = None
     due_kind: Kind | None = None
     sent_kinds: set[str] = field(default_factory=set)
-    claimed: dict[str, str] = field(default_factory=dict)
     first_due_at: datetime | None = None  # planned; once sent, when the invitation went out
     status: str = "pending"
     delivered_at: datetime | None = None

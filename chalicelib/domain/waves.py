@@ -1,5 +1,6 @@
-"""Wave use cases: create a wave, open it now ("send now"), what it has sent and what SES never confirmed, the
-waves of an event in order, and the participants' view of every wave."""
+"""Wave use cases: create a wave, open it now ("send now"), what it has sent and what SES never confirmed, what
+it still owes (the next send, the sending page's counts), the waves of an event in order, and the participants'
+view of every wave."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from typing import Any
 
 from chalicelib.domain import catalogue
 from chalicelib.domain.errors import ValidationFailed
-from chalicelib.domain.model import INVITATION, Invitation, Wave, new_id
+from chalicelib.domain.model import INVITATION, Invitation, Wave, is_manual, new_id
 from chalicelib.domain.planning import plan_wave
 from chalicelib.domain.ports import Store
 from chalicelib.domain.schedule import closes_at, opening_reference, parse_wave_rules
@@ -152,6 +153,39 @@ def unconfirmed_sends(store: Store, event_id: str, wave_id: str, *, now: datetim
         "count": len(rows),
         "participants": rows,
     }
+
+
+# Sending progress: what the events list and the sending page show ------------------------------------
+
+
+def next_send(store: Store, wave: Wave, now: datetime) -> datetime | None:
+    """The earliest email still owed in the wave, None when nothing is or the wave has closed."""
+    if wave.closes_at is not None and wave.closes_at <= now:
+        return None
+    return min((i.due_at for i in store.list_invitations(wave.wave_id) if i.due_at is not None), default=None)
+
+
+def manual_reminders(store: Store, wave_id: str) -> int:
+    """Reminders sent (or taken by the sender) outside the schedule, over the whole wave."""
+    return sum(1 for inv in store.list_invitations(wave_id) for kind in inv.sent_kinds if is_manual(kind))
+
+
+def reminders_owed(store: Store, wave_id: str, *, queued: int, before: int) -> int:
+    """Of the ``queued`` reminders a "send reminders" put on the queue, when the wave had ``before`` manual
+    reminders, those the sender has not taken yet."""
+    return max(0, queued - (manual_reminders(store, wave_id) - before))
+
+
+def invitations_owed(store: Store, wave_id: str, *, now: datetime) -> int:
+    """Invitations due by now that the sender has not taken yet: not sent, not planned for later, and not
+    refused (a suppressed address, a failed send)."""
+    return sum(
+        1
+        for inv in store.list_invitations(wave_id)
+        if INVITATION not in inv.sent_kinds
+        and not (inv.due_kind == INVITATION and inv.due_at is not None and inv.due_at > now)
+        and inv.status not in ("suppressed", "failed")
+    )
 
 
 def participants_view(store: Store, event_id: str) -> list[dict[str, Any]]:

@@ -155,7 +155,6 @@ class DynamoInvitations:
             due_at=parse_instant(item.due_at, "due_at") if item.due_at else None,
             due_kind=item.due_kind,
             sent_kinds=set(item.sent_kinds or ()),
-            claimed={k: str(v) for k, v in plain(item.claimed or {}).items()},
             first_due_at=parse_instant(item.first_due_at, "first_due_at") if item.first_due_at else None,
             status=item.status,
             delivered_at=item.delivered_at,

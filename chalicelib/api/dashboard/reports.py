@@ -1,0 +1,93 @@
+"""Reading the results: an event's report (the JSON API's own report, inside the dashboard's frame, with its
+sentences ready to paste), its CSV exports, and the programme view of one indicator across a year's events."""
+
+from __future__ import annotations
+
+import re
+
+from chalice.app import Response
+
+from chalicelib import container
+from chalicelib.api import admin as admin_api
+from chalicelib.api.dashboard.framework import LANGUAGE_NAMES, Ctx, page, params, render
+from chalicelib.domain import catalogue, reports, waves
+from chalicelib.domain.errors import ValidationFailed
+from chalicelib.domain.model import DIMENSIONS, LANGUAGES
+
+DIMENSION_NAMES = {
+    "stakeholder_group": "Stakeholder group",
+    "region": "Region",
+    "income_group": "Income group",
+    "sponsored": "Sponsored or not",
+    "language": "Language",
+}
+_MAIN = re.compile(r"<main\b[^>]*>(.*)</main>", re.DOTALL)
+
+
+@page("/dashboard/events/{event_id}/report")
+def dash_report(ctx: Ctx, event_id: str) -> Response:
+    from markupsafe import Markup
+
+    store = container.store()
+    wanted = params()
+    event = store.get_event(event_id)
+    listed = waves.waves_in_order(store, event_id)
+    by = wanted.get("by") if wanted.get("by") in DIMENSIONS else "stakeholder_group"
+    if not listed:
+        return render("report", session=ctx.session, event=event, waves=[], content="", by=by)
+    wave_id = wanted.get("wave")
+    if not any(w.wave_id == wave_id for w in listed):
+        wave_id = listed[-1].wave_id
+    data = reports.report_data(store, event_id, wave_id, by, k=container.settings().suppression_k)
+    # The very report the JSON API serves, without its page frame: one report, in two places.
+    html = container.renderer().render_page("report", "en", {**data, "report_lang": "en"})
+    found = _MAIN.search(html)
+    fragment = found.group(1) if found else ""
+    content = Markup(fragment)  # noqa: S704 - rendered by our autoescaped template  # nosec B704
+    sentences = data["summary"].get("sentences", {})
+    return render(
+        "report",
+        session=ctx.session,
+        event=event,
+        waves=listed,
+        wave_id=wave_id,
+        by=by,
+        dimensions=DIMENSION_NAMES,
+        content=content,
+        sentences=[(code, LANGUAGE_NAMES[code], sentences.get(code, [])) for code in LANGUAGES],
+    )
+
+
+@page("/dashboard/events/{event_id}/export.csv")
+def dash_export(ctx: Ctx, event_id: str) -> Response:
+    return admin_api.export_response(event_id, params())
+
+
+@page("/dashboard/programme")
+def dash_programme(ctx: Ctx) -> Response:
+    store = container.store()
+    wanted = params()
+    now = container.now()
+    principal = ctx.session.principal
+    indicators = sorted(
+        {q["indicator"] for item in catalogue.listing(store) for q in item["questions"] if q.get("indicator")}
+    )
+    years = sorted({e.year for e in store.list_events() if principal.sees(e.event_id)} | {now.year})
+    raw_year = wanted.get("year", str(now.year))
+    if not re.fullmatch(r"\d{4}", raw_year):
+        raise ValidationFailed("year must be a year such as 2026")
+    year = int(raw_year)
+    indicator = wanted.get("indicator", "")
+    if indicator not in indicators:
+        indicator = "mutual_learning"
+    data = reports.programme(store, year, indicator, k=container.settings().suppression_k, only_events=principal.events)
+    return render(
+        "programme",
+        session=ctx.session,
+        section="programme",
+        year=year,
+        years=years,
+        indicator=indicator,
+        indicators=indicators,
+        rows=data["waves"],
+    )
