@@ -15,6 +15,7 @@ from bench.calls import ResponseCalls, SendCalls
 from bench.deployment import Deployment
 from bench.imports import ImportTimes
 from bench.meter import Call, Window
+from bench.next_send import NextSend
 from bench.programme import BY, INDICATOR, K, Programme, Volume
 from bench.scenarios import CallsResult
 from bench.summary_reads import Checkpoint
@@ -42,6 +43,7 @@ class Results:
     deployment: Deployment | None = None
     throughput: Throughput | None = None
     programme: Programme | None = None
+    next_send: NextSend | None = None
     seconds: float = 0.0
     load: tuple[float, float, float] = (0.0, 0.0, 0.0)  # at start
     load_end: tuple[float, float, float] = (0.0, 0.0, 0.0)
@@ -178,7 +180,7 @@ def summary_rows(points: list[Checkpoint]) -> list[Row]:
     return [
         Row(
             "3a",
-            f"Summary (`admin.summarize`, by stakeholder group) at {sizes} responses: requests",
+            f"Summary (`reports.summarize`, by stakeholder group) at {sizes} responses: requests",
             " / ".join(p.summary.describe() for p in points[:1])
             + (" at every size" if len({p.summary.describe() for p in points}) == 1 else " (varies)"),
             "one Query of the aggregates, the same at every size",
@@ -361,7 +363,7 @@ def programme_rows(p: Programme) -> list[Row]:
     return [
         Row(
             "7",
-            f"Programme summary (`admin.programme`, `{INDICATOR}`) over {p.events} events × 1 wave at "
+            f"Programme summary (`reports.programme`, `{INDICATOR}`) over {p.events} events × 1 wave at "
             f"{volumes} respondents per event: requests, items read, RCU (eventually consistent, computed)",
             f"{first.window.describe()}: "
             + ", ".join(f"{name} {len(w)}" for name, w in tables.items())
@@ -386,6 +388,34 @@ def programme_rows(p: Programme) -> list[Row]:
     ]
 
 
+def next_send_rows(n: NextSend) -> list[Row]:
+    sizes = " / ".join(f"{s.invitations:,}" for s in n.sizes)
+    shapes = {(tuple(sorted(s.read.by_operation().items())), s.read.items) for s in n.sizes}
+    first = n.sizes[0].read
+    ok = len(shapes) == 1 and len(first) == 1 and first.items <= 1 and all(s.same for s in n.sizes)
+    return [
+        Row(
+            "8",
+            f"A wave's next send (`waves.next_send`, per wave of the events list and the event page) at {sizes} "
+            "invitations: requests, items read, RCU (eventually consistent, computed)",
+            f"{first.describe()}, {first.items} item, "
+            + " / ".join(units(s.read.read_units) for s in n.sizes)
+            + " RCU"
+            + (" at every size" if len(shapes) == 1 else " (**varies**)")
+            + "; the read it replaced (every invitation of the wave): "
+            + " / ".join(f"{s.scan.items:,} items, {units(s.scan.read_units)} RCU" for s in n.sizes)
+            + "; same instant: "
+            + ("yes" if all(s.same for s in n.sizes) else "**no**"),
+            "one read of an index kept up to date, the same at every size (issue 12)",
+            ok,
+            why=(
+                "The next send should be the first item of the sparse `wave-due` index: one Query, one item, "
+                "whatever the wave's size, and the same instant as the earliest `due_at` of its invitations."
+            ),
+        )
+    ]
+
+
 def windows(results: Results) -> list[Window]:
     """Every metered window of the run."""
     out: list[Window] = []
@@ -401,6 +431,8 @@ def windows(results: Results) -> list[Window]:
         out += [t.plan, t.dispatch, t.send, t.feedback, t.answers]
     if results.programme:
         out += [v.window for v in results.programme.volumes]
+    if results.next_send:
+        out += [w for s in results.next_send.sizes for w in (s.read, s.scan)]
     return out
 
 
@@ -418,6 +450,8 @@ def rows(results: Results) -> list[Row]:
         out += throughput_rows(results.throughput)
     if results.programme:
         out += programme_rows(results.programme)
+    if results.next_send:
+        out += next_send_rows(results.next_send)
     return out
 
 
@@ -501,7 +535,7 @@ def _section_summary(points: list[Checkpoint]) -> list[str]:
         "from the same generated answers; stored counts are checked in moto's backend, and the naive "
         "recount must equal the stored counters.",
         "",
-        "**Summary** (`admin.summarize(..., by='stakeholder_group')`):",
+        "**Summary** (`reports.summarize(..., by='stakeholder_group')`):",
         "",
     ]
     out += _table(
@@ -677,7 +711,7 @@ def _section_throughput(t: Throughput) -> list[str]:
         *_table(
             ["Step", "AWS calls", "Per email / per answer"],
             [
-                ["`admin.send_now`", t.plan.describe(), per(t.plan, t.emails)],
+                ["`waves.send_now`", t.plan.describe(), per(t.plan, t.emails)],
                 ["`distribution.dispatch_due` until nothing is due", t.dispatch.describe(), per(t.dispatch, t.emails)],
                 ["`send_records`, one job per call", t.send.describe(), per(t.send, t.emails)],
                 ["**sending, all steps**", sending.describe(), f"**{per(sending, t.emails)}**"],
@@ -731,11 +765,11 @@ def _section_programme(p: Programme) -> list[str]:
     return [
         f"## 7. Programme summary across {p.events} events",
         "",
-        f"`admin.programme(store, {p.year}, '{INDICATOR}', k={K})` (`GET /admin/programme`): one indicator across "
+        f"`reports.programme(store, {p.year}, '{INDICATOR}', k={K})` (`GET /admin/programme`): one indicator across "
         "every event and wave of a year.",
         "",
         f"**Method.** {p.events} events start in {p.year}, one a week, each with one satisfaction wave "
-        "(`admin.create_event`, `admin.create_wave`, no registrations). Each wave gets respondents drawn as in "
+        "(`events.create_event`, `waves.create_wave`, no registrations). Each wave gets respondents drawn as in "
         "figure 3 (answers from `devstack.seed.answers`, validated; counters from `aggregate_deltas` + funnel with "
         f"25 % non-respondents, spread over the 5 cells), with its own random seed; its first {p.groups} drawn "
         f"participants are one per stakeholder group, so every wave has its {p.groups} stakeholder-group cells at "
@@ -776,6 +810,49 @@ def _section_programme(p: Programme) -> list[str]:
         f"aggregate Queries are {units(p.projected[1])} RCU, as at {last.respondents}. Seeding took "
         + ", ".join(f"{v.seed_seconds:.1f} s" for v in p.volumes)
         + " (*informational*).",
+        "",
+    ]
+
+
+def _section_next_send(n: NextSend) -> list[str]:
+    def reads(w: Window) -> str:
+        return f"{w.describe()} / {w.items:,} / {w.item_bytes:,} / {units(w.read_units)}"
+
+    body = [
+        [
+            f"{s.invitations:,}",
+            reads(s.read),
+            reads(s.scan),
+            "yes" if s.same else "**no**",
+        ]
+        for s in n.sizes
+    ]
+    return [
+        "## 8. A wave's next send",
+        "",
+        "`waves.next_send(store, wave, now)`: the earliest email a wave still owes, shown for every wave on the "
+        "events list and on the event page.",
+        "",
+        "**Method.** For each size, an event with that many registrations and one satisfaction wave "
+        "(`bench.stack.create_event_and_wave`: the import plans one invitation per participant, due at the "
+        "opening in the participant's own time zone). One `waves.next_send` call is metered, then the read it "
+        "replaced: every invitation of the wave (`store.list_invitations`), whose earliest `due_at` must be "
+        "the same instant.",
+        "",
+        *_table(
+            [
+                "Invitations",
+                "`waves.next_send`: requests / items / item bytes / RCU EC",
+                "Every invitation (the read it replaced)",
+                "Same instant",
+            ],
+            body,
+        ),
+        "",
+        "The next send is the first item of the invitations' sparse, keys-only `wave-due` index (`wave_id`, "
+        "`due_at`): an invitation is in it only while it owes an email, and DynamoDB moves it with every plan, "
+        "claim and reschedule, so reading it costs one Query of one small item (0.5 RCU) whatever the wave's "
+        "size. The scan it replaced grew with the wave, once per wave on every load of the events list.",
         "",
     ]
 
@@ -824,6 +901,8 @@ def markdown(results: Results, m: Machine) -> str:
         out += _section_throughput(results.throughput)
     if results.programme:
         out += _section_programme(results.programme)
+    if results.next_send:
+        out += _section_next_send(results.next_send)
     out += [
         "## Method",
         "",

@@ -15,7 +15,7 @@ from typing import Any
 
 from bench.calls import ResponseCalls, SendCalls
 
-SCENARIOS = ("summary", "throughput", "calls", "deployment", "programme")
+SCENARIOS = ("summary", "throughput", "calls", "deployment", "programme", "next_send")
 
 
 @dataclass
@@ -71,4 +71,8 @@ def _run(name: str) -> Any:
             from bench import programme
 
             return programme.run(meter)
+        if name == "next_send":
+            from bench import next_send
+
+            return next_send.run(meter)
     raise ValueError(f"unknown scenario {name!r}")

@@ -269,6 +269,17 @@ class MemoryStore(OutcomeMarks):
             page = _copy(due[:limit])
         yield from page
 
+    def next_due(self, wave_id: str) -> datetime | None:
+        with self._lock:
+            return min(
+                (
+                    row.invitation.due_at
+                    for (wid, _), row in self._invitations.items()
+                    if wid == wave_id and row.invitation.due_at is not None
+                ),
+                default=None,
+            )
+
     def reschedule(
         self, invitation: Invitation, kind: str | None, due: datetime | None, anchor: datetime | None = None
     ) -> None:

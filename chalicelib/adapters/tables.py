@@ -21,7 +21,7 @@ from pynamodb.attributes import (
     UTCDateTimeAttribute,
 )
 from pynamodb.connection import Connection
-from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjection
 from pynamodb.models import Model
 
 from chalicelib.settings import Settings
@@ -118,8 +118,20 @@ class DueIndex(GlobalSecondaryIndex["InvitationItem"]):
     due_at = UnicodeAttribute(range_key=True)
 
 
+class WaveDueIndex(GlobalSecondaryIndex["InvitationItem"]):
+    """Sparse, keys only: a wave's invitations still owed an email, by due time; its first is the next send."""
+
+    class Meta:
+        index_name = "wave-due"
+        projection = KeysOnlyProjection()
+
+    wave_id = UnicodeAttribute(hash_key=True)
+    due_at = UnicodeAttribute(range_key=True)
+
+
 class InvitationItem(Model):
-    """invitations: one per (wave, participant). Query by wave_id; the scheduler queries ``due``."""
+    """invitations: one per (wave, participant). Query by wave_id; the scheduler queries ``due``, a wave's next
+    send ``wave-due``."""
 
     class Meta(_Meta):
         logical = "invitations"
@@ -147,6 +159,7 @@ class InvitationItem(Model):
     failed_reason = UnicodeAttribute(null=True)
     expires_at = TTLAttribute(null=True)
     due = DueIndex()
+    wave_due = WaveDueIndex()
 
 
 class TokenItem(Model):

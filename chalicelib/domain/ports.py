@@ -131,6 +131,10 @@ class InvitationStore(Protocol):
 
     def due_invitations(self, now: datetime, limit: int) -> Iterator[Invitation]: ...
 
+    def next_due(self, wave_id: str) -> datetime | None:
+        """When the wave's earliest email still owed is due (read from an index kept up to date)."""
+        ...
+
     def reschedule(
         self, invitation: Invitation, kind: str | None, due: datetime | None, anchor: datetime | None = None
     ) -> None: ...

@@ -159,10 +159,11 @@ def unconfirmed_sends(store: Store, event_id: str, wave_id: str, *, now: datetim
 
 
 def next_send(store: Store, wave: Wave, now: datetime) -> datetime | None:
-    """The earliest email still owed in the wave, None when nothing is or the wave has closed."""
+    """The earliest email still owed in the wave, None when nothing is or the wave has closed: one read of
+    an index the store keeps up to date with every plan, send and reschedule, never a scan of invitations."""
     if wave.closes_at is not None and wave.closes_at <= now:
         return None
-    return min((i.due_at for i in store.list_invitations(wave.wave_id) if i.due_at is not None), default=None)
+    return store.next_due(wave.wave_id)
 
 
 def manual_reminders(store: Store, wave_id: str) -> int:

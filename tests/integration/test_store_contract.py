@@ -326,6 +326,31 @@ def test_rescheduling_points_the_index_at_the_next_email_or_drops_it(store: Stor
     assert [i.participant_id for i in store.list_invitations("w-1")] == ["p-1", "p-2"]
 
 
+def test_a_waves_next_send_is_its_earliest_email_owed_and_follows_every_change(store: Store) -> None:
+    def second(delta: timedelta) -> datetime:
+        return (NOW + delta).replace(microsecond=0)
+
+    assert store.next_due("w-1") is None
+    store.create_invitations(
+        [
+            invitation("p-1", due_at=NOW + timedelta(hours=2)),
+            invitation("p-2", due_at=NOW + timedelta(hours=1)),
+            invitation("p-3", due_at=None),
+            invitation("p-9", wave_id="w-2", due_at=NOW - timedelta(hours=1)),
+        ]
+    )
+    assert store.next_due("w-1") == second(timedelta(hours=1))
+    store.reschedule(store.get_invitation("w-1", "p-2"), None, None)  # it went out and nothing more is owed
+    assert store.next_due("w-1") == second(timedelta(hours=2))
+    store.set_due_now("w-1", ["p-1"], NOW + timedelta(minutes=1))
+    assert store.next_due("w-1") == second(timedelta(minutes=1))
+    store.reschedule(store.get_invitation("w-1", "p-1"), "reminder-1", NOW + timedelta(days=7))
+    assert store.next_due("w-1") == second(timedelta(days=7))
+    store.reschedule(store.get_invitation("w-1", "p-1"), None, None)
+    assert store.next_due("w-1") is None
+    assert store.next_due("w-2") == second(timedelta(hours=-1))
+
+
 def test_only_an_invitation_not_sent_yet_moves_with_the_event_dates(store: Store) -> None:
     store.put_wave(wave())
     store.create_invitations([invitation("p-1"), invitation("p-2"), invitation("p-3")])

@@ -1,4 +1,5 @@
-"""DynamoStore, invitations: one per participant and wave, and the sparse ``due`` index the scheduler queries."""
+"""DynamoStore, invitations: one per participant and wave; the sparse ``due`` index the scheduler queries, and
+the sparse ``wave-due`` index that gives a wave's next send."""
 
 from __future__ import annotations
 
@@ -63,6 +64,12 @@ class DynamoInvitations:
         )
         for item in query:
             yield self._invitation(item)
+
+    def next_due(self, wave_id: str) -> datetime | None:
+        """The wave's earliest email still owed: one item from the sparse ``wave-due`` index, never a scan."""
+        for item in t.InvitationItem.wave_due.query(wave_id, limit=1, scan_index_forward=True):
+            return parse_instant(item.due_at, "due_at") if item.due_at else None
+        return None
 
     def reschedule(
         self, invitation: Invitation, kind: str | None, due: datetime | None, anchor: datetime | None = None
