@@ -102,10 +102,10 @@ def token_tags(store: Any) -> Callable[[str], dict[str, str] | None]:
         if grant is None:
             return None
         return {
-            "ef-wave": grant["wave_id"],
-            "ef-participant": grant["participant_id"],
-            "ef-event": grant["event_id"],
-            "ef-kind": grant["kind"],
+            "ef-wave": grant.wave_id,
+            "ef-participant": grant.participant_id,
+            "ef-event": grant.event_id,
+            "ef-kind": grant.kind,
         }
 
     return lookup

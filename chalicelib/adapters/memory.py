@@ -58,12 +58,6 @@ def _open(wave: Wave | None, now: datetime) -> bool:
 
 
 @dataclass
-class _Token:
-    grant: dict[str, Any]
-    expires_at: datetime | None
-
-
-@dataclass
 class _InvitationRow:
     invitation: Invitation
     token_hashes: set[str] = field(default_factory=set)
@@ -82,7 +76,7 @@ class MemoryStore(OutcomeMarks):
         self._responses: dict[tuple[str, str], Response] = {}
         self._cells: dict[str, dict[str, dict[str, int]]] = {}
         self._suppressions: dict[str, tuple[str, datetime]] = {}
-        self._tokens: dict[str, _Token] = {}
+        self._tokens: dict[str, TokenGrant] = {}
         self._questionnaires: dict[tuple[str, int], str] = {}
 
     # Events --------------------------------------------------------------------------------------
@@ -237,7 +231,7 @@ class MemoryStore(OutcomeMarks):
                         panel_id=inv.panel_id,
                         due_at=due,
                         due_kind=inv.due_kind,
-                        first_due_at=due,
+                        went_out_at=due,
                         status=inv.status,
                     )
                 )
@@ -293,14 +287,14 @@ class MemoryStore(OutcomeMarks):
             else:
                 inv.due_at, inv.due_kind = _second(due), kind
             if anchor is not None:
-                inv.first_due_at = _second(anchor)
+                inv.went_out_at = _second(anchor)
 
     def move_invitation(self, invitation: Invitation, due: datetime, timezone: str) -> bool:
         with self._lock:
             row = self._invitations.get((invitation.wave_id, invitation.participant_id))
             if row is None or row.invitation.due_kind != INVITATION or row.invitation.sent_kinds:
                 return False
-            row.invitation.due_at = row.invitation.first_due_at = _second(due)
+            row.invitation.due_at = row.invitation.went_out_at = _second(due)
             row.invitation.timezone = timezone
             return True
 
@@ -311,25 +305,14 @@ class MemoryStore(OutcomeMarks):
                 if row is not None and row.invitation.due_kind == INVITATION:
                     row.invitation.due_at = _second(now)
 
-    def first_due(self, wave_id: str, participant_id: str) -> datetime | None:
+    def went_out_at(self, wave_id: str, participant_id: str) -> datetime | None:
         with self._lock:
             row = self._invitations.get((wave_id, participant_id))
-            return None if row is None else row.invitation.first_due_at
+            return None if row is None else row.invitation.went_out_at
 
     # Sending -------------------------------------------------------------------------------------
-    def claim(
-        self,
-        *,
-        event_id: str,
-        wave_id: str,
-        participant_id: str,
-        kind: str,
-        email_key: str,
-        cells: Mapping[str, str],
-        token: TokenGrant,
-        token_extra: Mapping[str, Any],
-        now: datetime,
-    ) -> ClaimOutcome:
+    def claim(self, token: TokenGrant, *, email_key: str, now: datetime) -> ClaimOutcome:
+        wave_id, participant_id, kind = token.wave_id, token.participant_id, token.kind
         with self._lock:
             row = self._invitations.get((wave_id, participant_id))
             inv = row.invitation if row else None
@@ -344,7 +327,7 @@ class MemoryStore(OutcomeMarks):
                 return ClaimOutcome.ALREADY
             if email_key in self._suppressions:
                 return ClaimOutcome.SUPPRESSED
-            if not _open(self._waves.get((event_id, wave_id)), now):
+            if not _open(self._waves.get((token.event_id, wave_id)), now):
                 return ClaimOutcome.CLOSED
             if token.token_hash in self._tokens:
                 raise Conflict("this link token is stored already")
@@ -352,20 +335,11 @@ class MemoryStore(OutcomeMarks):
             row.token_hashes.add(token.token_hash)
             if kind == INVITATION:  # a reminder leaves "delivered" or "opened" as they are
                 inv.status = "sent"
-                self._count(wave_id, spread(cells, {"f:invited": 1}))
-            extra = _copy(dict(token_extra))
-            grant = {
-                "event_id": event_id,
-                "wave_id": wave_id,
-                "participant_id": participant_id,
-                "kind": kind,
-                "cells": {k: str(v) for k, v in dict(extra.get("cells") or {}).items()},
-                "language": extra.get("language"),
-                "panel_id": extra.get("panel_id"),
-                "questionnaire_id": extra.get("questionnaire_id"),
-                "questionnaire_version": int(extra.get("questionnaire_version") or 0),
-            }
-            self._tokens[token.token_hash] = _Token(grant, _utc(token.expires_at))
+                self._count(wave_id, spread(token.cells, {"f:invited": 1}))
+            stored = _copy(token)
+            stored.cells = {k: str(v) for k, v in token.cells.items()}
+            stored.expires_at = _second(token.expires_at)  # a TTL attribute keeps epoch seconds
+            self._tokens[token.token_hash] = stored
             return ClaimOutcome.CLAIMED
 
     def release(
@@ -452,12 +426,12 @@ class MemoryStore(OutcomeMarks):
             return True
 
     # Tokens and responses ------------------------------------------------------------------------
-    def get_token(self, token_hash: str) -> dict[str, Any] | None:
+    def get_token(self, token_hash: str) -> TokenGrant | None:
         with self._lock:
             token = self._tokens.get(token_hash)
             if token is None or (token.expires_at is not None and token.expires_at <= datetime.now(UTC)):
                 return None
-            return _copy(token.grant)
+            return _copy(token)
 
     def get_response(self, wave_id: str, participant_id: str) -> Response | None:
         with self._lock:

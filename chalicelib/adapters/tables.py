@@ -144,7 +144,9 @@ class InvitationItem(Model):
     timezone = UnicodeAttribute(default="")
     email_key = UnicodeAttribute()
     panel_id = UnicodeAttribute()
-    first_due_at = UnicodeAttribute()
+    # When the invitation went out (planned until then): the day reminders count from. Stored under its first
+    # name, so tables written before the rename read unchanged.
+    went_out_at = UnicodeAttribute(attr_name="first_due_at")
     due_shard = UnicodeAttribute(null=True)
     due_at = UnicodeAttribute(null=True)
     due_kind = UnicodeAttribute(null=True)

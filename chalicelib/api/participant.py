@@ -216,8 +216,8 @@ def _busy_page(token: str, form: dict[str, list[str]]) -> Response:
 def survey_thanks(token: str) -> Response:
     store = container.store()
     grant = answering.resolve_token(store, token)
-    lang = _override() or grant["language"]
-    wave = store.get_wave(grant["event_id"], grant["wave_id"])
+    lang = _override() or grant.language
+    wave = store.get_wave(grant.event_id, grant.wave_id)
     body = render("thanks", lang, {"token": token, "closes_at": wave.closes_at})
     return html_response(body)
 
@@ -226,7 +226,7 @@ def survey_thanks(token: str) -> Response:
 @handled(as_json=False)
 def unsubscribe_page(token: str) -> Response:
     grant = answering.resolve_token(container.store(), token)
-    lang = _override() or grant["language"]
+    lang = _override() or grant.language
     body = render("unsubscribe", lang, {"token": token, "done": False})
     return html_response(body)
 
@@ -242,6 +242,6 @@ def unsubscribe(token: str) -> Response:
         return participant_error_page(404)
     answering.unsubscribe(store, token, now=container.now())
     count("OptOuts")
-    lang = _override() or grant["language"]
+    lang = _override() or grant.language
     body = render("unsubscribe", lang, {"token": token, "done": True})
     return html_response(body)

@@ -10,12 +10,11 @@ import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from chalicelib.domain import catalogue
 from chalicelib.domain.cells import merge, spread
 from chalicelib.domain.errors import NotFound, OptedOut, TemporarilyUnavailable, WaveClosed
-from chalicelib.domain.model import Response, Wave
+from chalicelib.domain.model import Response, TokenGrant, Wave
 from chalicelib.domain.ports import Store, SubmitOutcome
 from chalicelib.domain.questionnaires import AnswerCheck, Questionnaire, aggregate_deltas, check_answers
 from chalicelib.domain.tokens import hash_token, looks_like_token
@@ -28,7 +27,7 @@ MAX_SEALED = 16 * 1024  # a larger copy of the stored answers is not carried: th
 class Survey:
     """Everything a survey page needs, resolved from a token."""
 
-    grant: dict[str, Any]
+    grant: TokenGrant
     questionnaire: Questionnaire
     wave: Wave
     language: str
@@ -37,29 +36,29 @@ class Survey:
     closed: bool
 
 
-def resolve_token(store: Store, token: str) -> dict[str, Any]:
+def resolve_token(store: Store, token: str) -> TokenGrant:
     """The grant behind a token; NotFound for unknown and malformed tokens alike."""
     if not looks_like_token(token):
         raise NotFound("unknown link")
     grant = store.get_token(hash_token(token))
     if grant is None:
         raise NotFound("unknown link")
-    return dict(grant)
+    return grant
 
 
 def open_survey(store: Store, token: str, *, now: datetime, lang: str | None = None, mark_open: bool = True) -> Survey:
     """Load the form for a token: questionnaire, previous answers, and whether it can still be answered."""
     grant = resolve_token(store, token)
-    wave = store.get_wave(grant["event_id"], grant["wave_id"])
-    questionnaire = catalogue.resolve(store, grant["questionnaire_id"], grant["questionnaire_version"])
-    invitation = store.get_invitation(grant["wave_id"], grant["participant_id"])
-    language = lang if lang in questionnaire.languages else grant["language"]
+    wave = store.get_wave(grant.event_id, grant.wave_id)
+    questionnaire = catalogue.resolve(store, grant.questionnaire_id, grant.questionnaire_version)
+    invitation = store.get_invitation(grant.wave_id, grant.participant_id)
+    language = lang if lang in questionnaire.languages else grant.language
     if language not in questionnaire.languages:
         language = questionnaire.languages[0]
     closed = wave.closes_at is None or wave.closes_at <= now
-    previous = store.get_response(grant["wave_id"], grant["participant_id"]) if invitation.completed_at else None
+    previous = store.get_response(grant.wave_id, grant.participant_id) if invitation.completed_at else None
     if mark_open and invitation.opened_at is None and not closed:
-        store.mark_opened(grant["wave_id"], grant["participant_id"], grant["cells"], now)
+        store.mark_opened(grant.wave_id, grant.participant_id, grant.cells, now)
     return Survey(
         grant=grant,
         questionnaire=questionnaire,
@@ -105,7 +104,7 @@ def seal_previous(key: str, response: Response) -> str:
     return f"{body}.{_seal_mac(key, body)}"
 
 
-def open_previous(key: str, value: str, grant: Mapping[str, Any]) -> Response | None:
+def open_previous(key: str, value: str, grant: TokenGrant) -> Response | None:
     """The answers an edit form says are stored, if its MAC holds and they belong to this link's person
     and wave; None otherwise (the edit then reads them). Whether they are still the stored ones is checked
     by the version condition of the edit's own transaction."""
@@ -114,7 +113,7 @@ def open_previous(key: str, value: str, grant: Mapping[str, Any]) -> Response | 
         return None
     try:
         data = json.loads(base64.urlsafe_b64decode(body.encode()))
-        if data["w"] != grant["wave_id"] or data["p"] != grant["participant_id"]:
+        if data["w"] != grant.wave_id or data["p"] != grant.participant_id:
             return None
         return Response(
             wave_id=data["w"],
@@ -147,11 +146,11 @@ def submit(
     copy (``form_key``); only when that copy is missing, forged or stale does it read them (a third call).
     """
     grant = resolve_token(store, token)
-    questionnaire = catalogue.resolve(store, grant["questionnaire_id"], grant["questionnaire_version"])
-    language = lang if lang in questionnaire.languages else grant["language"]
+    questionnaire = catalogue.resolve(store, grant.questionnaire_id, grant.questionnaire_version)
+    language = lang if lang in questionnaire.languages else grant.language
     check = check_answers(questionnaire, form)
     if not check.ok:
-        return SubmitResult(False, check, language, questionnaire, grant["wave_id"])
+        return SubmitResult(False, check, language, questionnaire, grant.wave_id)
     new_counts = aggregate_deltas(questionnaire, check.answers)
     # The form says whether it was showing stored answers; that only picks the likely path.
     previous: Response | None = None
@@ -160,17 +159,17 @@ def submit(
         if form_key and sealed:
             previous = open_previous(form_key, sealed, grant)
         if previous is None:
-            previous = store.get_response(grant["wave_id"], grant["participant_id"])
+            previous = store.get_response(grant.wave_id, grant.participant_id)
     for _ in range(MAX_STALE_RETRIES):
         if previous is None:
-            deltas = spread(grant["cells"], {**new_counts, "f:completed": 1})
+            deltas = spread(grant.cells, {**new_counts, "f:completed": 1})
             response = Response(
-                wave_id=grant["wave_id"],
-                participant_id=grant["participant_id"],
-                event_id=grant["event_id"],
-                panel_id=grant["panel_id"],
+                wave_id=grant.wave_id,
+                participant_id=grant.participant_id,
+                event_id=grant.event_id,
+                panel_id=grant.panel_id,
                 answers=check.answers,
-                cells=grant["cells"],
+                cells=grant.cells,
                 language=language,
                 version=1,
                 submitted_at=now,
@@ -193,18 +192,18 @@ def submit(
             )
         outcome = store.store_response(response, previous=previous, deltas=deltas, now=now)
         if outcome is SubmitOutcome.STORED:
-            return SubmitResult(True, check, language, questionnaire, grant["wave_id"], previous is not None)
+            return SubmitResult(True, check, language, questionnaire, grant.wave_id, previous is not None)
         if outcome is SubmitOutcome.CLOSED:
             raise WaveClosed("the survey is closed")
         if outcome is SubmitOutcome.OPTED_OUT:
             raise OptedOut("the participant opted out")
-        previous = store.get_response(grant["wave_id"], grant["participant_id"])
+        previous = store.get_response(grant.wave_id, grant.participant_id)
     raise TemporarilyUnavailable("the answers changed while saving; please submit again")
 
 
 def unsubscribe(store: Store, token: str, *, now: datetime) -> None:
     """One click: stop every email to this address, for every event. Idempotent."""
     grant = resolve_token(store, token)
-    invitation = store.get_invitation(grant["wave_id"], grant["participant_id"])
+    invitation = store.get_invitation(grant.wave_id, grant.participant_id)
     store.suppress(invitation.email_key, "unsubscribe", now)
-    store.mark_opted_out(grant["wave_id"], grant["participant_id"], grant["cells"], now)
+    store.mark_opted_out(grant.wave_id, grant.participant_id, grant.cells, now)

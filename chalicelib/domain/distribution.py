@@ -58,7 +58,7 @@ def dispatch_due(store: Store, queue: SendQueue, now: datetime, *, limit: int) -
 
     def move_on(inv: Invitation, kind: str) -> None:
         """Point the due index at the email owed after ``kind`` (the rule: ``schedule.after_sending``)."""
-        went_out_at = None if kind == INVITATION else store.first_due(inv.wave_id, inv.participant_id)
+        went_out_at = None if kind == INVITATION else store.went_out_at(inv.wave_id, inv.participant_id)
         after = after_sending(inv, kind, waves[(inv.event_id, inv.wave_id)], now, went_out_at=went_out_at)
         store.reschedule(inv, after.next_kind, after.next_due, anchor=after.anchor)
 
@@ -170,25 +170,14 @@ def send_job(
         wave_id=job.wave_id,
         participant_id=job.participant_id,
         kind=kind,
+        cells=dict(job.cells),
+        language=job.language,
+        panel_id=job.panel_id,
+        questionnaire_id=job.questionnaire_id,
+        questionnaire_version=job.questionnaire_version,
         expires_at=closes + TOKEN_GRACE,
     )
-    outcome = store.claim(
-        event_id=job.event_id,
-        wave_id=job.wave_id,
-        participant_id=job.participant_id,
-        kind=kind,
-        email_key=job.email_key,
-        cells=job.cells,
-        token=grant,
-        token_extra={
-            "cells": dict(job.cells),
-            "language": job.language,
-            "panel_id": job.panel_id,
-            "questionnaire_id": job.questionnaire_id,
-            "questionnaire_version": job.questionnaire_version,
-        },
-        now=now,
-    )
+    outcome = store.claim(grant, email_key=job.email_key, now=now)
     if outcome is ClaimOutcome.BUSY:
         raise RetryLater("claim throttled")
     if outcome is ClaimOutcome.SUPPRESSED:

@@ -137,7 +137,7 @@ class Invitation:
     due_at: datetime | None = None
     due_kind: Kind | None = None
     sent_kinds: set[str] = field(default_factory=set)
-    first_due_at: datetime | None = None  # planned; once sent, when the invitation went out
+    went_out_at: datetime | None = None  # when the invitation went out (planned until it has); reminders count from it
     status: str = "pending"
     delivered_at: datetime | None = None
     bounced_at: datetime | None = None
@@ -149,13 +149,20 @@ class Invitation:
 
 @dataclass
 class TokenGrant:
-    """What a personal link's token opens. Only the token's hash is stored."""
+    """What a personal link's token opens, and everything a submit needs without reading the invitation:
+    the person's cells (for the counters), language, panel and the questionnaire version they were sent.
+    Only the token's hash is stored; the token itself is in the email alone."""
 
     token_hash: str
     event_id: str
     wave_id: str
     participant_id: str
     kind: Kind
+    cells: dict[str, str]
+    language: str
+    panel_id: str
+    questionnaire_id: str
+    questionnaire_version: int
     expires_at: datetime | None = None
 
 

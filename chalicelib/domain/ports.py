@@ -143,21 +143,12 @@ class InvitationStore(Protocol):
 
     def set_due_now(self, wave_id: str, participant_ids: Iterable[str], now: datetime) -> None: ...
 
-    def first_due(self, wave_id: str, participant_id: str) -> datetime | None: ...
+    def went_out_at(self, wave_id: str, participant_id: str) -> datetime | None: ...
 
-    def claim(
-        self,
-        *,
-        event_id: str,
-        wave_id: str,
-        participant_id: str,
-        kind: str,
-        email_key: str,
-        cells: Mapping[str, str],
-        token: TokenGrant,
-        token_extra: Mapping[str, Any],
-        now: datetime,
-    ) -> ClaimOutcome: ...
+    def claim(self, token: TokenGrant, *, email_key: str, now: datetime) -> ClaimOutcome:
+        """Claim the right to send the email of ``token.kind`` to ``token``'s invitee, atomically with storing
+        the link token and counting the invitation in the token's cells."""
+        ...
 
     def release(
         self, *, wave_id: str, participant_id: str, kind: str, token_hash: str, cells: Mapping[str, str]
@@ -222,7 +213,9 @@ class SuppressionStore(Protocol):
 class TokenStore(Protocol):
     """Link tokens, by hash."""
 
-    def get_token(self, token_hash: str) -> dict[str, Any] | None: ...
+    def get_token(self, token_hash: str) -> TokenGrant | None:
+        """None for an unknown token and for an expired one (DynamoDB's TTL deletes lazily)."""
+        ...
 
 
 class ErasureStore(Protocol):

@@ -165,12 +165,13 @@ def closes_at(rule: CloseRule, opened: datetime) -> datetime:
 
 
 def next_kind(
-    sent_kinds: set[str], first_due: datetime, reminders: list[int], tz: ZoneInfo, closes: datetime
+    sent_kinds: set[str], went_out_at: datetime, reminders: list[int], tz: ZoneInfo, closes: datetime
 ) -> tuple[str, datetime] | None:
-    """The next email this participant is owed and when, or None. Reminders keep the local time."""
+    """The next email this participant is owed and when, or None. Reminders count whole days from when the
+    invitation went out (or is planned to) and keep its local time."""
     if INVITATION not in sent_kinds:
-        return INVITATION, first_due
-    local = first_due.astimezone(tz)
+        return INVITATION, went_out_at
+    local = went_out_at.astimezone(tz)
     for number, days in enumerate(reminders, start=1):
         kind = reminder_kind(number)
         if kind in sent_kinds:

@@ -139,11 +139,11 @@ def unconfirmed_sends(store: Store, event_id: str, wave_id: str, *, now: datetim
     or an SES event lost on its way, shows here and nowhere else; "send reminders" reaches these people."""
     store.get_wave(event_id, wave_id)  # an unknown wave, or one of another event, is a 404
     rows = [
-        {"participant_id": inv.participant_id, "sent_at": inv.first_due_at.isoformat(), "status": inv.status}
+        {"participant_id": inv.participant_id, "sent_at": inv.went_out_at.isoformat(), "status": inv.status}
         for inv in store.list_invitations(wave_id)
         if INVITATION in inv.sent_kinds
-        and inv.first_due_at is not None
-        and now - inv.first_due_at >= UNCONFIRMED_AFTER
+        and inv.went_out_at is not None
+        and now - inv.went_out_at >= UNCONFIRMED_AFTER
         and not (inv.delivered_at or inv.bounced_at or inv.opened_at or inv.completed_at or inv.opted_out_at)
         and inv.status not in ("failed", "suppressed")
     ]

@@ -935,7 +935,7 @@ def test_an_erasure_interrupted_after_the_invitations_were_cleared_still_revokes
     token = links(stack.ses_messages()[0])
     grant = container.store().get_token(hash_token(token))
     assert grant is not None
-    path = f"/admin/participants/{grant['participant_id']}"
+    path = f"/admin/participants/{grant.participant_id}"
     faults = DynamoFaults()
     with faults.installed():
         faults.throttle(ATTEMPTS, "ThrottlingException", ("BatchWriteItem",))  # the links' delete fails for good

@@ -26,7 +26,7 @@ import pytest
 
 from chalicelib import container
 from chalicelib.domain import distribution
-from chalicelib.domain.model import Participant
+from chalicelib.domain.model import Participant, TokenGrant
 from chalicelib.domain.participants import email_key
 from chalicelib.domain.tokens import hash_token
 from chalicelib.jobs.handlers import send_records
@@ -194,11 +194,11 @@ def link_token(message: Any) -> str:
     return found.group(1)
 
 
-def grant(message: Any) -> dict[str, Any]:
+def grant(message: Any) -> TokenGrant:
     """What the email's personal link opens: wave, participant and the kind of email it came with."""
     found = container.store().get_token(hash_token(link_token(message)))
     assert found is not None
-    return dict(found)
+    return found
 
 
 @dataclass
@@ -440,7 +440,7 @@ def test_given_answers_opt_outs_and_bounces_when_reminders_fall_due_then_only_op
     advance(client, stack, clock, at(day3, "00:00"), at(day3, "13:00"), timedelta(hours=1))
     first = box.new()
     assert to_set(first) == {"tokyo@example.org", "zurich@example.org", "newyork@example.org"}
-    assert {grant(m)["kind"] for m in first} == {"reminder-1"}
+    assert {grant(m).kind for m in first} == {"reminder-1"}
 
     # Reminder wording differs from the invitation's, subject and body.
     invitation, reminder = by_address["zurich@example.org"], next(m for m in first if "zurich" in recipient(m))
@@ -455,7 +455,7 @@ def test_given_answers_opt_outs_and_bounces_when_reminders_fall_due_then_only_op
     deliver(stack)
     second = box.new()
     assert to_set(second) == {"tokyo@example.org", "zurich@example.org"}
-    assert {grant(m)["kind"] for m in second} == {"reminder-2"}
+    assert {grant(m).kind for m in second} == {"reminder-2"}
     for moment in (closing, closing + timedelta(days=1)):
         clock.now = moment
         run_schedule(client)
@@ -607,7 +607,7 @@ def test_given_answers_and_an_opt_out_when_remind_is_pressed_then_only_the_remai
     deliver(stack)
     first = box.new()
     assert to_set(first) == {"p3@example.org", "p4@example.org", "p5@example.org"}
-    assert {grant(m)["kind"] for m in first} == {"manual-1"}
+    assert {grant(m).kind for m in first} == {"manual-1"}
     assert all(parsed(m)["Subject"].startswith("Reminder") for m in first)
 
     # A reminder's own link works too: p3 answers through it.
@@ -617,7 +617,7 @@ def test_given_answers_and_an_opt_out_when_remind_is_pressed_then_only_the_remai
     deliver(stack)
     second = box.new()
     assert to_set(second) == {"p4@example.org", "p5@example.org"}
-    assert {grant(m)["kind"] for m in second} == {"manual-2"}
+    assert {grant(m).kind for m in second} == {"manual-2"}
     # Delivered twice, the manual reminder still goes out once.
     remind_route(client, admin, event_id, wave_id)
     bodies = stack.queue_bodies()
@@ -681,7 +681,7 @@ def test_given_participants_in_three_languages_when_sent_then_every_email_is_com
             assert closing[lang] in part, (lang, part)
         assert "<html" in html and "<html" not in text
         assert TITLE in email["Subject"]
-    subjects = {(recipient(m).split("@")[0], grant(m)["kind"]): str(parsed(m)["Subject"]) for m in sent}
+    subjects = {(recipient(m).split("@")[0], grant(m).kind): str(parsed(m)["Subject"]) for m in sent}
     assert subjects[("fr", "invitation")] == f"{TITLE} : votre avis nous intéresse"
     assert subjects[("es", "invitation")] == f"{TITLE}: nos interesa su opinión"
     assert subjects[("en", "invitation")] == f"Your feedback on {TITLE}"

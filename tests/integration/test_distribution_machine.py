@@ -213,9 +213,9 @@ class DistributionMachine(RuleBasedStateMachine):
         for message in fresh:
             grant = store.get_token(hash_token(link_token(message)))
             assert grant is not None
-            assert self.address[grant["participant_id"]] == recipient(message)
-            self.accepted.append((grant["participant_id"], grant["wave_id"], grant["kind"]))
-            out.append((grant["participant_id"], grant["kind"]))
+            assert self.address[grant.participant_id] == recipient(message)
+            self.accepted.append((grant.participant_id, grant.wave_id, grant.kind))
+            out.append((grant.participant_id, grant.kind))
         return out
 
     def _send(self, body: str) -> bool:

@@ -198,7 +198,7 @@ def test_given_a_crash_after_ses_accepted_when_redelivered_then_nothing_is_resen
     monkeypatch.setattr(SesMailer, "send", real_send)
     box = Mailbox(stack)
     (first,) = box.new()
-    assert grant(first)["kind"] == "invitation"
+    assert grant(first).kind == "invitation"
 
     event = client.events.generate_sqs_event(message_bodies=bodies[:1], queue_name=SQS_QUEUE)
     assert client.lambda_.invoke("sender", event).payload == {"already": 1}
@@ -345,8 +345,8 @@ def test_given_a_busy_claim_when_the_job_is_sent_then_it_raises_retry_later_and_
     real_claim = DynamoStore.claim
     outcomes = iter([ClaimOutcome.BUSY])
 
-    def busy_once(self: DynamoStore, **kwargs: Any) -> ClaimOutcome:
-        return next(outcomes, None) or real_claim(self, **kwargs)
+    def busy_once(self: DynamoStore, *args: Any, **kwargs: Any) -> ClaimOutcome:
+        return next(outcomes, None) or real_claim(self, *args, **kwargs)
 
     monkeypatch.setattr(DynamoStore, "claim", busy_once)
     job = json.loads(bodies[0])
@@ -398,5 +398,5 @@ def test_given_a_crash_between_queueing_and_moving_the_due_time_when_rerun_then_
     deliver(stack)
     reminders = box.new()
     assert to_set(reminders) == {"crash@example.org", "fine@example.org"}
-    assert {grant(m)["kind"] for m in reminders} == {"reminder-1"}
+    assert {grant(m).kind for m in reminders} == {"reminder-1"}
     assert len(reminders) == 2

@@ -111,35 +111,26 @@ def invitation(pid: str = "p-1", wave_id: str = "w-1", due_at: datetime | None =
     )
 
 
-def grant(token_hash: str = "hash-1", pid: str = "p-1", kind: str = "invitation") -> TokenGrant:
+def grant(token_hash: str = "hash-1", pid: str = "p-1", kind: str = "invitation", wave_id: str = "w-1") -> TokenGrant:
     return TokenGrant(
         token_hash=token_hash,
         event_id="ev-1",
-        wave_id="w-1",
+        wave_id=wave_id,
         participant_id=pid,
         kind=kind,
+        cells=dict(CELLS),
+        language="en",
+        panel_id=f"panel-{pid}",
+        questionnaire_id="post-event",
+        questionnaire_version=1,
         expires_at=datetime.now(UTC) + timedelta(days=30),
     )
 
 
 def claim(store: Store, pid: str = "p-1", kind: str = "invitation", token_hash: str | None = None, **kw: Any) -> Any:
-    return store.claim(
-        event_id="ev-1",
-        wave_id=kw.pop("wave_id", "w-1"),
-        participant_id=pid,
-        kind=kind,
-        email_key=kw.pop("email_key", f"key-{pid}"),
-        cells=CELLS,
-        token=kw.pop("token", None) or grant(token_hash or f"hash-{pid}-{kind}", pid, kind),
-        token_extra={
-            "cells": CELLS,
-            "language": "en",
-            "panel_id": f"panel-{pid}",
-            "questionnaire_id": "post-event",
-            "questionnaire_version": 1,
-        },
-        now=kw.pop("now", NOW),
-    )
+    wave_id = kw.pop("wave_id", "w-1")
+    token = kw.pop("token", None) or grant(token_hash or f"hash-{pid}-{kind}", pid, kind, wave_id)
+    return store.claim(token, email_key=kw.pop("email_key", f"key-{pid}"), now=kw.pop("now", NOW))
 
 
 def sent_wave(store: Store, *pids: str) -> None:
@@ -199,7 +190,7 @@ def test_a_missing_event_wave_participant_or_invitation_is_not_found(store: Stor
     with pytest.raises(NotFound, match="import not found"):
         store.get_import("ev-1", "nope")
     assert store.get_response("w-1", "nope") is None
-    assert store.first_due("w-1", "nope") is None
+    assert store.went_out_at("w-1", "nope") is None
 
 
 def test_what_a_caller_changes_in_what_it_read_is_not_stored(store: Store) -> None:
@@ -292,8 +283,8 @@ def test_invitations_are_created_once_and_never_overwritten(store: Store) -> Non
     assert [i.participant_id for i in store.list_invitations("w-1")] == ["p-1", "p-2", "p-3"]
     read = store.get_invitation("w-1", "p-1")
     second = NOW.replace(microsecond=0)
-    assert read == replace(invitation("p-1"), due_at=second, first_due_at=second)
-    assert store.first_due("w-1", "p-1") == second
+    assert read == replace(invitation("p-1"), due_at=second, went_out_at=second)
+    assert store.went_out_at("w-1", "p-1") == second
 
 
 def test_the_due_index_gives_what_is_due_oldest_first_up_to_the_limit(store: Store) -> None:
@@ -317,10 +308,10 @@ def test_rescheduling_points_the_index_at_the_next_email_or_drops_it(store: Stor
     store.reschedule(store.get_invitation("w-1", "p-1"), "reminder-1", NOW + timedelta(days=3), anchor=sent_at)
     read = store.get_invitation("w-1", "p-1")
     assert (read.due_kind, read.due_at) == ("reminder-1", (NOW + timedelta(days=3)).replace(microsecond=0))
-    assert read.first_due_at == sent_at.replace(microsecond=0)
+    assert read.went_out_at == sent_at.replace(microsecond=0)
     store.reschedule(store.get_invitation("w-1", "p-2"), None, None)
     read = store.get_invitation("w-1", "p-2")
-    assert (read.due_kind, read.due_at, read.first_due_at) == (None, None, NOW.replace(microsecond=0))
+    assert (read.due_kind, read.due_at, read.went_out_at) == (None, None, NOW.replace(microsecond=0))
     assert [i.participant_id for i in store.due_invitations(NOW + timedelta(days=10), 10)] == ["p-1"]
     store.reschedule(invitation("gone"), "reminder-1", NOW)  # an invitation erased meanwhile: nothing happens
     assert [i.participant_id for i in store.list_invitations("w-1")] == ["p-1", "p-2"]
@@ -362,7 +353,7 @@ def test_only_an_invitation_not_sent_yet_moves_with_the_event_dates(store: Store
     assert store.move_invitation(invitation("p-3"), later, "Asia/Tokyo") is False
     assert store.move_invitation(invitation("gone"), later, "Asia/Tokyo") is False
     moved = store.get_invitation("w-1", "p-1")
-    assert (moved.due_at, moved.first_due_at, moved.timezone) == (later.replace(microsecond=0),) * 2 + ("Asia/Tokyo",)
+    assert (moved.due_at, moved.went_out_at, moved.timezone) == (later.replace(microsecond=0),) * 2 + ("Asia/Tokyo",)
     assert store.get_invitation("w-1", "p-2").timezone == "Europe/Oslo"
 
 
@@ -391,17 +382,22 @@ def test_a_claim_marks_the_kind_sent_stores_its_link_and_counts_the_invitation(s
     assert (read.status, read.sent_kinds) == ("sent", {"invitation"})
     assert store.read_cells("w-1", "stakeholder_group") == {"government": {"f:invited": 1}}
     assert store.read_cells("w-1", "region") == {"Europe & Central Asia": {"f:invited": 1}}
-    assert store.get_token("hash-p-1-invitation") == {
-        "event_id": "ev-1",
-        "wave_id": "w-1",
-        "participant_id": "p-1",
-        "kind": "invitation",
-        "cells": CELLS,
-        "language": "en",
-        "panel_id": "panel-p-1",
-        "questionnaire_id": "post-event",
-        "questionnaire_version": 1,
-    }
+    stored = store.get_token("hash-p-1-invitation")
+    assert stored is not None and stored.expires_at is not None
+    assert stored.expires_at.microsecond == 0  # a TTL attribute keeps epoch seconds
+    assert abs(stored.expires_at - (datetime.now(UTC) + timedelta(days=30))) < timedelta(minutes=1)
+    assert replace(stored, expires_at=None) == TokenGrant(
+        token_hash="hash-p-1-invitation",
+        event_id="ev-1",
+        wave_id="w-1",
+        participant_id="p-1",
+        kind="invitation",
+        cells=CELLS,
+        language="en",
+        panel_id="panel-p-1",
+        questionnaire_id="post-event",
+        questionnaire_version=1,
+    )
     assert claim(store, "p-1", kind="reminder-1") is ClaimOutcome.CLAIMED
     read = store.get_invitation("w-1", "p-1")
     assert (read.status, read.sent_kinds) == ("sent", {"invitation", "reminder-1"})
@@ -450,7 +446,7 @@ def test_a_link_token_stored_already_is_an_error_not_a_claim(store: Store) -> No
     with pytest.raises(Exception):  # a transaction error on DynamoDB, a Conflict in memory
         claim(store, "p-2", token=grant("hash-p-1-invitation", "p-2"))
     assert store.get_invitation("w-1", "p-2").sent_kinds == set()
-    assert store.get_token("hash-p-1-invitation")["participant_id"] == "p-1"  # type: ignore[index]
+    assert store.get_token("hash-p-1-invitation").participant_id == "p-1"  # type: ignore[union-attr]
 
 
 def test_a_released_claim_can_be_claimed_again(store: Store) -> None:
@@ -573,23 +569,8 @@ def test_no_answer_is_stored_once_the_wave_closed_or_the_participant_opted_out(s
 def test_read_cells_reads_one_dimension_of_one_wave(store: Store) -> None:
     sent_wave(store, "p-1")
     store.create_invitations([replace(invitation("p-2"), cells={**CELLS, "stakeholder_group": "media"})])
-    store.claim(
-        event_id="ev-1",
-        wave_id="w-1",
-        participant_id="p-2",
-        kind="invitation",
-        email_key="key-p-2",
-        cells={**CELLS, "stakeholder_group": "media"},
-        token=grant("hash-2", "p-2"),
-        token_extra={
-            "cells": CELLS,
-            "language": "en",
-            "panel_id": "x",
-            "questionnaire_id": "q",
-            "questionnaire_version": 1,
-        },
-        now=NOW,
-    )
+    media = replace(grant("hash-2", "p-2"), cells={**CELLS, "stakeholder_group": "media"})
+    assert store.claim(media, email_key="key-p-2", now=NOW) is ClaimOutcome.CLAIMED
     assert store.read_cells("w-1", "stakeholder_group") == {"government": {"f:invited": 1}, "media": {"f:invited": 1}}
     assert store.read_cells("w-1", "language") == {"en": {"f:invited": 2}}
     assert store.read_cells("w-2", "language") == {}

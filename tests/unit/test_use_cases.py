@@ -147,7 +147,7 @@ def test_reminders_follow_after_their_days_at_the_same_local_time_until_someone_
     world.run(NEW_YORK_OPENING)
     ingrid = world.invitation("ingrid@example.org")
     assert (ingrid.due_kind, ingrid.due_at) == ("reminder-1", OSLO_OPENING + timedelta(days=3))
-    assert ingrid.first_due_at == OSLO_OPENING  # the planned time, not the few minutes of lag
+    assert ingrid.went_out_at == OSLO_OPENING  # the planned time, not the few minutes of lag
     answering.submit(world.store, world.mailer.link("kenji@example.org"), GOOD, now=NEW_YORK_OPENING)
     assert world.run(NEW_YORK_OPENING + timedelta(days=3)) == ["sent", "sent"]  # Ingrid and Maria, not Kenji
     assert sorted(m.to for m in world.mailer.sent[3:]) == ["ingrid@example.org", "maria@example.org"]
@@ -176,9 +176,9 @@ def test_a_late_send_counts_reminders_from_when_it_went_out() -> None:
     outage = OSLO_OPENING + timedelta(hours=8)  # past SCHEDULE_LAG
     world.run(outage)
     ingrid = world.invitation("ingrid@example.org")
-    assert (ingrid.first_due_at, ingrid.due_at) == (outage, outage + timedelta(days=3))
+    assert (ingrid.went_out_at, ingrid.due_at) == (outage, outage + timedelta(days=3))
     kenji = world.invitation("kenji@example.org")  # due at 00:00Z, also eight hours late or more
-    assert kenji.first_due_at == outage
+    assert kenji.went_out_at == outage
 
 
 def test_a_redelivered_job_sends_nothing_twice() -> None:

@@ -42,7 +42,7 @@ class DynamoInvitations:
             timezone=inv.timezone,
             email_key=inv.email_key,
             panel_id=inv.panel_id,
-            first_due_at=iso_second(inv.due_at) if inv.due_at else "",
+            went_out_at=iso_second(inv.due_at) if inv.due_at else "",
             due_shard=DUE_SHARD if inv.due_at else None,
             due_at=iso_second(inv.due_at) if inv.due_at else None,
             due_kind=inv.due_kind,
@@ -93,7 +93,7 @@ class DynamoInvitations:
                 t.InvitationItem.due_kind.set(kind),
             ]
         if anchor is not None:
-            actions.append(t.InvitationItem.first_due_at.set(iso_second(anchor)))
+            actions.append(t.InvitationItem.went_out_at.set(iso_second(anchor)))
         try:
             item.update(actions=actions, condition=t.InvitationItem.participant_id.exists())
         except UpdateError as exc:
@@ -108,7 +108,7 @@ class DynamoInvitations:
                 actions=[
                     t.InvitationItem.due_shard.set(DUE_SHARD),
                     t.InvitationItem.due_at.set(iso_second(due)),
-                    t.InvitationItem.first_due_at.set(iso_second(due)),
+                    t.InvitationItem.went_out_at.set(iso_second(due)),
                     t.InvitationItem.timezone.set(timezone),
                 ],
                 condition=t.InvitationItem.participant_id.exists()
@@ -141,12 +141,12 @@ class DynamoInvitations:
                 if "ConditionalCheckFailed" not in str(exc):
                     raise
 
-    def first_due(self, wave_id: str, participant_id: str) -> datetime | None:
+    def went_out_at(self, wave_id: str, participant_id: str) -> datetime | None:
         try:
             item = t.InvitationItem.get(wave_id, participant_id)
         except DoesNotExist:
             return None
-        return parse_instant(item.first_due_at, "first_due_at") if item.first_due_at else None
+        return parse_instant(item.went_out_at, "went_out_at") if item.went_out_at else None
 
     @staticmethod
     def _invitation(item: t.InvitationItem) -> Invitation:
@@ -162,7 +162,7 @@ class DynamoInvitations:
             due_at=parse_instant(item.due_at, "due_at") if item.due_at else None,
             due_kind=item.due_kind,
             sent_kinds=set(item.sent_kinds or ()),
-            first_due_at=parse_instant(item.first_due_at, "first_due_at") if item.first_due_at else None,
+            went_out_at=parse_instant(item.went_out_at, "went_out_at") if item.went_out_at else None,
             status=item.status,
             delivered_at=item.delivered_at,
             bounced_at=item.bounced_at,

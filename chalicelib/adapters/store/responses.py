@@ -10,29 +10,31 @@ from pynamodb.exceptions import DoesNotExist, TransactWriteError, UpdateError
 
 from chalicelib.adapters import tables as t
 from chalicelib.adapters.store.base import Tx, plain
-from chalicelib.domain.model import Response
+from chalicelib.domain.model import Response, TokenGrant
 from chalicelib.domain.ports import Deltas, SubmitOutcome
 
 
 class DynamoResponses:
-    def get_token(self, token_hash: str) -> dict[str, Any] | None:
+    def get_token(self, token_hash: str) -> TokenGrant | None:
         try:
             item = t.TokenItem.get(token_hash)
         except DoesNotExist:
             return None
         if item.expires_at is not None and item.expires_at <= datetime.now(UTC):
             return None  # TTL deletes lazily; an expired token must not work in the meantime.
-        return {
-            "event_id": item.event_id,
-            "wave_id": item.wave_id,
-            "participant_id": item.participant_id,
-            "kind": item.kind,
-            "cells": {k: str(v) for k, v in plain(item.cells).items()},
-            "language": item.language,
-            "panel_id": item.panel_id,
-            "questionnaire_id": item.questionnaire_id,
-            "questionnaire_version": int(item.questionnaire_version),
-        }
+        return TokenGrant(
+            token_hash=item.token_hash,
+            event_id=item.event_id,
+            wave_id=item.wave_id,
+            participant_id=item.participant_id,
+            kind=item.kind,
+            cells={k: str(v) for k, v in plain(item.cells).items()},
+            language=item.language,
+            panel_id=item.panel_id,
+            questionnaire_id=item.questionnaire_id,
+            questionnaire_version=int(item.questionnaire_version),
+            expires_at=item.expires_at,
+        )
 
     def get_response(self, wave_id: str, participant_id: str) -> Response | None:
         try:

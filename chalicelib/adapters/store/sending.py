@@ -19,24 +19,13 @@ from chalicelib.domain.ports import ClaimOutcome
 
 
 class DynamoSending(OutcomeMarks):
-    def claim(
-        self,
-        *,
-        event_id: str,
-        wave_id: str,
-        participant_id: str,
-        kind: str,
-        email_key: str,
-        cells: Mapping[str, str],
-        token: TokenGrant,
-        token_extra: Mapping[str, Any],
-        now: datetime,
-    ) -> ClaimOutcome:
+    def claim(self, token: TokenGrant, *, email_key: str, now: datetime) -> ClaimOutcome:
         """Claim the right to send one email, atomically with its token and the invited count.
 
         One transaction: the invitation must not have this kind yet (at most one email per kind), the
         address must not be suppressed, and the wave must still be open.
         """
+        event_id, wave_id, participant_id, kind = token.event_id, token.wave_id, token.participant_id, token.kind
         condition = (
             t.InvitationItem.participant_id.exists()
             & t.InvitationItem.opted_out_at.does_not_exist()
@@ -69,14 +58,18 @@ class DynamoSending(OutcomeMarks):
                         wave_id=wave_id,
                         participant_id=participant_id,
                         kind=kind,
+                        cells=dict(token.cells),
+                        language=token.language,
+                        panel_id=token.panel_id,
+                        questionnaire_id=token.questionnaire_id,
+                        questionnaire_version=token.questionnaire_version,
                         created_at=now,
                         expires_at=token.expires_at,
-                        **token_extra,
                     ),
                     condition=t.TokenItem.token_hash.does_not_exist(),
                 )
                 if kind == "invitation":
-                    tx.counters(wave_id, spread(cells, {"f:invited": 1}))
+                    tx.counters(wave_id, spread(token.cells, {"f:invited": 1}))
         except TransactWriteError as exc:
             try:
                 failed = tx.failed(exc)
