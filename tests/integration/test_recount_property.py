@@ -51,4 +51,4 @@ def test_aggregates_equal_a_recount_after_random_submits_and_edits(client, token
 
 
 def _participant(store, token: str) -> str:
-    return str(answering.resolve_token(store, token)["participant_id"])
+    return answering.resolve_token(store, token).participant_id
