@@ -1,25 +1,22 @@
 """The app's stack in-process: moto, the resources of ``infra/template.json``, and the app's settings.
 
-Same approach as ``tests/integration/conftest.py`` (whose ``app_env`` is reused), plus the few steps of
-the whole path that the scenarios share: an event with its registration list, a satisfaction wave,
+Same approach as ``tests/integration/conftest.py`` (the stack and its ``app_env`` are tests/support/stack.py's),
+plus the few steps of the whole path that the scenarios share: an event with its registration list, a satisfaction wave,
 "send now", the scheduler, the sender, and the personal links read back from the mail SES accepted.
 """
 
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from email import message_from_string
-from email.policy import default as default_policy
 from typing import Any
 
-REGION = "us-east-1"
-SENDER = "surveys@example.org"
-SURVEY_LINK = re.compile(r"/s/([A-Za-z0-9_-]{43})")
+from tests.support.mail import parsed, token_of
+from tests.support.stack import REGION, SENDER, clear_outbox
+from tests.support.stack import Stack as SupportStack
 
 # What every bench process needs before the app or moto is imported: fake credentials (nothing may
 # reach a real endpoint), and quiet Powertools (its logs and EMF metrics go to stdout).
@@ -44,10 +41,8 @@ def prepare_process() -> None:
         os.environ.pop(key, None)
 
 
-@dataclass
-class Stack:
-    outputs: dict[str, str]
-    env: dict[str, str]
+class Stack(SupportStack):
+    """The tests' stack (outbox, send queue), with the app's store and settings and a count of stored items."""
 
     @property
     def store(self) -> Any:
@@ -60,29 +55,6 @@ class Stack:
         from chalicelib import container
 
         return container.settings()
-
-    def ses_messages(self) -> list[Any]:
-        from moto.core import DEFAULT_ACCOUNT_ID
-        from moto.ses.models import ses_backends
-
-        return list(ses_backends[DEFAULT_ACCOUNT_ID][REGION].sent_messages)
-
-    def queue_bodies(self) -> list[str]:
-        """Drain the send queue with a client of our own (not the app's, so not metered)."""
-        import boto3
-
-        sqs = boto3.client("sqs", region_name=REGION)
-        url = self.outputs["SendQueueUrl"]
-        bodies: list[str] = []
-        while True:
-            messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])
-            if not messages:
-                return bodies
-            bodies += [m["Body"] for m in messages]
-            sqs.delete_message_batch(
-                QueueUrl=url,
-                Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(messages)],
-            )
 
     def table_count(self, logical: str) -> int:
         """Items stored in one table, read from moto's backend (not a DynamoDB request)."""
@@ -101,13 +73,10 @@ def moto_stack() -> Iterator[Stack]:
     from chalicelib import container
     from chalicelib.settings import reset_settings
     from devstack.provision import provision
-    from tests.integration.conftest import app_env
+    from tests.support.stack import app_env
 
     with mock_aws():
-        from moto.core import DEFAULT_ACCOUNT_ID
-        from moto.ses.models import ses_backends
-
-        ses_backends[DEFAULT_ACCOUNT_ID][REGION].sent_messages.clear()
+        clear_outbox()
         outputs = provision(None, region=REGION, prefix="event-feedback", sender=SENDER)
         env = app_env(outputs)
         saved = {key: os.environ.get(key) for key in env}
@@ -199,15 +168,7 @@ def dispatch_all(stack: Stack, *, now: datetime) -> int:
 
 def survey_tokens(messages: list[Any]) -> list[str]:
     """The personal link's token in each accepted email (from its plain-text part)."""
-    tokens = []
-    for message in messages:
-        parsed = message_from_string(message.raw_data, policy=default_policy)
-        body = parsed.get_body(preferencelist=("plain",))
-        found = SURVEY_LINK.search(body.get_content() if body is not None else "")
-        if found is None:
-            raise RuntimeError("an accepted email carries no survey link")
-        tokens.append(found.group(1))
-    return tokens
+    return [token_of(parsed(message)) for message in messages]
 
 
 def utcnow() -> datetime:

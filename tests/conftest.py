@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from tests import personal_data
+from tests.support import personal_data
 
 os.environ.update(
     AWS_ACCESS_KEY_ID="testing",

@@ -3,26 +3,17 @@
 
 from __future__ import annotations
 
-import json
 import os
 import re
-import socket
-import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
-from dataclasses import dataclass
-from email import message_from_string
-from email.policy import default as default_policy
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+from tests.support.live import Live, free_port
+
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-WCAG = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
-_axe: Any = None
 
 
 @pytest.fixture(scope="session")
@@ -38,82 +29,6 @@ def browser() -> Iterator[Any]:
         )
         yield b
         b.close()
-
-
-def axe_violations(page: Any) -> list[dict[str, Any]]:
-    """axe-core's violations on the page, at the WCAG 2.2 AA tags."""
-    global _axe
-    from axe_playwright_python.sync_playwright import Axe
-
-    _axe = _axe or Axe()
-    results = _axe.run(page, options={"runOnly": {"type": "tag", "values": WCAG}})
-    return list(results.response["violations"])
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@dataclass
-class Reply:
-    status: int
-    headers: dict[str, str]
-    body: bytes
-
-    def json(self) -> Any:
-        return json.loads(self.body)
-
-
-class NoRedirect(urllib.request.HTTPRedirectHandler):
-    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
-        return None
-
-
-@dataclass
-class Live:
-    base: str
-    token: str
-    outbox: Path
-    stack: Any
-
-    def call(
-        self,
-        method: str,
-        path: str,
-        body: bytes | None = None,
-        headers: dict[str, str] | None = None,
-        auth: bool = True,
-    ) -> Reply:
-        request = urllib.request.Request(self.base + path, data=body, method=method, headers=dict(headers or {}))
-        if auth:
-            request.add_header("Authorization", f"Bearer {self.token}")
-        opener = urllib.request.build_opener(NoRedirect)
-        try:
-            with opener.open(request, timeout=30) as reply:
-                return Reply(reply.status, dict(reply.headers), reply.read())
-        except urllib.error.HTTPError as error:
-            return Reply(error.code, dict(error.headers), error.read())
-
-    def json(self, method: str, path: str, payload: Any = None) -> Reply:
-        body = None if payload is None else json.dumps(payload).encode()
-        return self.call(method, path, body, {"Content-Type": "application/json"})
-
-    def emails(self) -> list[Any]:
-        return [
-            message_from_string(p.read_text(encoding="utf-8"), policy=default_policy)
-            for p in sorted(self.outbox.glob("*.eml"))
-        ]
-
-    def wait_for_emails(self, count: int, timeout: float = 60) -> list[Any]:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            found = self.emails()
-            if len(found) >= count:
-                return found
-            time.sleep(0.5)
-        raise AssertionError(f"expected {count} emails in the outbox, found {len(self.emails())}")
 
 
 # chalice local's access log (the development server's, not the app's: API Gateway's is off) names each
@@ -154,7 +69,7 @@ def _recording_stack(log: Path) -> Any:
 
 
 def assert_no_personal_data_in_stack_output(log: Path) -> None:
-    from tests import personal_data
+    from tests.support import personal_data
 
     text = _mask_access_log(log.read_text(encoding="utf-8")) if log.exists() else ""
     found = personal_data.find(text)

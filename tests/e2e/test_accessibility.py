@@ -24,8 +24,8 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from tests.e2e.conftest import ARTIFACTS, WCAG, Live, axe_violations
-from tests.e2e.test_local_stack import token_for
+from tests.support.live import WCAG, Live, axe_violations, token_for
+from tests.support.paths import ARTIFACTS
 
 LANGS = ("en", "fr", "es")
 PAGE_LIMIT = 50 * 1024

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.e2e.conftest import ARTIFACTS, Live, axe_violations
-from tests.e2e.test_local_stack import new_event, token_for
+from tests.support.live import Live, axe_violations, new_event, token_for
+from tests.support.paths import ARTIFACTS
 
 
 def test_participant_answers_from_the_emailed_link(live: Live, browser: Any) -> None:

@@ -17,8 +17,8 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import ARTIFACTS, Live, axe_violations
-from tests.e2e.test_local_stack import token_for
+from tests.support.live import Live, axe_violations, token_for
+from tests.support.paths import ARTIFACTS
 
 WIDTHS = (768, 1280)
 TAG = "dash" + str(int(time.time()))

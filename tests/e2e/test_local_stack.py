@@ -2,65 +2,11 @@
 
 from __future__ import annotations
 
-import re
 import time
 import urllib.parse
-from datetime import date, timedelta
 from typing import Any
 
-from tests.e2e.conftest import Live
-
-# A bounced or suppressed address stays suppressed for every later event, so each event gets its own.
-CSV = (
-    "email,full_name,organisation,stakeholder_group,country,language,timezone,sponsored\n"
-    "e2e.one.{tag}@example.org,Ana Ruiz,Ministerio,government,CO,es,,yes\n"
-    "e2e.two.{tag}@example.org,Paul Martin,Université,academia,FR,fr,Europe/Paris,no\n"
-    "e2e.three.{tag}@example.org,Grace Okafor,Civil Voices,civil_society,NG,en,,yes\n"
-    "bounce+{tag}@simulator.amazonses.com,Bounce Demo,Nowhere,media,GB,en,,no\n"
-    "bad-email,Bad Row,Nowhere,government,FR,en,,no\n"
-)
-_LINK = re.compile(r"/s/([A-Za-z0-9_-]{43})")
-
-
-def new_event(live: Live, title: str) -> tuple[str, str]:
-    ends = date.today() - timedelta(days=1)
-    r = live.json(
-        "POST",
-        "/admin/events",
-        {
-            "title": title,
-            "starts_on": (ends - timedelta(days=1)).isoformat(),
-            "ends_on": ends.isoformat(),
-            "timezone": "Europe/Zurich",
-        },
-    )
-    assert r.status == 201, r.body
-    event_id = r.json()["event_id"]
-    tag = "".join(ch for ch in title.lower() if ch.isalnum())
-    r = live.call(
-        "POST", f"/admin/events/{event_id}/participants", CSV.format(tag=tag).encode(), {"Content-Type": "text/csv"}
-    )
-    assert r.status == 200, r.body
-    report = r.json()
-    assert report["imported"] == 4 and [x["row"] for x in report["rejected"]] == [6]
-    r = live.json(
-        "POST",
-        f"/admin/events/{event_id}/waves",
-        {
-            "questionnaire": "satisfaction",
-            "opens": {"after_event_days": 1, "local_time": "09:00"},
-            "reminders_after_days": [7],
-            "closes": {"after_open_days": 21},
-        },
-    )
-    assert r.status == 201, r.body
-    return event_id, r.json()["wave_id"]
-
-
-def token_for(message: Any) -> str:
-    found = _LINK.search(message.get_body(preferencelist=("plain",)).get_content())
-    assert found
-    return found.group(1)
+from tests.support.live import Live, new_event, token_for
 
 
 def summary(live: Live, event_id: str, wave_id: str) -> dict[str, Any]:

@@ -1,70 +1,25 @@
-"""In-process moto with the real resources from infra/template.json, and the Chalice test client."""
+"""In-process moto with the real resources from infra/template.json, the Chalice test client, signed-in users
+(API tokens, and dashboard visitors with a session cookie) and the application's movable clock.
+
+The helpers these fixtures use, and the ones tests share, are in tests/support/.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
 import boto3
 import pytest
 from moto import mock_aws
-from moto.core import DEFAULT_ACCOUNT_ID
 
 from devstack import identity
 from devstack.provision import provision
-
-SENDER = "surveys@example.org"
-
-
-def moto_jwks(_url: str) -> dict[str, Any]:
-    from moto.utilities.utils import load_resource  # moto's own key pair signs every moto token
-
-    loaded: dict[str, Any] = load_resource("cognitoidp/resources/jwks-public.json")
-    return loaded
-
-
-@dataclass
-class Stack:
-    outputs: dict[str, str]
-    env: dict[str, str]
-
-    def ses_messages(self) -> list[Any]:
-        from moto.ses.models import ses_backends
-
-        return list(ses_backends[DEFAULT_ACCOUNT_ID]["us-east-1"].sent_messages)
-
-    def queue_bodies(self, delete: bool = True) -> list[str]:
-        sqs = boto3.client("sqs", region_name="us-east-1")
-        bodies = []
-        while True:
-            reply = sqs.receive_message(QueueUrl=self.outputs["SendQueueUrl"], MaxNumberOfMessages=10)
-            messages = reply.get("Messages", [])
-            if not messages:
-                return bodies
-            for m in messages:
-                bodies.append(m["Body"])
-                if delete:
-                    sqs.delete_message(QueueUrl=self.outputs["SendQueueUrl"], ReceiptHandle=m["ReceiptHandle"])
-
-
-def app_env(outputs: dict[str, str]) -> dict[str, str]:
-    return {
-        "EF_STAGE": "test",
-        "EF_TABLE_PREFIX": outputs["TablePrefix"],
-        "EF_SEND_QUEUE_URL": outputs["SendQueueUrl"],
-        "EF_FEEDBACK_TOPIC_ARN": outputs["FeedbackTopicArn"],
-        "EF_SES_SENDER": SENDER,
-        "EF_SES_CONFIGURATION_SET": outputs["ConfigurationSetName"],
-        "EF_SES_MAX_SEND_RATE": "1000",
-        "EF_PUBLIC_BASE_URL": "http://testserver",
-        "EF_COGNITO_USER_POOL_ID": outputs["UserPoolId"],
-        "EF_COGNITO_CLIENT_ID": outputs["UserPoolClientId"],
-        "EF_PSEUDONYM_SECRET": "test-pseudonym-secret-0123456789abcdef",
-        "EF_PANEL_SECRET": "test-panel-secret-0123456789abcdefghij",
-        "EF_SESSION_SECRET": "test-session-secret-0123456789abcdefghij",
-    }
+from tests.support.clock import Clock
+from tests.support.data import YEAR
+from tests.support.stack import SENDER, Stack, app_env, clear_outbox, moto_jwks
+from tests.support.visitor import Visitor, sign_in
 
 
 @pytest.fixture
@@ -72,9 +27,7 @@ def stack(monkeypatch: pytest.MonkeyPatch) -> Iterator[Stack]:
     from chalicelib import container
 
     with mock_aws():
-        from moto.ses.models import ses_backends
-
-        ses_backends[DEFAULT_ACCOUNT_ID]["us-east-1"].sent_messages.clear()  # no mail from an earlier test
+        clear_outbox()  # no mail from an earlier test
         outputs = provision(None, region="us-east-1", prefix="event-feedback", sender=SENDER)
         env = app_env(outputs)
         for key, value in env.items():
@@ -87,6 +40,7 @@ def stack(monkeypatch: pytest.MonkeyPatch) -> Iterator[Stack]:
 
 @pytest.fixture
 def tokens(stack: Stack) -> dict[str, str]:
+    """Access tokens of an admin and a viewer, for the JSON API's Bearer header."""
     idp = boto3.client("cognito-idp", region_name="us-east-1")
     pool, client_id = stack.outputs["UserPoolId"], stack.outputs["UserPoolClientId"]
     out = {}
@@ -108,11 +62,57 @@ def client(stack: Stack) -> Iterator[Any]:
 
 
 @pytest.fixture
-def clock(monkeypatch: pytest.MonkeyPatch) -> Any:
+def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
     """The application's clock, frozen and movable: ``container.now`` returns ``clock.now``."""
     from chalicelib import container
-    from tests.integration.test_distribution import YEAR, Clock
 
     c = Clock(datetime(YEAR, 1, 5, 12, 0, tzinfo=UTC))
     monkeypatch.setattr(container, "now", lambda: c.now)
     return c
+
+
+# The dashboard ---------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def users(stack: Stack) -> dict[str, tuple[str, str]]:
+    """The dashboard's admin and viewer: email and password."""
+    idp = boto3.client("cognito-idp", region_name="us-east-1")
+    out = {}
+    for role in ("admin", "viewer"):
+        email, password = f"dash-{role}@example.org", identity.new_password()
+        identity.ensure_user(idp, stack.outputs["UserPoolId"], email, password, role)
+        out[role] = (email, password)
+    return out
+
+
+@pytest.fixture
+def admin(client: Any, users: dict[str, tuple[str, str]]) -> Visitor:
+    """A browser signed in to the dashboard as an admin."""
+    visitor = Visitor(client)
+    assert sign_in(visitor, *users["admin"]).status_code == 303
+    return visitor
+
+
+@pytest.fixture
+def viewer(client: Any, users: dict[str, tuple[str, str]]) -> Visitor:
+    """A browser signed in to the dashboard as a viewer."""
+    visitor = Visitor(client)
+    assert sign_in(visitor, *users["viewer"]).status_code == 303
+    return visitor
+
+
+@pytest.fixture
+def cognito_calls(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Every password check the dashboard asks Cognito for."""
+    from chalicelib.adapters.signin import CognitoPasswordAuth
+
+    calls: list[str] = []
+    original: Callable[..., Any] = CognitoPasswordAuth.authenticate
+
+    def counting(self: CognitoPasswordAuth, email: str, password: str) -> Any:
+        calls.append("initiate_auth")
+        return original(self, email, password)
+
+    monkeypatch.setattr(CognitoPasswordAuth, "authenticate", counting)
+    return calls

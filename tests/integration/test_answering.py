@@ -6,7 +6,8 @@ import json
 
 from chalicelib.adapters.store import DynamoStore
 from chalicelib.domain.errors import TemporarilyUnavailable
-from tests.integration.test_path import auth, body, links, sent_wave
+from tests.support.api import auth, body, sent_wave
+from tests.support.mail import link_token
 
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 
@@ -14,7 +15,7 @@ FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 def test_a_throttled_database_shows_the_form_again_with_every_answer_kept(client, tokens, stack, monkeypatch):
     admin = tokens["admin"]
     _, wave_id = sent_wave(client, admin, stack)
-    token = links(stack.ses_messages()[0])
+    token = link_token(stack.ses_messages()[0])
 
     def throttled(*args, **kwargs):
         raise TemporarilyUnavailable("the database is busy; try again")

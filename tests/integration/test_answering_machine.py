@@ -65,16 +65,9 @@ from chalicelib.jobs import handlers
 from chalicelib.settings import reset_settings
 from devstack import identity
 from devstack.provision import provision
-from tests.integration.conftest import SENDER, app_env, moto_jwks
-from tests.integration.machine_support import (
-    ATTEMPTS,
-    DynamoFaults,
-    Output,
-    StepCounter,
-    attempts_for,
-    isolated_transactions,
-)
-from tests.integration.test_distribution import link_token, recipient
+from tests.support.machines import ATTEMPTS, DynamoFaults, Output, StepCounter, attempts_for, isolated_transactions
+from tests.support.mail import link_token, recipient
+from tests.support.stack import SENDER, app_env, drain, moto_jwks
 
 K = 3  # EF_SUPPRESSION_K at its minimum: with a few respondents, free text reaches reports and exports
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
@@ -359,12 +352,7 @@ class AnsweringMachine(RuleBasedStateMachine):
         self._no_secrets(self.output.fresh(), "the set-up's logs or output")
 
     def _deliver_queue(self) -> None:
-        sqs = boto3.client("sqs", region_name="us-east-1")
-        queue = self.outputs["SendQueueUrl"]
-        while got := sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10).get("Messages", []):
-            handlers.send_records([m["Body"] for m in got])
-            for m in got:
-                sqs.delete_message(QueueUrl=queue, ReceiptHandle=m["ReceiptHandle"])
+        drain(boto3.client("sqs", region_name="us-east-1"), self.outputs["SendQueueUrl"], handle=handlers.send_records)
 
     # Helpers ---------------------------------------------------------------------------------------------
     def _raw(self, table: str) -> list[dict[str, Any]]:
@@ -928,11 +916,12 @@ def test_an_erasure_interrupted_after_the_invitations_were_cleared_still_revokes
     """Found by the machine (interrupted_half_way): the invitations' list of links was cleared before the
     links were deleted, so a retry after a failed delete found nothing to revoke, and the link kept working."""
     from chalicelib.domain.tokens import hash_token
-    from tests.integration.test_path import auth as admin_auth
-    from tests.integration.test_path import links, sent_wave
+    from tests.support.api import auth as admin_auth
+    from tests.support.api import sent_wave
+    from tests.support.mail import link_token
 
     sent_wave(client, tokens["admin"], stack)
-    token = links(stack.ses_messages()[0])
+    token = link_token(stack.ses_messages()[0])
     grant = container.store().get_token(hash_token(token))
     assert grant is not None
     path = f"/admin/participants/{grant.participant_id}"
@@ -949,10 +938,11 @@ def test_an_erasure_interrupted_after_the_invitations_were_cleared_still_revokes
 def test_a_submit_whose_link_cannot_be_read_for_throttling_gets_the_busy_page_with_its_answers(client, tokens, stack):
     """Found by the machine: a throttled read (here the token's) was an unhandled error, a 500 page that lost
     the answers; it is now the same 503 page with every answer kept as a throttled transaction gets."""
-    from tests.integration.test_path import links, sent_wave
+    from tests.support.api import sent_wave
+    from tests.support.mail import link_token
 
     sent_wave(client, tokens["admin"], stack)
-    token = links(stack.ses_messages()[0])
+    token = link_token(stack.ses_messages()[0])
     answers = {"overall": "4", "mutual_learning": "5", "understanding": "2", "cooperation_measures": "3"}
     faults = DynamoFaults()
     with faults.installed():

@@ -25,8 +25,9 @@ from moto.core import DEFAULT_ACCOUNT_ID
 from chalicelib.domain.errors import DomainError
 from devstack import identity, moto_speedups
 from devstack.provision import provision
-from tests.integration.conftest import SENDER, Stack, app_env, moto_jwks
-from tests.integration.test_path import auth, body, deliver_queue, import_csv, links, make_event, make_wave
+from tests.support.api import auth, body, import_csv, make_event, make_wave
+from tests.support.mail import link_token
+from tests.support.stack import SENDER, Stack, app_env, moto_jwks
 
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 VALID = {"overall": "4", "mutual_learning": "5", "understanding": "4", "cooperation_measures": "3"}
@@ -94,12 +95,12 @@ class World:
         before = len(self.stack.ses_messages())
         r = self.client.http.post(f"/admin/events/{event_id}/waves/{wave_id}/send", headers=auth(self.admin))
         assert r.status_code == 202, r.body
-        deliver_queue(self.stack)
+        self.stack.deliver()
         survey = Survey(event_id, wave_id)
         for message in self.stack.ses_messages()[before:]:
             to = str(message_from_string(message.raw_data, policy=default_policy)["To"])
             if f"{tag}." in to:
-                survey.tokens[to] = links(message)
+                survey.tokens[to] = link_token(message)
         assert len(survey.tokens) == 3
         return survey
 
@@ -366,7 +367,7 @@ def test_two_simultaneous_submits_store_one_response_and_count_one_completion(wo
     gives moto that isolation here; what is tested is the application's conditional writes."""
     from chalicelib import container
     from chalicelib.domain import answering
-    from tests.integration.machine_support import isolated_transactions
+    from tests.support.machines import isolated_transactions
 
     isolation = isolated_transactions()
     isolation.__enter__()

@@ -1,190 +1,19 @@
 """The dashboard in-process: sign-in against moto's Cognito, the session cookie, CSRF, roles and the admin flow.
-
-The Chalice test client keeps no cookies, so ``Visitor`` keeps a jar and sends it as a ``Cookie`` header,
-as a browser would.
-"""
+The browser's share (cookies, forms, CSRF) is tests/support/visitor.py; the signed-in fixtures are in conftest."""
 
 from __future__ import annotations
 
-import html
 import re
-import uuid
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import boto3
-import pytest
 
 from chalicelib import container
-from chalicelib.adapters.signin import CognitoPasswordAuth
 from chalicelib.api.session import SESSION_COOKIE, csrf_token, seal
 from chalicelib.jobs.handlers import send_records
 from devstack import identity
-
-CSV = (
-    "email,full_name,organisation,stakeholder_group,country,language,timezone,sponsored\n"
-    "amina.diallo@example.org,Amina Diallo,Ministry of Labour,government,SN,fr,,yes\n"
-    "li.wei@example.org,Li Wei,Tsinghua University,academia,CN,en,Asia/Shanghai,no\n"
-    "maria.lopez@example.org,María López,Red de Migrantes,civil_society,MX,es,,yes\n"
-    "john.smith@example.org,John Smith,The Daily Planet,media,GB,en,,no\n"
-    "not-an-email,Bad Row,Nowhere,government,FR,en,,no\n"
-    "x@example.org,Unknown Group,Nowhere,aliens,FR,en,,no\n"
-)
-
-# The new-event form as an admin fills it in.
-EVENT_FORM = {
-    "title": "Dialogue on Migration",
-    "starts_on": "2026-11-02",
-    "ends_on": "2026-11-03",
-    "timezone": "Europe/Zurich",
-    "venue": "Geneva",
-    "theme": "",
-    "languages": ["en", "fr", "es"],
-}
-# The wave form as the event page fills it by default (a satisfaction survey the day after, one reminder).
-WAVE_FORM = {
-    "questionnaire": "satisfaction",
-    "opens_kind": "after_event",
-    "opens_after_days": "1",
-    "opens_local_time": "09:00",
-    "reminders": "7",
-    "closes_kind": "after_open",
-    "closes_after_days": "21",
-}
-
-
-class Visitor:
-    """A browser's share of the work: a cookie jar, and the forms' CSRF tokens read from the pages."""
-
-    def __init__(self, client: Any) -> None:
-        self.client = client
-        self.jar: dict[str, str] = {}
-        self.set_cookies: list[str] = []
-
-    def _headers(self, extra: dict[str, str] | None = None) -> dict[str, str]:
-        headers = dict(extra or {})
-        if self.jar:
-            headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.jar.items())
-        return headers
-
-    def _keep(self, response: Any) -> Any:
-        raw = next((v for k, v in response.headers.items() if k.lower() == "set-cookie"), [])
-        self.set_cookies = raw if isinstance(raw, list) else [raw]
-        for line in self.set_cookies:
-            name, _, rest = line.partition("=")
-            value = rest.split(";", 1)[0]
-            if "Max-Age=0" in line:
-                self.jar.pop(name, None)
-            else:
-                self.jar[name] = value
-        return response
-
-    def get(self, path: str) -> Any:
-        return self._keep(self.client.http.get(path, headers=self._headers()))
-
-    def post(self, path: str, fields: dict[str, Any] | list[tuple[str, str]]) -> Any:
-        from urllib.parse import urlencode
-
-        body = urlencode(fields, doseq=True).encode()
-        headers = self._headers({"Content-Type": "application/x-www-form-urlencoded"})
-        return self._keep(self.client.http.post(path, headers=headers, body=body))
-
-    def upload(self, path: str, fields: dict[str, str], filename: str, content: bytes) -> Any:
-        boundary = "----dashboard" + uuid.uuid4().hex
-        parts = [
-            f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'.encode()
-            for name, value in fields.items()
-        ]
-        parts.append(
-            f'--{boundary}\r\nContent-Disposition: form-data; name="csv"; filename="{filename}"\r\n'
-            "Content-Type: text/csv\r\n\r\n".encode()
-            + content
-            + b"\r\n"
-        )
-        body = b"".join(parts) + f"--{boundary}--\r\n".encode()
-        headers = self._headers({"Content-Type": f"multipart/form-data; boundary={boundary}"})
-        return self._keep(self.client.http.post(path, headers=headers, body=body))
-
-    def cookie_line(self, name: str) -> str:
-        return next(line for line in self.set_cookies if line.startswith(name + "="))
-
-
-def page_text(response: Any) -> str:
-    text = response.body.decode() if isinstance(response.body, bytes) else str(response.body)
-    return html.unescape(text)
-
-
-def csrf_for(response: Any, action: str) -> str:
-    found = re.search(
-        r'action="' + re.escape(action) + r'"[^>]*>\s*<input type="hidden" name="csrf" value="([^"]+)"',
-        page_text(response),
-    )
-    assert found, f"no form for {action}"
-    return found.group(1)
-
-
-@pytest.fixture
-def users(stack: Any) -> dict[str, tuple[str, str]]:
-    idp = boto3.client("cognito-idp", region_name="us-east-1")
-    out = {}
-    for role in ("admin", "viewer"):
-        email, password = f"dash-{role}@example.org", identity.new_password()
-        identity.ensure_user(idp, stack.outputs["UserPoolId"], email, password, role)
-        out[role] = (email, password)
-    return out
-
-
-def sign_in(visitor: Visitor, email: str, password: str) -> Any:
-    form = visitor.get("/dashboard")
-    assert form.status_code == 200
-    token = csrf_for(form, "/dashboard/sign-in")
-    return visitor.post("/dashboard/sign-in", {"csrf": token, "email": email, "password": password, "next": ""})
-
-
-@pytest.fixture
-def admin(client: Any, users: dict[str, tuple[str, str]]) -> Visitor:
-    visitor = Visitor(client)
-    assert sign_in(visitor, *users["admin"]).status_code == 303
-    return visitor
-
-
-@pytest.fixture
-def viewer(client: Any, users: dict[str, tuple[str, str]]) -> Visitor:
-    visitor = Visitor(client)
-    assert sign_in(visitor, *users["viewer"]).status_code == 303
-    return visitor
-
-
-def create_event(admin: Visitor, title: str = "Dialogue on Migration") -> str:
-    form = admin.get("/dashboard/events/new")
-    assert form.status_code == 200
-    r = admin.post(
-        "/dashboard/events",
-        {
-            **EVENT_FORM,
-            "csrf": csrf_for(form, "/dashboard/events"),
-            "title": title,
-        },
-    )
-    assert r.status_code == 303, page_text(r)
-    found = re.search(r"/dashboard/events/(ev_[0-9a-f]+)\?notice=event-created$", r.headers["Location"])
-    assert found, r.headers["Location"]
-    return found.group(1)
-
-
-@pytest.fixture
-def cognito_calls(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    calls: list[str] = []
-    original: Callable[..., Any] = CognitoPasswordAuth.authenticate
-
-    def counting(self: CognitoPasswordAuth, email: str, password: str) -> Any:
-        calls.append("initiate_auth")
-        return original(self, email, password)
-
-    monkeypatch.setattr(CognitoPasswordAuth, "authenticate", counting)
-    return calls
-
+from tests.support.data import CSV_SHORT, WAVE_FORM
+from tests.support.visitor import Visitor, create_event, csrf_for, page_text, sign_in
 
 # Sign-in ----------------------------------------------------------------------------------------------
 
@@ -364,7 +193,7 @@ def test_state_changing_forms_need_a_valid_csrf_token(client, admin, viewer, sta
     secret = container.settings().session_secret
     other_session = csrf_token(secret, "some-other-session", "create-event")
     assert admin.post("/dashboard/events", {**fields, "csrf": other_session}).status_code == 403
-    upload = admin.upload(f"/dashboard/events/{event_id}/participants", {}, "list.csv", CSV.encode())
+    upload = admin.upload(f"/dashboard/events/{event_id}/participants", {}, "list.csv", CSV_SHORT.encode())
     assert upload.status_code == 403
     titles = [e.title for e in container.store().list_events()]
     assert titles == ["Dialogue on Migration"]
@@ -397,7 +226,7 @@ def test_a_viewer_sees_reports_and_exports_but_is_refused_an_import(client, admi
     from chalicelib.api.session import unseal
 
     own = csrf_token(secret, unseal(secret, viewer.jar[SESSION_COOKIE]) or "", f"import:{event_id}")
-    refused = viewer.upload(f"/dashboard/events/{event_id}/participants", {"csrf": own}, "list.csv", CSV.encode())
+    refused = viewer.upload(f"/dashboard/events/{event_id}/participants", {"csrf": own}, "list.csv", CSV_SHORT.encode())
     assert refused.status_code == 403
     text = page_text(refused)
     assert "Not allowed" in text and "needs the admin role" in text and "signed in as a viewer" in text
@@ -437,7 +266,7 @@ def test_admin_creates_an_event_uploads_participants_creates_a_wave_and_sends_it
     assert "The event was created." in page_text(event_page)
 
     token = csrf_for(event_page, f"/dashboard/events/{event_id}/participants")
-    result = admin.upload(f"/dashboard/events/{event_id}/participants", {"csrf": token}, "list.csv", CSV.encode())
+    result = admin.upload(f"/dashboard/events/{event_id}/participants", {"csrf": token}, "list.csv", CSV_SHORT.encode())
     assert result.status_code == 200, page_text(result)
     text = page_text(result)
     assert "4 imported, 0 updated or unchanged, 2 rejected" in text
@@ -445,7 +274,7 @@ def test_admin_creates_an_event_uploads_participants_creates_a_wave_and_sends_it
     assert re.search(r"<td class=\"num\">7</td><td>[^<]*stakeholder_group", text)
 
     # Uploading the same file again updates; nobody is duplicated.
-    again = admin.upload(f"/dashboard/events/{event_id}/participants", {"csrf": token}, "list.csv", CSV.encode())
+    again = admin.upload(f"/dashboard/events/{event_id}/participants", {"csrf": token}, "list.csv", CSV_SHORT.encode())
     assert "0 imported, 4 updated or unchanged" in page_text(again)
 
     # A wave with a bad rule comes back with the error and the values kept.

@@ -9,20 +9,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 from chalicelib import container
-from tests.integration.test_dashboard import (  # noqa: F401
-    CSV,
-    EVENT_FORM,
-    WAVE_FORM,
-    Visitor,
-    admin,
-    create_event,
-    csrf_for,
-    page_text,
-    users,
-)
+from tests.support.data import CSV, EVENT_FORM, WAVE_FORM
+from tests.support.visitor import Visitor, create_event, csrf_for, page_text
 
 
-def edit_form(admin: Visitor, event_id: str) -> tuple[Any, str]:  # noqa: F811
+def edit_form(admin: Visitor, event_id: str) -> tuple[Any, str]:
     form = admin.get(f"/dashboard/events/{event_id}/edit")
     assert form.status_code == 200, page_text(form)
     return form, csrf_for(form, f"/dashboard/events/{event_id}/edit")
@@ -32,7 +23,7 @@ def fields(**changes: Any) -> dict[str, Any]:
     return {**EVENT_FORM, **changes}
 
 
-def with_wave(admin: Visitor, event_id: str) -> str:  # noqa: F811
+def with_wave(admin: Visitor, event_id: str) -> str:
     page = admin.get(f"/dashboard/events/{event_id}")
     token = csrf_for(page, f"/dashboard/events/{event_id}/participants")
     assert (
@@ -48,7 +39,7 @@ def with_wave(admin: Visitor, event_id: str) -> str:  # noqa: F811
     return re.search(r"#wave-(wv_[0-9a-f]+)$", created.headers["Location"]).group(1)
 
 
-def test_the_edit_form_shows_the_event_and_saves_changes(client, admin):  # noqa: F811
+def test_the_edit_form_shows_the_event_and_saves_changes(client, admin):
     event_id = create_event(admin)
     form, token = edit_form(admin, event_id)
     text = page_text(form)
@@ -72,7 +63,7 @@ def test_the_edit_form_shows_the_event_and_saves_changes(client, admin):  # noqa
     assert "The event was saved." in page_text(admin.get(f"/dashboard/events/{event_id}?notice=event-updated"))
 
 
-def test_a_bad_edit_comes_back_with_the_values_kept(client, admin):  # noqa: F811
+def test_a_bad_edit_comes_back_with_the_values_kept(client, admin):
     event_id = create_event(admin)
     _, token = edit_form(admin, event_id)
     bad = admin.post(
@@ -86,7 +77,7 @@ def test_a_bad_edit_comes_back_with_the_values_kept(client, admin):  # noqa: F81
     assert refused.status_code == 403
 
 
-def test_moving_the_dates_moves_the_planned_invitations_and_the_closing(client, admin):  # noqa: F811
+def test_moving_the_dates_moves_the_planned_invitations_and_the_closing(client, admin):
     event_id = create_event(admin)
     wave_id = with_wave(admin, event_id)
     store = container.store()
@@ -107,7 +98,7 @@ def test_moving_the_dates_moves_the_planned_invitations_and_the_closing(client, 
     assert store.get_wave(event_id, wave_id).closes_at == datetime(2026, 12, 30, 8, 0, tzinfo=UTC) != closes_before
 
 
-def test_dates_are_locked_once_a_wave_has_started_sending(client, admin):  # noqa: F811
+def test_dates_are_locked_once_a_wave_has_started_sending(client, admin):
     event_id = create_event(admin)
     wave_id = with_wave(admin, event_id)
     page = admin.get(f"/dashboard/events/{event_id}")

@@ -14,15 +14,8 @@ from chalicelib import container
 from chalicelib.adapters.queue import MAX_BATCH_BYTES, batches
 from chalicelib.domain import importing
 from chalicelib.jobs.handlers import send_records
-from tests.integration.test_dashboard import (  # noqa: F401
-    WAVE_FORM,
-    Visitor,
-    admin,
-    create_event,
-    csrf_for,
-    page_text,
-    users,
-)
+from tests.support.data import WAVE_FORM
+from tests.support.visitor import Visitor, create_event, csrf_for, page_text
 
 HEADER = "email,full_name,organisation,stakeholder_group,country,language,timezone,sponsored\n"
 GROUPS = ("government", "academia", "civil_society", "media")
@@ -43,13 +36,13 @@ def small_inline(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("EF_IMPORT_INLINE_ROWS", "20")
 
 
-def upload(admin: Visitor, event_id: str, text: str) -> Any:  # noqa: F811
+def upload(admin: Visitor, event_id: str, text: str) -> Any:
     page = admin.get(f"/dashboard/events/{event_id}")
     token = csrf_for(page, f"/dashboard/events/{event_id}/participants")
     return admin.upload(f"/dashboard/events/{event_id}/participants", {"csrf": token}, "list.csv", text.encode())
 
 
-def status_of(admin: Visitor, location: str) -> tuple[int, str]:  # noqa: F811
+def status_of(admin: Visitor, location: str) -> tuple[int, str]:
     response = admin.get(location.removeprefix("http://127.0.0.1:8000"))
     return response.status_code, page_text(response)
 
@@ -60,7 +53,7 @@ def progress(text: str) -> tuple[int, int]:
     return int(found.group(1)), int(found.group(2))
 
 
-def test_a_long_list_imports_in_the_background_with_a_status_line(client, admin, stack, small_inline):  # noqa: F811
+def test_a_long_list_imports_in_the_background_with_a_status_line(client, admin, stack, small_inline):
     event_id = create_event(admin)
     started = upload(admin, event_id, big_list(450))
     assert started.status_code == 303, page_text(started)
@@ -106,7 +99,7 @@ def test_a_long_list_imports_in_the_background_with_a_status_line(client, admin,
     assert len(container.store().list_participants(event_id)) == 450
 
 
-def test_a_background_import_plans_invitations_in_live_waves(client, admin, stack, small_inline):  # noqa: F811
+def test_a_background_import_plans_invitations_in_live_waves(client, admin, stack, small_inline):
     event_id = create_event(admin)
     page = admin.get(f"/dashboard/events/{event_id}")
     wave_form = {"csrf": csrf_for(page, f"/dashboard/events/{event_id}/waves"), **WAVE_FORM}
@@ -124,7 +117,7 @@ def test_a_background_import_plans_invitations_in_live_waves(client, admin, stac
     assert len(container.store().list_invitations(wave_id)) == 230
 
 
-def test_the_status_page_belongs_to_its_event_and_needs_an_admin(client, admin, stack, small_inline):  # noqa: F811
+def test_the_status_page_belongs_to_its_event_and_needs_an_admin(client, admin, stack, small_inline):
     event_id = create_event(admin)
     other = create_event(admin, title="Another event")
     started = upload(admin, event_id, big_list(30, bad=0))
@@ -136,7 +129,7 @@ def test_the_status_page_belongs_to_its_event_and_needs_an_admin(client, admin, 
     assert refused.status_code == 303 and "/dashboard?next=" in refused.headers["Location"]
 
 
-def test_a_chunk_of_an_expired_job_is_dropped_without_a_ghost_job(client, admin, stack, small_inline):  # noqa: F811
+def test_a_chunk_of_an_expired_job_is_dropped_without_a_ghost_job(client, admin, stack, small_inline):
     event_id = create_event(admin)
     started = upload(admin, event_id, big_list(30, bad=0))
     import_id = started.headers["Location"].rsplit("/", 1)[1]
@@ -147,7 +140,7 @@ def test_a_chunk_of_an_expired_job_is_dropped_without_a_ghost_job(client, admin,
     assert ddb.scan(TableName=table)["Items"] == []
 
 
-def test_the_status_script_is_served_and_allowed_to_fetch_the_page(client, admin):  # noqa: F811
+def test_the_status_script_is_served_and_allowed_to_fetch_the_page(client, admin):
     script = admin.get("/dashboard/static/status.js")
     assert script.status_code == 200 and script.headers["Content-Type"].startswith("text/javascript")
     assert "data-live-page" in page_text(script)

@@ -16,8 +16,8 @@ from chalicelib import container
 from chalicelib.api.session import SESSION_COOKIE, open_state, seal_state
 from chalicelib.domain import signin
 from devstack import identity
-from tests.iam_support import add_newcomer
-from tests.integration.test_dashboard import Visitor, csrf_for, page_text, sign_in, users  # noqa: F401
+from tests.support.cognito import add_newcomer
+from tests.support.visitor import Visitor, csrf_for, page_text, sign_in
 
 
 def state_of(response: Any) -> str:
@@ -78,7 +78,7 @@ def enable_authenticator(stack: Any, email: str, password: str) -> None:
     )
 
 
-def test_an_authenticator_code_is_asked_for(client, stack, users):  # noqa: F811
+def test_an_authenticator_code_is_asked_for(client, stack, users):
     email, password = users["admin"]
     enable_authenticator(stack, email, password)
     visitor = Visitor(client)
@@ -92,7 +92,7 @@ def test_an_authenticator_code_is_asked_for(client, stack, users):  # noqa: F811
     assert done.status_code == 303 and SESSION_COOKIE in visitor.jar
 
 
-def test_a_wrong_code_counts_towards_the_lockout(client, stack, users, monkeypatch):  # noqa: F811
+def test_a_wrong_code_counts_towards_the_lockout(client, stack, users, monkeypatch):
     from chalicelib.adapters.signin import CognitoPasswordAuth
     from chalicelib.domain.errors import Unauthenticated
 
@@ -138,7 +138,7 @@ def test_a_forged_or_stale_step_is_refused(client, newcomer, monkeypatch):
     assert open_state(secret, "challenge", seal_state(secret, "challenge", {"c": "x"}, now - 500), now, 170) is None
 
 
-def test_sign_out_ends_the_session_for_every_copy_of_the_cookie(client, users):  # noqa: F811
+def test_sign_out_ends_the_session_for_every_copy_of_the_cookie(client, users):
     visitor = Visitor(client)
     assert sign_in(visitor, *users["admin"]).status_code == 303
     copy = Visitor(client)  # another tab, or a cookie someone copied

@@ -11,14 +11,9 @@ from __future__ import annotations
 
 import calendar
 import json
-import re
 import threading
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
-from email import message_from_string
-from email.message import EmailMessage
-from email.policy import default as default_policy
 from typing import Any
 
 import boto3
@@ -26,209 +21,35 @@ import pytest
 
 from chalicelib import container
 from chalicelib.domain import distribution
-from chalicelib.domain.model import Participant, TokenGrant
+from chalicelib.domain.model import Participant
 from chalicelib.domain.participants import email_key
-from chalicelib.domain.tokens import hash_token
 from chalicelib.jobs.handlers import send_records
 from devstack import ses_events
-
-YEAR = date.today().year + 1  # every simulated date is in the future: links never expire under the tests
-HEADER = "email,full_name,organisation,stakeholder_group,country,language,timezone,sponsored\n"
-TITLE = "Dialogue on Migration and Cities"
-FORM = {"Content-Type": "application/x-www-form-urlencoded"}
-ANSWERS = b"overall=5&mutual_learning=5&understanding=4&cooperation_measures=4"
-_LINK = re.compile(r"http://testserver/s/([A-Za-z0-9_-]{43})")
-
-
-# --- helpers shared with test_send_faults and test_distribution_machine ---------------------------------
-
-
-@dataclass
-class Clock:
-    """The application's clock: ``container.now`` returns ``now``."""
-
-    now: datetime
-
-
-def at(day: date, hhmm: str = "00:00") -> datetime:
-    """A UTC instant."""
-    return datetime(day.year, day.month, day.day, int(hhmm[:2]), int(hhmm[3:]), tzinfo=UTC)
-
-
-def auth(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
-
-
-def body(response: Any) -> Any:
-    return json.loads(response.body)
-
-
-def row(email: str, *, country: str = "FR", language: str = "en", tz: str = "", group: str = "government") -> str:
-    name = email.split("@")[0].replace(".", " ").title()
-    return f"{email},{name},Some Organisation,{group},{country},{language},{tz},no\n"
-
-
-def make_event(client: Any, admin: str, ends_on: date, *, tz: str = "Europe/Zurich", title: str = TITLE) -> str:
-    r = client.http.post(
-        "/admin/events",
-        headers=auth(admin),
-        body=json.dumps(
-            {
-                "title": title,
-                "starts_on": (ends_on - timedelta(days=1)).isoformat(),
-                "ends_on": ends_on.isoformat(),
-                "timezone": tz,
-                "venue": "Geneva",
-            }
-        ),
-    )
-    assert r.status_code == 201, r.body
-    return str(body(r)["event_id"])
-
-
-def import_rows(client: Any, admin: str, event_id: str, rows: Iterable[str]) -> dict[str, Any]:
-    r = client.http.post(
-        f"/admin/events/{event_id}/participants",
-        headers={"Authorization": f"Bearer {admin}", "Content-Type": "text/csv"},
-        body=(HEADER + "".join(rows)).encode(),
-    )
-    assert r.status_code == 200, r.body
-    report = dict(body(r))
-    assert not report["rejected"], report
-    return report
-
-
-def make_wave(
-    client: Any,
-    admin: str,
-    event_id: str,
-    *,
-    reminders: list[int] | None = None,
-    closes: dict[str, Any] | None = None,
-    opens: dict[str, Any] | None = None,
-) -> str:
-    r = client.http.post(
-        f"/admin/events/{event_id}/waves",
-        headers=auth(admin),
-        body=json.dumps(
-            {
-                "questionnaire": "satisfaction",
-                "opens": opens or {"after_event_days": 1, "local_time": "09:00"},
-                "reminders_after_days": reminders if reminders is not None else [7],
-                "closes": closes or {"after_open_days": 30},
-            }
-        ),
-    )
-    assert r.status_code == 201, r.body
-    return str(body(r)["wave_id"])
-
-
-def send_route(client: Any, admin: str, event_id: str, wave_id: str) -> dict[str, Any]:
-    r = client.http.post(f"/admin/events/{event_id}/waves/{wave_id}/send", headers=auth(admin))
-    assert r.status_code == 202, r.body
-    return dict(body(r))
-
-
-def remind_route(client: Any, admin: str, event_id: str, wave_id: str) -> Any:
-    return client.http.post(f"/admin/events/{event_id}/waves/{wave_id}/remind", headers=auth(admin))
-
-
-def run_schedule(client: Any) -> dict[str, Any]:
-    event = client.events.generate_cw_event("Scheduled Event", "aws.events", {}, [])
-    return dict(client.lambda_.invoke("schedule", event).payload)
-
-
-def deliver(stack: Any) -> dict[str, int]:
-    """Hand every queued job to the sender, as the SQS trigger does (and delete it, as Lambda does)."""
-    bodies = stack.queue_bodies()
-    return send_records(bodies) if bodies else {}
-
-
-def advance(client: Any, stack: Any, clock: Clock, start: datetime, until: datetime, every: timedelta) -> None:
-    """Run the schedule and the sender at each step from ``start`` to ``until``, as the cron does."""
-    clock.now = start
-    while clock.now <= until:
-        run_schedule(client)
-        deliver(stack)
-        clock.now += every
-    clock.now = until
-
-
-def funnel(client: Any, viewer: str, event_id: str, wave_id: str) -> dict[str, Any]:
-    r = client.http.get(f"/admin/events/{event_id}/summary?wave={wave_id}", headers=auth(viewer))
-    assert r.status_code == 200, r.body
-    return dict(body(r)["funnel"])
-
-
-def participants(client: Any, admin: str, event_id: str) -> dict[str, dict[str, Any]]:
-    """The admin listing, by email address."""
-    r = client.http.get(f"/admin/events/{event_id}/participants", headers=auth(admin))
-    assert r.status_code == 200, r.body
-    return {p["email"]: p for p in body(r)["participants"]}
-
-
-def parsed(message: Any) -> EmailMessage:
-    found: EmailMessage = message_from_string(message.raw_data, policy=default_policy)  # type: ignore[assignment]
-    return found
-
-
-def recipient(message: Any) -> str:
-    return str(parsed(message)["To"]).strip()
-
-
-def text_part(message: Any) -> str:
-    part = parsed(message).get_body(preferencelist=("plain",))
-    assert part is not None
-    return str(part.get_content())  # type: ignore[attr-defined]
-
-
-def html_part(message: Any) -> str:
-    part = parsed(message).get_body(preferencelist=("html",))
-    assert part is not None
-    return str(part.get_content())  # type: ignore[attr-defined]
-
-
-def link_token(message: Any) -> str:
-    found = _LINK.search(text_part(message))
-    assert found, text_part(message)
-    return found.group(1)
-
-
-def grant(message: Any) -> TokenGrant:
-    """What the email's personal link opens: wave, participant and the kind of email it came with."""
-    found = container.store().get_token(hash_token(link_token(message)))
-    assert found is not None
-    return found
-
-
-@dataclass
-class Mailbox:
-    """moto's SES outbox, read incrementally."""
-
-    stack: Any
-    seen: int = 0
-    all: list[Any] = field(default_factory=list)
-
-    def new(self) -> list[Any]:
-        messages = self.stack.ses_messages()
-        fresh = messages[self.seen :]
-        self.seen = len(messages)
-        self.all.extend(fresh)
-        return fresh
-
-
-def to_set(messages: Iterable[Any]) -> set[str]:
-    return {recipient(m) for m in messages}
-
-
-def feed_ses_events(client: Any, messages: Iterable[Any]) -> list[Any]:
-    """Publish what SES would report for each accepted message through the SNS-triggered handler."""
-    done = []
-    for message in messages:
-        for record in ses_events.notifications(message.id, message.raw_data, ses_events.token_tags(container.store())):
-            event = client.events.generate_sns_event(message=json.dumps(record))
-            done.append(client.lambda_.invoke("ses_feedback", event).payload)
-    return done
+from tests.support.api import (
+    advance,
+    body,
+    event_ending,
+    funnel,
+    import_rows,
+    make_wave,
+    participants,
+    remind_route,
+    run_schedule,
+    send_route,
+)
+from tests.support.clock import Clock, at
+from tests.support.data import ANSWERS, FORM, TITLE, YEAR, row
+from tests.support.mail import (
+    Mailbox,
+    feed_ses_events,
+    grant,
+    html_part,
+    link_token,
+    parsed,
+    recipient,
+    text_part,
+    to_set,
+)
 
 
 def suppression_items() -> list[dict[str, Any]]:
@@ -273,7 +94,7 @@ def test_given_participants_in_five_zones_when_the_schedule_runs_then_each_gets_
     ends = date(YEAR, 6, 10)  # June: no DST change near; Nairobi (the event's zone) has none at all
     opening = ends + timedelta(days=1)
     clock.now = at(ends, "12:00")
-    event_id = make_event(client, admin, ends, tz="Africa/Nairobi")
+    event_id = event_ending(client, admin, ends, tz="Africa/Nairobi")
     import_rows(
         client,
         admin,
@@ -298,16 +119,16 @@ def test_given_participants_in_five_zones_when_the_schedule_runs_then_each_gets_
     ]
     clock.now = at(ends, "23:00")
     run_schedule(client)
-    deliver(stack)
+    stack.deliver()
     assert box.new() == []
     for due, address in expected:
         clock.now = due - timedelta(minutes=1)
         run_schedule(client)
-        deliver(stack)
+        stack.deliver()
         assert box.new() == [], f"{address} was sent before 09:00 local"
         clock.now = due
         run_schedule(client)
-        deliver(stack)
+        stack.deliver()
         assert to_set(box.new()) == {address}
     listing = participants(client, admin, event_id)
     assert all(p["waves"][wave_id]["sent"] == ["invitation"] for p in listing.values())
@@ -338,8 +159,8 @@ def test_given_openings_either_side_of_a_dst_change_when_the_schedule_runs_then_
     saturday = sunday - timedelta(days=1)
     clock.now = at(saturday - timedelta(days=3), "12:00")
     # One event opens on the Saturday (before the change), the other on the Sunday (after it).
-    early = make_event(client, admin, saturday - timedelta(days=1), tz="UTC")
-    late = make_event(client, admin, saturday, tz="UTC")
+    early = event_ending(client, admin, saturday - timedelta(days=1), tz="UTC")
+    late = event_ending(client, admin, saturday, tz="UTC")
     import_rows(client, admin, early, [row("before@example.org", country="US", tz=tz)])
     import_rows(client, admin, late, [row("after@example.org", country="US", tz=tz)])
     make_wave(client, admin, early)
@@ -350,11 +171,11 @@ def test_given_openings_either_side_of_a_dst_change_when_the_schedule_runs_then_
     for due, address in openings:
         clock.now = due - timedelta(minutes=1)
         run_schedule(client)
-        deliver(stack)
+        stack.deliver()
         assert box.new() == [], f"{case}: {address} went out before 09:00 local"
         clock.now = due
         run_schedule(client)
-        deliver(stack)
+        stack.deliver()
         assert to_set(box.new()) == {address}, f"{case}: {address} not sent at 09:00 local"
 
 
@@ -365,7 +186,7 @@ def test_given_a_zone_already_past_nine_when_the_wave_is_created_then_the_first_
     ends = date(YEAR, 6, 10)
     opening = ends + timedelta(days=1)
     clock.now = at(opening, "03:00")  # 12:00 in Tokyo, 05:00 in Zurich, 23:00 (the day before) in New York
-    event_id = make_event(client, admin, ends, tz="Europe/Zurich")
+    event_id = event_ending(client, admin, ends, tz="Europe/Zurich")
     import_rows(
         client,
         admin,
@@ -382,11 +203,11 @@ def test_given_a_zone_already_past_nine_when_the_wave_is_created_then_the_first_
     # The use case directly, with an explicit now, and the queue the sender reads.
     report = distribution.dispatch_due(container.store(), container.send_queue(), clock.now, limit=100)
     assert report.enqueued == 1
-    deliver(stack)
+    stack.deliver()
     assert to_set(box.new()) == {"tokyo@example.org"}
     clock.now = at(opening, "07:00")
     run_schedule(client)
-    deliver(stack)
+    stack.deliver()
     assert to_set(box.new()) == {"zurich@example.org"}
 
 
@@ -400,7 +221,7 @@ def test_given_answers_opt_outs_and_bounces_when_reminders_fall_due_then_only_op
     ends = date(YEAR, 6, 10)
     opening = ends + timedelta(days=1)
     clock.now = at(ends, "12:00")
-    event_id = make_event(client, admin, ends, tz="Europe/Zurich")
+    event_id = event_ending(client, admin, ends, tz="Europe/Zurich")
     import_rows(
         client,
         admin,
@@ -434,7 +255,7 @@ def test_given_answers_opt_outs_and_bounces_when_reminders_fall_due_then_only_op
     # Nothing before the first reminder's local 09:00.
     clock.now = at(opening + timedelta(days=2), "23:59")
     run_schedule(client)
-    deliver(stack)
+    stack.deliver()
     assert box.new() == []
     day3 = opening + timedelta(days=3)
     advance(client, stack, clock, at(day3, "00:00"), at(day3, "13:00"), timedelta(hours=1))
@@ -452,14 +273,14 @@ def test_given_answers_opt_outs_and_bounces_when_reminders_fall_due_then_only_op
 
     clock.now = closing - timedelta(minutes=1)
     run_schedule(client)
-    deliver(stack)
+    stack.deliver()
     second = box.new()
     assert to_set(second) == {"tokyo@example.org", "zurich@example.org"}
     assert {grant(m).kind for m in second} == {"reminder-2"}
     for moment in (closing, closing + timedelta(days=1)):
         clock.now = moment
         run_schedule(client)
-        deliver(stack)
+        stack.deliver()
         assert box.new() == [], "nothing goes at or after closing"
     assert remind_route(client, admin, event_id, wave_id).status_code == 400
 
@@ -473,7 +294,7 @@ def one_due(client: Any, tokens: dict[str, str], clock: Clock) -> tuple[str, str
     admin = tokens["admin"]
     ends = date(YEAR, 6, 10)
     clock.now = at(ends, "12:00")
-    event_id = make_event(client, admin, ends)
+    event_id = event_ending(client, admin, ends)
     import_rows(client, admin, event_id, [row("only@example.org")])
     wave_id = make_wave(client, admin, event_id)
     clock.now = at(ends + timedelta(days=1), "12:00")
@@ -496,7 +317,7 @@ def test_given_one_sqs_record_when_it_is_delivered_twice_then_one_email_is_sent(
 def isolated_transactions() -> Iterator[None]:
     """DynamoDB runs each TransactWriteItems in isolation; in-process moto is given the same (see
     machine_support.isolated_transactions): the claim logic is what is tested."""
-    from tests.integration.machine_support import isolated_transactions as isolation
+    from tests.support.machines import isolated_transactions as isolation
 
     with isolation():
         yield
@@ -537,7 +358,7 @@ def test_given_due_invitations_when_the_schedule_runs_three_times_then_each_part
     admin = tokens["admin"]
     ends = date(YEAR, 6, 10)
     clock.now = at(ends, "12:00")
-    event_id = make_event(client, admin, ends)
+    event_id = event_ending(client, admin, ends)
     addresses = [f"p{i}@example.org" for i in range(4)]
     import_rows(client, admin, event_id, [row(a) for a in addresses])
     make_wave(client, admin, event_id)
@@ -545,10 +366,10 @@ def test_given_due_invitations_when_the_schedule_runs_three_times_then_each_part
     # Three runs before the sender sees anything, then more runs between deliveries.
     for _ in range(3):
         run_schedule(client)
-    deliver(stack)
+    stack.deliver()
     for _ in range(3):
         run_schedule(client)
-        deliver(stack)
+        stack.deliver()
     sent = stack.ses_messages()
     assert sorted(recipient(m) for m in sent) == addresses
 
@@ -557,25 +378,25 @@ def test_given_a_wave_when_send_is_pressed_twice_then_each_participant_gets_one_
     admin = tokens["admin"]
     ends = date(YEAR, 6, 10)
     clock.now = at(ends - timedelta(days=20), "12:00")  # long before the planned opening
-    event_id = make_event(client, admin, ends)
+    event_id = event_ending(client, admin, ends)
     addresses = [f"p{i}@example.org" for i in range(3)]
     import_rows(client, admin, event_id, [row(a) for a in addresses])
     wave_id = make_wave(client, admin, event_id)
     first = send_route(client, admin, event_id, wave_id)
     second = send_route(client, admin, event_id, wave_id)
     assert first["queued"] == 3 and second["queued"] == 0
-    deliver(stack)
+    stack.deliver()
     send_route(client, admin, event_id, wave_id)
-    deliver(stack)
+    stack.deliver()
     assert sorted(recipient(m) for m in stack.ses_messages()) == addresses
     # The invitation went out far from its planned day: its reminder counts from the send.
     clock.now += timedelta(days=6, hours=23)
     run_schedule(client)
-    deliver(stack)
+    stack.deliver()
     assert len(stack.ses_messages()) == 3
     clock.now += timedelta(hours=2)
     run_schedule(client)
-    deliver(stack)
+    stack.deliver()
     assert len(stack.ses_messages()) == 6
 
 
@@ -588,12 +409,12 @@ def test_given_answers_and_an_opt_out_when_remind_is_pressed_then_only_the_remai
     admin = tokens["admin"]
     ends = date(YEAR, 6, 10)
     clock.now = at(ends, "12:00")
-    event_id = make_event(client, admin, ends)
+    event_id = event_ending(client, admin, ends)
     addresses = [f"p{i}@example.org" for i in range(6)]
     import_rows(client, admin, event_id, [row(a) for a in addresses])
     wave_id = make_wave(client, admin, event_id)
     send_route(client, admin, event_id, wave_id)
-    deliver(stack)
+    stack.deliver()
     box = Mailbox(stack)
     links = {recipient(m): link_token(m) for m in box.new()}
     assert sorted(links) == addresses
@@ -604,7 +425,7 @@ def test_given_answers_and_an_opt_out_when_remind_is_pressed_then_only_the_remai
     r = remind_route(client, admin, event_id, wave_id)
     assert r.status_code == 202, r.body
     assert body(r)["queued"] == 3
-    deliver(stack)
+    stack.deliver()
     first = box.new()
     assert to_set(first) == {"p3@example.org", "p4@example.org", "p5@example.org"}
     assert {grant(m).kind for m in first} == {"manual-1"}
@@ -614,7 +435,7 @@ def test_given_answers_and_an_opt_out_when_remind_is_pressed_then_only_the_remai
     reminder_link = {recipient(m): link_token(m) for m in first}["p3@example.org"]
     assert client.http.post(f"/s/{reminder_link}", headers=FORM, body=ANSWERS).status_code == 303
     remind_route(client, admin, event_id, wave_id)
-    deliver(stack)
+    stack.deliver()
     second = box.new()
     assert to_set(second) == {"p4@example.org", "p5@example.org"}
     assert {grant(m).kind for m in second} == {"manual-2"}
@@ -633,15 +454,15 @@ def test_given_a_delivered_invitation_when_a_reminder_goes_then_its_status_stays
     admin = tokens["admin"]
     ends = date(YEAR, 6, 10)
     clock.now = at(ends, "12:00")
-    event_id = make_event(client, admin, ends)
+    event_id = event_ending(client, admin, ends)
     import_rows(client, admin, event_id, [row("p0@example.org")])
     wave_id = make_wave(client, admin, event_id)
     send_route(client, admin, event_id, wave_id)
-    deliver(stack)
+    stack.deliver()
     feed_ses_events(client, stack.ses_messages())
     assert participants(client, admin, event_id)["p0@example.org"]["waves"][wave_id]["status"] == "delivered"
     assert body(remind_route(client, admin, event_id, wave_id))["queued"] == 1
-    deliver(stack)
+    stack.deliver()
     listed = participants(client, admin, event_id)["p0@example.org"]["waves"][wave_id]
     assert listed["status"] == "delivered" and sorted(listed["sent"]) == ["invitation", "manual-1"]
 
@@ -655,7 +476,7 @@ def test_given_participants_in_three_languages_when_sent_then_every_email_is_com
     admin = tokens["admin"]
     ends = date(YEAR, 6, 10)
     clock.now = at(ends, "12:00")
-    event_id = make_event(client, admin, ends)
+    event_id = event_ending(client, admin, ends)
     import_rows(
         client,
         admin,
@@ -664,9 +485,9 @@ def test_given_participants_in_three_languages_when_sent_then_every_email_is_com
     )
     wave_id = make_wave(client, admin, event_id, closes={"at": f"{YEAR}-07-14T12:00:00Z"})
     send_route(client, admin, event_id, wave_id)
-    deliver(stack)
+    stack.deliver()
     remind_route(client, admin, event_id, wave_id)
-    deliver(stack)
+    stack.deliver()
     sent = stack.ses_messages()
     assert len(sent) == 6
     closing = {"en": f"14 July {YEAR}", "fr": f"14 juillet {YEAR}", "es": f"14 de julio de {YEAR}"}
@@ -698,11 +519,11 @@ def test_given_an_unsubscribe_link_when_opened_then_posted_twice_then_opted_out_
     admin, viewer = tokens["admin"], tokens["viewer"]
     ends = date(YEAR, 6, 10)
     clock.now = at(ends, "12:00")
-    event_id = make_event(client, admin, ends)
+    event_id = event_ending(client, admin, ends)
     import_rows(client, admin, event_id, [row("leaving@example.org"), row("staying@example.org")])
     wave_id = make_wave(client, admin, event_id)
     send_route(client, admin, event_id, wave_id)
-    deliver(stack)
+    stack.deliver()
     box = Mailbox(stack)
     leaving = next(m for m in box.new() if recipient(m) == "leaving@example.org")
     token = link_token(leaving)
@@ -723,7 +544,7 @@ def test_given_an_unsubscribe_link_when_opened_then_posted_twice_then_opted_out_
     assert client.http.post(f"/s/{token}", headers=FORM, body=ANSWERS).status_code == 410
 
     # Another event, later: the address is skipped before sending, and counted.
-    other = make_event(client, admin, ends + timedelta(days=30), title="Another workshop")
+    other = event_ending(client, admin, ends + timedelta(days=30), title="Another workshop")
     import_rows(client, admin, other, [row("leaving@example.org"), row("staying@example.org")])
     other_wave = make_wave(client, admin, other)
     send_route(client, admin, other, other_wave)
@@ -748,11 +569,11 @@ def test_given_a_bounce_or_complaint_when_notified_twice_then_suppressed_once_an
     address = f"{simulator}@simulator.amazonses.com"
     ends = date(YEAR, 6, 10)
     clock.now = at(ends, "12:00")
-    event_id = make_event(client, admin, ends)
+    event_id = event_ending(client, admin, ends)
     import_rows(client, admin, event_id, [row(address), row("fine@example.org")])
     wave_id = make_wave(client, admin, event_id, reminders=[3])
     send_route(client, admin, event_id, wave_id)
-    deliver(stack)
+    stack.deliver()
     box = Mailbox(stack)
     sent = box.new()
     assert len(sent) == 2
@@ -782,16 +603,16 @@ def test_given_a_bounce_or_complaint_when_notified_twice_then_suppressed_once_an
     # The scheduled reminder skips the address (no SES call at all), the other participant gets it.
     clock.now += timedelta(days=4)
     run_schedule(client)
-    deliver(stack)
+    stack.deliver()
     assert to_set(box.new()) == {"fine@example.org"}
     # A second wave of the same event, and a wave of another event, skip it too.
     same = make_wave(client, admin, event_id)
-    other = make_event(client, admin, ends + timedelta(days=30), title="Another workshop")
+    other = event_ending(client, admin, ends + timedelta(days=30), title="Another workshop")
     import_rows(client, admin, other, [row(address)])
     other_wave = make_wave(client, admin, other)
     send_route(client, admin, event_id, same)
     send_route(client, admin, other, other_wave)
-    assert deliver(stack) == {"sent": 1, "suppressed": 2}
+    assert stack.deliver() == {"sent": 1, "suppressed": 2}
     assert to_set(box.new()) == {"fine@example.org"}
     assert funnel(client, viewer, event_id, same)["suppressed"] == 1
     assert funnel(client, viewer, other, other_wave)["suppressed"] == 1

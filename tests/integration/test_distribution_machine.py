@@ -35,9 +35,10 @@ from chalicelib.jobs import handlers
 from chalicelib.settings import reset_settings
 from devstack import ses_events
 from devstack.provision import provision
-from tests.integration.conftest import SENDER, app_env
-from tests.integration.machine_support import DynamoFaults, StepCounter, attempts_for, isolated_transactions
-from tests.integration.test_distribution import HEADER, YEAR, link_token, recipient, row
+from tests.support.data import HEADER, YEAR, row
+from tests.support.machines import DynamoFaults, StepCounter, attempts_for, isolated_transactions
+from tests.support.mail import link_token, recipient
+from tests.support.stack import SENDER, app_env
 
 PEOPLE = [
     row("tokyo@example.org", country="JP"),

@@ -16,7 +16,8 @@ from urllib.parse import urlencode
 import pytest
 from botocore.client import BaseClient
 
-from tests.integration.test_path import auth, body, links, sent_wave
+from tests.support.api import auth, body, sent_wave
+from tests.support.mail import link_token
 
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 BASE = {"overall": "4", "understanding": "4", "cooperation_measures": "4"}
@@ -65,7 +66,7 @@ def stored_votes(client: Any, admin: str, event_id: str, wave_id: str) -> dict[s
 def test_an_edit_from_the_form_costs_two_calls(client, tokens, stack, calls):
     admin = tokens["admin"]
     event_id, wave_id = sent_wave(client, admin, stack)
-    token = links(stack.ses_messages()[0])
+    token = link_token(stack.ses_messages()[0])
     assert answer(client, token, "5").status_code == 303
     form = hidden(client.http.get(f"/s/{token}"))
     assert form["_v"] == "1" and form["_p"]
@@ -87,7 +88,7 @@ def test_an_edit_from_the_form_costs_two_calls(client, tokens, stack, calls):
 def test_a_forged_copy_is_not_trusted(client, tokens, stack, calls):
     admin = tokens["admin"]
     event_id, wave_id = sent_wave(client, admin, stack)
-    token = links(stack.ses_messages()[0])
+    token = link_token(stack.ses_messages()[0])
     assert answer(client, token, "5").status_code == 303
     form = hidden(client.http.get(f"/s/{token}"))
     sealed, _, mac = form["_p"].rpartition(".")
@@ -104,7 +105,7 @@ def test_a_forged_copy_is_not_trusted(client, tokens, stack, calls):
 def test_another_persons_copy_is_not_trusted(client, tokens, stack):
     admin = tokens["admin"]
     event_id, wave_id = sent_wave(client, admin, stack)
-    mine, theirs = (links(m) for m in stack.ses_messages()[:2])
+    mine, theirs = (link_token(m) for m in stack.ses_messages()[:2])
     assert answer(client, mine, "5").status_code == 303
     assert answer(client, theirs, "4").status_code == 303
     their_form = hidden(client.http.get(f"/s/{theirs}"))
@@ -116,7 +117,7 @@ def test_another_persons_copy_is_not_trusted(client, tokens, stack):
 def test_a_stale_copy_from_another_tab_is_caught_by_the_version(client, tokens, stack):
     admin = tokens["admin"]
     event_id, wave_id = sent_wave(client, admin, stack)
-    token = links(stack.ses_messages()[0])
+    token = link_token(stack.ses_messages()[0])
     assert answer(client, token, "5").status_code == 303
     first_tab = hidden(client.http.get(f"/s/{token}"))
     second_tab = hidden(client.http.get(f"/s/{token}"))
@@ -134,7 +135,7 @@ def test_a_stale_copy_from_another_tab_is_caught_by_the_version(client, tokens, 
 def test_an_invalid_edit_keeps_the_copy_for_the_next_try(client, tokens, stack, calls):
     admin = tokens["admin"]
     sent_wave(client, admin, stack)
-    token = links(stack.ses_messages()[0])
+    token = link_token(stack.ses_messages()[0])
     assert answer(client, token, "5").status_code == 303
     form = hidden(client.http.get(f"/s/{token}"))
     bad = answer(client, token, "9", **form)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from tests.integration.test_path import auth, body, deliver_queue, links, sent_wave
+from tests.support.api import auth, body, sent_wave
+from tests.support.mail import link_token
 
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 
@@ -11,7 +12,7 @@ def test_erasure_removes_personal_data_and_links_but_keeps_the_aggregates(client
     admin = tokens["admin"]
     event_id, wave_id = sent_wave(client, admin, stack)
     message = stack.ses_messages()[0]
-    token = links(message)
+    token = link_token(message)
     answers = b"overall=5&mutual_learning=5&understanding=4&cooperation_measures=4"
     assert client.http.post(f"/s/{token}", headers=FORM, body=answers).status_code == 303
     address = str(message.destinations[0]).split("<")[-1].rstrip(">")
@@ -43,7 +44,7 @@ def test_erasure_removes_personal_data_and_links_but_keeps_the_aggregates(client
     # No later email for them: a reminder now skips the erased participant.
     sent = len(stack.ses_messages())
     client.http.post(f"/admin/events/{event_id}/waves/{wave_id}/remind", headers=auth(admin))
-    deliver_queue(stack)
+    stack.deliver()
     assert address not in [str(m.destinations[0]) for m in stack.ses_messages()[sent:]]
 
 
@@ -53,7 +54,7 @@ def test_erasure_removes_the_persons_own_details_from_their_free_text(client, to
     admin = tokens["admin"]
     event_id, wave_id = sent_wave(client, admin, stack)
     message = stack.ses_messages()[0]
-    token = links(message)
+    token = link_token(message)
     address = str(message.destinations[0]).split("<")[-1].rstrip(">")
     people = body(client.http.get(f"/admin/events/{event_id}/participants", headers=auth(admin)))["participants"]
     person = next(p for p in people if p["email"] == address)

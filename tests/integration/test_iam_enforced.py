@@ -39,18 +39,12 @@ from botocore.exceptions import ClientError
 
 from devstack import identity
 from devstack.provision import provision
-from tests.iam_support import (
-    ROOT,
-    Driver,
-    Recorder,
-    add_newcomer,
-    allowed,
-    error_code,
-    listify,
-    stack_policy,
-    statements,
-)
-from tests.integration.conftest import SENDER, app_env
+from tests.support.cognito import add_newcomer
+from tests.support.iam_driver import Driver
+from tests.support.iam_policy import allowed, listify, stack_policy, statements
+from tests.support.iam_recorder import Recorder, error_code
+from tests.support.paths import ROOT
+from tests.support.stack import SENDER, app_env
 
 REGION = "us-east-1"
 # Services for which moto passes the real resource ARN to the policy check (moto/sqs/responses.py

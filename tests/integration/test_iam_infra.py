@@ -17,8 +17,8 @@ import moto
 import pytest
 
 from devstack.provision import provision
-from tests.iam_support import listify
-from tests.integration.test_infra import RESOURCES
+from tests.support.iam_policy import listify
+from tests.support.template import RESOURCES
 
 # Where CloudFormation resource types keep their policy documents.
 POLICY_PATHS: dict[str, tuple[str, ...]] = {

@@ -15,17 +15,12 @@ import boto3
 import pytest
 
 from devstack import identity
-from tests.iam_support import (
-    LAMBDA_SERVICE_ACTIONS,
-    Driver,
-    Recorder,
-    add_newcomer,
-    allowed,
-    granted_actions,
-    stack_policy,
-    write_artifact,
-)
-from tests.integration.test_infra import RESOURCES
+from tests.support.cognito import add_newcomer
+from tests.support.iam_driver import Driver
+from tests.support.iam_policy import LAMBDA_SERVICE_ACTIONS, allowed, granted_actions, stack_policy
+from tests.support.iam_recorder import Recorder
+from tests.support.paths import write_artifact
+from tests.support.template import RESOURCES
 
 
 def _table_names() -> set[str]:

@@ -5,16 +5,14 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from pathlib import Path
 
 import boto3
 import moto
 import pytest
 
 from devstack.provision import TEMPLATE, provision
+from tests.support.template import RESOURCES, TEMPLATE_JSON
 
-TEMPLATE_JSON = json.loads(Path(TEMPLATE).read_text(encoding="utf-8"))
-RESOURCES = TEMPLATE_JSON["Resources"]
 TABLES = {lid: r["Properties"] for lid, r in RESOURCES.items() if r["Type"] == "AWS::DynamoDB::Table"}
 QUEUES = {lid: r["Properties"] for lid, r in RESOURCES.items() if r["Type"] == "AWS::SQS::Queue"}
 TTL_TABLES = {"participants", "invitations", "tokens", "responses", "auth_attempts", "imports"}

@@ -25,11 +25,11 @@ import boto3
 import pytest
 
 from devstack import identity
-from tests.iam_support import add_newcomer
-from tests.integration.gateway import BASE_PATH_MAPPING, DOMAIN_ROOT, STAGE_URL, Gateway, Way
-from tests.integration.test_dashboard import CSV, EVENT_FORM, WAVE_FORM, Visitor, page_text, users  # noqa: F401
-from tests.integration.test_dashboard_import import big_list
-from tests.integration.test_path import auth, deliver_queue, sent_wave
+from tests.support.api import auth, sent_wave
+from tests.support.cognito import add_newcomer
+from tests.support.data import CSV, EVENT_FORM, WAVE_FORM, big_list
+from tests.support.gateway import BASE_PATH_MAPPING, DOMAIN_ROOT, STAGE_URL, Gateway, Way
+from tests.support.visitor import Visitor, page_text
 
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 ANSWERS = {"overall": "4", "mutual_learning": "5", "understanding": "4", "cooperation_measures": "3", "comments": "ok"}
@@ -224,7 +224,7 @@ def test_invitations_and_reminders_link_to_the_public_base_url(client, tokens, s
     event_id, wave_id = sent_wave(client, admin, stack)
     reminded = client.http.post(f"/admin/events/{event_id}/waves/{wave_id}/remind", headers=auth(admin))
     assert reminded.status_code in (200, 202), reminded.body
-    deliver_queue(stack)
+    stack.deliver()
     messages = stack.ses_messages()
     assert len(messages) == 8  # four invitations, four reminders
     assert len({message_from_string(m.raw_data, policy=default_policy)["Subject"] for m in messages}) >= 2
@@ -267,7 +267,7 @@ def sign_in_through(gateway: Gateway, visitor: Visitor, email: str, password: st
     return form, visitor.post(form.action, {**form.fields, "email": email, "password": password})
 
 
-def test_sign_in_sign_out_and_their_redirects_stay_inside_the_way_in(client, users, stack, gateway):  # noqa: F811
+def test_sign_in_sign_out_and_their_redirects_stay_inside_the_way_in(client, users, stack, gateway):
     visitor = Visitor(gateway)
     email, password = users["admin"]
 
@@ -346,7 +346,7 @@ def crawl(gateway: Gateway, visitor: Visitor, start: str, public: str, limit: in
     return seen
 
 
-def test_every_dashboard_page_stays_inside_the_way_in(client, users, stack, gateway, monkeypatch):  # noqa: F811
+def test_every_dashboard_page_stays_inside_the_way_in(client, users, stack, gateway, monkeypatch):
     from chalicelib import container
 
     visitor = Visitor(gateway)
@@ -386,7 +386,7 @@ def test_every_dashboard_page_stays_inside_the_way_in(client, users, stack, gate
         assert served.status_code == 200
         # The script fetches the page it runs on, whatever the prefix.
         assert b"fetch(window.location.href" in served.body
-    deliver_queue(stack)
+    stack.deliver()
     event = check_page(gateway, visitor.get(event_url), event_url)  # "Send reminders" once the wave has gone out
     remind = event.form(f"/dashboard/events/{event_id}/waves/{wave_id}/remind")
     reminding = check_redirect(gateway, visitor.post(remind.action, remind.fields), remind.action)

@@ -13,23 +13,11 @@ import pytest
 from botocore.stub import Stubber
 
 from chalicelib import clients
-from tests.integration.test_distribution import (
-    ANSWERS,
-    FORM,
-    YEAR,
-    Clock,
-    Mailbox,
-    at,
-    feed_ses_events,
-    import_rows,
-    link_token,
-    make_event,
-    make_wave,
-    recipient,
-    row,
-    send_route,
-)
-from tests.unit.test_observability import emf_metrics
+from tests.support.api import event_ending, import_rows, make_wave, send_route
+from tests.support.clock import Clock, at
+from tests.support.data import ANSWERS, FORM, YEAR, row
+from tests.support.emf import emf_metrics
+from tests.support.mail import Mailbox, feed_ses_events, link_token, recipient
 
 OK, REFUSED = "metrics.ok@example.org", "metrics.refused@example.org"
 BOUNCE, COMPLAINT = "bounce@simulator.amazonses.com", "complaint@simulator.amazonses.com"
@@ -53,7 +41,7 @@ def test_given_a_wave_goes_out_and_comes_back_then_every_outcome_is_an_emf_metri
     admin = tokens["admin"]
     ends = date(YEAR, 6, 10)
     clock.now = at(ends, "12:00")
-    event_id = make_event(client, admin, ends)
+    event_id = event_ending(client, admin, ends)
     import_rows(client, admin, event_id, [row(a) for a in (OK, REFUSED, BOUNCE, COMPLAINT)])
     box = Mailbox(stack)
 

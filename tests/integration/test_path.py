@@ -3,105 +3,16 @@
 from __future__ import annotations
 
 import json
-import re
 from email import message_from_string
 from email.policy import default as default_policy
 from typing import Any
 
 import pytest
 
-from chalicelib.jobs.handlers import apply_feedback, send_records
+from chalicelib.jobs.handlers import apply_feedback
 from devstack import ses_events
-
-CSV = (
-    "email,full_name,organisation,stakeholder_group,country,language,timezone,sponsored\n"
-    "amina.diallo@example.org,Amina Diallo,Ministry of Labour,government,SN,fr,,yes\n"
-    "li.wei@example.org,Li Wei,Tsinghua University,academia,CN,en,Asia/Shanghai,no\n"
-    "maria.lopez@example.org,María López,Red de Migrantes,civil_society,MX,es,,yes\n"
-    "john.smith@example.org,John Smith,The Daily Planet,media,GB,en,,no\n"
-    "not-an-email,Bad Row,Nowhere,government,FR,en,,no\n"
-    "x@example.org,Unknown Group,Nowhere,aliens,FR,en,,no\n"
-    "y@example.org,Bad Country,Nowhere,government,XX,en,,no\n"
-    "z@example.org,Bad Language,Nowhere,government,FR,de,,no\n"
-    "li.wei@example.org,Li Wei Again,Tsinghua University,academia,CN,en,,no\n"
-)
-
-
-def auth(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
-
-
-def body(response: Any) -> Any:
-    return json.loads(response.body)
-
-
-def make_event(client: Any, token: str) -> str:
-    r = client.http.post(
-        "/admin/events",
-        headers=auth(token),
-        body=json.dumps(
-            {
-                "title": "International Dialogue on Migration 2026",
-                "starts_on": "2026-11-02",
-                "ends_on": "2026-11-03",
-                "timezone": "Europe/Zurich",
-                "venue": "Geneva",
-                "theme": "Migrants and development",
-            }
-        ),
-    )
-    assert r.status_code == 201, r.body
-    return str(body(r)["event_id"])
-
-
-def import_csv(client: Any, token: str, event_id: str, text: str = CSV) -> dict[str, Any]:
-    r = client.http.post(
-        f"/admin/events/{event_id}/participants",
-        headers={"Authorization": f"Bearer {token}", "Content-Type": "text/csv"},
-        body=text.encode(),
-    )
-    assert r.status_code == 200, r.body
-    return dict(body(r))
-
-
-def make_wave(client: Any, token: str, event_id: str) -> str:
-    r = client.http.post(
-        f"/admin/events/{event_id}/waves",
-        headers=auth(token),
-        body=json.dumps(
-            {
-                "questionnaire": "satisfaction",
-                "opens": {"after_event_days": 1, "local_time": "09:00"},
-                "reminders_after_days": [7],
-                "closes": {"after_open_days": 30},
-            }
-        ),
-    )
-    assert r.status_code == 201, r.body
-    return str(body(r)["wave_id"])
-
-
-def deliver_queue(stack: Any) -> dict[str, int]:
-    bodies = stack.queue_bodies()
-    return send_records(bodies) if bodies else {}
-
-
-def sent_wave(client: Any, token: str, stack: Any) -> tuple[str, str]:
-    """An event with the standard participants and a satisfaction wave whose invitations SES accepted."""
-    event_id = make_event(client, token)
-    import_csv(client, token, event_id)
-    wave_id = make_wave(client, token, event_id)
-    client.http.post(f"/admin/events/{event_id}/waves/{wave_id}/send", headers=auth(token))
-    deliver_queue(stack)
-    return event_id, wave_id
-
-
-def links(message: Any) -> str:
-    parsed = message_from_string(message.raw_data, policy=default_policy)
-    text = parsed.get_body(preferencelist=("plain",)).get_content()
-    found = re.search(r"http://testserver/s/([A-Za-z0-9_-]{43})", text)
-    assert found, text
-    return found.group(1)
+from tests.support.api import auth, body, import_csv, make_event, make_wave, sent_wave
+from tests.support.mail import link_token
 
 
 def test_import_reports_each_rejected_row_and_is_idempotent(client, tokens):
@@ -133,7 +44,7 @@ def test_whole_path_send_answer_summary(client, tokens, stack):
     r = client.http.post(f"/admin/events/{event_id}/waves/{wave_id}/send", headers=auth(admin))
     assert r.status_code == 202, r.body
     assert body(r)["queued"] == 4
-    outcomes = deliver_queue(stack)
+    outcomes = stack.deliver()
     assert outcomes == {"sent": 4}
     sent = stack.ses_messages()
     assert len(sent) == 4
@@ -141,7 +52,7 @@ def test_whole_path_send_answer_summary(client, tokens, stack):
     # Pressing send again, and re-running the schedule, sends nothing more.
     client.http.post(f"/admin/events/{event_id}/waves/{wave_id}/send", headers=auth(admin))
     client.lambda_.invoke("schedule", client.events.generate_cw_event("Scheduled Event", "aws.events", {}, []))
-    deliver_queue(stack)
+    stack.deliver()
     assert len(stack.ses_messages()) == 4
 
     # Every email has both parts, the personal link and the one-click unsubscribe headers.
@@ -159,7 +70,7 @@ def test_whole_path_send_answer_summary(client, tokens, stack):
         records = ses_events.notifications(message.id, message.raw_data, ses_events.token_tags(container.store()))
         apply_feedback(ses_events.sns_messages(records))
 
-    token = links(sent[0])
+    token = link_token(sent[0])
     page = client.http.get(f"/s/{token}?lang=en")
     assert page.status_code == 200
     assert b"furthered mutual learning" in page.body
@@ -197,7 +108,7 @@ def test_whole_path_send_answer_summary(client, tokens, stack):
 def test_edit_replaces_the_answer_and_moves_counts(client, tokens, stack):
     admin = tokens["admin"]
     _, wave_id = sent_wave(client, admin, stack)
-    token = links(stack.ses_messages()[0])
+    token = link_token(stack.ses_messages()[0])
     headers = {"Content-Type": "application/x-www-form-urlencoded"}
     base = "overall=4&understanding=4&cooperation_measures=4"
     assert (
@@ -229,7 +140,7 @@ def test_edit_replaces_the_answer_and_moves_counts(client, tokens, stack):
 
 def test_invalid_answers_get_422_with_values_kept(client, tokens, stack):
     sent_wave(client, tokens["admin"], stack)
-    token = links(stack.ses_messages()[0])
+    token = link_token(stack.ses_messages()[0])
     headers = {"Content-Type": "application/x-www-form-urlencoded"}
     r = client.http.post(f"/s/{token}?lang=en", headers=headers, body=b"overall=6&understanding=4&comments=keep+me")
     assert r.status_code == 422

@@ -9,7 +9,8 @@ from hypothesis import strategies as st
 
 from chalicelib import container
 from chalicelib.domain import answering, reports
-from tests.integration.test_path import auth, deliver_queue, import_csv, links, make_event, make_wave
+from tests.support.api import auth, import_csv, make_event, make_wave
+from tests.support.mail import link_token
 
 LIKERT = st.sampled_from(["1", "2", "3", "4", "5"])
 ANSWER = st.fixed_dictionaries(
@@ -29,8 +30,8 @@ def test_aggregates_equal_a_recount_after_random_submits_and_edits(client, token
     import_csv(client, admin_token, event_id)
     wave_id = make_wave(client, admin_token, event_id)
     client.http.post(f"/admin/events/{event_id}/waves/{wave_id}/send", headers=auth(admin_token))
-    deliver_queue(stack)
-    links_by_person = [links(m) for m in stack.ses_messages()]
+    stack.deliver()
+    links_by_person = [link_token(m) for m in stack.ses_messages()]
     store = container.store()
 
     people = st.integers(0, len(links_by_person) - 1)

@@ -12,7 +12,8 @@ import pytest
 from chalicelib import container
 from chalicelib.domain import answering
 from chalicelib.domain.stats import wilson_interval
-from tests.integration.test_path import auth, body, deliver_queue, links, make_event, make_wave
+from tests.support.api import auth, body, make_event, make_wave
+from tests.support.mail import link_token
 
 HEADER = "email,full_name,organisation,stakeholder_group,country,language,timezone,sponsored\n"
 # 7 government, 3 academia, 2 media: academia and media are below k=5.
@@ -35,8 +36,8 @@ def seeded(client, tokens, stack) -> tuple[str, str, list[str]]:
     assert body(r)["imported"] == len(GROUPS)
     wave_id = make_wave(client, admin, event_id)
     client.http.post(f"/admin/events/{event_id}/waves/{wave_id}/send", headers=auth(admin))
-    deliver_queue(stack)
-    by_address = {str(m.destinations[0]).split("<")[-1].rstrip(">"): links(m) for m in stack.ses_messages()}
+    stack.deliver()
+    by_address = {str(m.destinations[0]).split("<")[-1].rstrip(">"): link_token(m) for m in stack.ses_messages()}
     store = container.store()
     for i, value in enumerate(PATTERN):
         token = by_address[f"person{i}@example.org"]
@@ -169,7 +170,7 @@ def test_waves_link_through_the_panel_id_and_report_attrition(client, tokens, st
     second_wave = body(r)["wave_id"]
     already = len(stack.ses_messages())
     client.http.post(f"/admin/events/{event_id}/waves/{second_wave}/send", headers=auth(admin))
-    deliver_queue(stack)
+    stack.deliver()
     fresh = stack.ses_messages()[already:]
     store = container.store()
     impact = {
@@ -185,7 +186,7 @@ def test_waves_link_through_the_panel_id_and_report_attrition(client, tokens, st
         address = str(message.destinations[0]).split("<")[-1].rstrip(">")
         index = int(address.removeprefix("person").split("@")[0])
         if index < 7:  # the seven government participants answer the follow-up
-            assert answering.submit(store, links(message), impact, now=datetime.now(UTC)).stored
+            assert answering.submit(store, link_token(message), impact, now=datetime.now(UTC)).stored
             answered += 1
     assert answered == 7
     result = body(

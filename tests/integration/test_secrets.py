@@ -19,8 +19,10 @@ import boto3
 import pytest
 
 from chalicelib import clients, container
-from tests.integration.conftest import Stack
-from tests.integration.test_distribution import YEAR, at, import_rows, make_event, make_wave, row, send_route
+from tests.support.api import event_ending, import_rows, make_wave, send_route
+from tests.support.clock import at
+from tests.support.data import YEAR, row
+from tests.support.stack import Stack
 
 ROLES = ("pseudonym", "panel", "session")
 REFUSED = "configuration refused"
@@ -264,7 +266,7 @@ def test_a_send_job_refused_for_its_configuration_is_sent_when_redelivered_after
     admin = tokens["admin"]
     ends = date(YEAR, 6, 10)
     clock.now = at(ends, "12:00")
-    event_id = make_event(cloud_client, admin, ends)
+    event_id = event_ending(cloud_client, admin, ends)
     import_rows(cloud_client, admin, event_id, [row("p1@example.org"), row("p2@example.org")])
     wave_id = make_wave(cloud_client, admin, event_id)
     assert send_route(cloud_client, admin, event_id, wave_id)["queued"] == 2

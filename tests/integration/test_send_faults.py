@@ -21,25 +21,10 @@ from chalicelib.adapters.mailer import SesMailer
 from chalicelib.adapters.store import DynamoStore
 from chalicelib.domain import distribution
 from chalicelib.jobs.handlers import send_records
-from tests.integration.test_distribution import (
-    YEAR,
-    Clock,
-    Mailbox,
-    at,
-    deliver,
-    feed_ses_events,
-    funnel,
-    grant,
-    import_rows,
-    make_event,
-    make_wave,
-    participants,
-    recipient,
-    row,
-    run_schedule,
-    send_route,
-    to_set,
-)
+from tests.support.api import event_ending, funnel, import_rows, make_wave, participants, run_schedule, send_route
+from tests.support.clock import Clock, at
+from tests.support.data import YEAR, row
+from tests.support.mail import Mailbox, feed_ses_events, grant, recipient, to_set
 
 SQS_QUEUE = "event-feedback-send"
 
@@ -50,7 +35,7 @@ def wave(client: Any, tokens: dict[str, str], clock: Clock) -> Iterator[tuple[st
     admin = tokens["admin"]
     ends = date(YEAR, 6, 10)
     clock.now = at(ends, "12:00")
-    event_id = make_event(client, admin, ends)
+    event_id = event_ending(client, admin, ends)
     import_rows(client, admin, event_id, [row(f"p{i}@example.org") for i in range(5)])
     wave_id = make_wave(client, admin, event_id)
     assert send_route(client, admin, event_id, wave_id)["queued"] == 5
@@ -151,14 +136,14 @@ def test_given_ses_rejects_a_message_when_sent_then_it_is_marked_failed_and_not_
     # Delivered again anyway, or scheduled again: still no SES call.
     assert send_records(bodies) == {"already": 5}
     run_schedule(client)
-    assert deliver(stack) == {}
+    assert stack.deliver() == {}
     assert len(calls) == 5
 
 
 def test_given_an_ses_reject_event_when_notified_twice_then_the_invitation_is_failed_once(client, tokens, stack, wave):
     event_id, wave_id = wave
     admin, viewer = tokens["admin"], tokens["viewer"]
-    assert deliver(stack) == {"sent": 5}
+    assert stack.deliver() == {"sent": 5}
     message = stack.ses_messages()[0]
     pid = by_pid(client, admin, event_id)[recipient(message)]
     # SES's event-publishing JSON for a message it accepted, then refused (e.g. a virus found).
@@ -203,7 +188,7 @@ def test_given_a_crash_after_ses_accepted_when_redelivered_then_nothing_is_resen
     event = client.events.generate_sqs_event(message_bodies=bodies[:1], queue_name=SQS_QUEUE)
     assert client.lambda_.invoke("sender", event).payload == {"already": 1}
     run_schedule(client)
-    deliver(stack)
+    stack.deliver()
     assert box.new() == []
     listed = participants(client, admin, event_id)[recipient(first)]["waves"][wave_id]
     assert listed["sent"] == ["invitation"]
@@ -365,7 +350,7 @@ def test_given_a_crash_between_queueing_and_moving_the_due_time_when_rerun_then_
     ends = date(YEAR, 6, 10)
     opening = ends + timedelta(days=1)
     clock.now = at(ends, "12:00")
-    event_id = make_event(client, admin, ends)
+    event_id = event_ending(client, admin, ends)
     import_rows(client, admin, event_id, [row("crash@example.org", country="CH"), row("fine@example.org")])
     make_wave(client, admin, event_id, reminders=[3])
     box = Mailbox(stack)
@@ -381,21 +366,21 @@ def test_given_a_crash_between_queueing_and_moving_the_due_time_when_rerun_then_
     clock.now = at(opening, "07:00")  # 09:00 in Zurich and Paris
     with pytest.raises(RuntimeError, match="killed"):
         run_schedule(client)
-    assert deliver(stack) == {"sent": 2}  # both jobs were queued before the crash
+    assert stack.deliver() == {"sent": 2}  # both jobs were queued before the crash
     # The next runs find one invitation still due, already claimed: nothing is queued twice...
     clock.now = at(opening, "07:05")
     run_schedule(client)
     run_schedule(client)
-    assert deliver(stack) == {}
+    assert stack.deliver() == {}
     assert len(box.new()) == 2
     # ...and its reminder is still owed, once, three days later at 09:00 local.
     clock.now = at(opening + timedelta(days=3), "06:59")
     run_schedule(client)
-    assert deliver(stack) == {}
+    assert stack.deliver() == {}
     clock.now = at(opening + timedelta(days=3), "07:00")
     run_schedule(client)
     run_schedule(client)
-    deliver(stack)
+    stack.deliver()
     reminders = box.new()
     assert to_set(reminders) == {"crash@example.org", "fine@example.org"}
     assert {grant(m).kind for m in reminders} == {"reminder-1"}

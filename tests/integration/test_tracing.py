@@ -13,16 +13,9 @@ from typing import Any
 import pytest
 
 from chalicelib import observability
-from tests.integration.test_distribution import (
-    YEAR,
-    Clock,
-    at,
-    import_rows,
-    make_event,
-    make_wave,
-    row,
-    send_route,
-)
+from tests.support.api import event_ending, import_rows, make_wave, send_route
+from tests.support.clock import Clock, at
+from tests.support.data import YEAR, row
 
 ADDRESSES = ("traced.one@example.org", "traced.two@example.org")
 _TOKEN = re.compile(r"(?<![A-Za-z0-9_-])[A-Za-z0-9_-]{43}(?![A-Za-z0-9_-])")
@@ -82,7 +75,7 @@ def test_given_active_tracing_when_the_sender_sends_then_each_aws_call_is_traced
     admin = tokens["admin"]
     ends = date(YEAR, 6, 10)
     clock.now = at(ends, "12:00")
-    event_id = make_event(client, admin, ends)
+    event_id = event_ending(client, admin, ends)
     import_rows(client, admin, event_id, [row(a) for a in ADDRESSES])
     wave_id = make_wave(client, admin, event_id)
     assert send_route(client, admin, event_id, wave_id)["queued"] == 2

@@ -18,15 +18,15 @@ import pytest
 
 from deploy.policy import lambda_policy
 from deploy.stage import function_names
-from tests.iam_support import (
+from tests.support.iam_policy import (
     CHALICE_DIR,
     LAMBDA_SERVICE_ACTIONS,
     NO_RESOURCE_LEVEL_ACTIONS,
-    ROOT,
     allowed,
     listify,
     statements,
 )
+from tests.support.paths import ROOT
 
 PREFIX = "event-feedback-prod"
 SENDER = "surveys@example.org"

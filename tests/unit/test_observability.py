@@ -17,6 +17,7 @@ from chalice.test import TestEventsClient as EventsClient
 
 from chalicelib import observability
 from chalicelib.observability import count, http_boundary, traced
+from tests.support.emf import emf_metrics
 
 EVENT_ID, WAVE_ID = "ev_0123456789ab", "wv_ba9876543210"
 TOKEN = "A" * 20 + "-b_" + "c" * 20  # 43 characters, the shape of a personal link's token
@@ -345,23 +346,6 @@ def test_the_tracer_patches_botocore_only_and_masks_its_emitter(monkeypatch: pyt
 
 
 # --- metrics ---------------------------------------------------------------------------------------------
-
-
-def emf_metrics(stdout: str) -> dict[str, float]:
-    """Every metric value in the EMF documents printed on stdout, summed by name."""
-    found: dict[str, float] = {}
-    for line in stdout.splitlines():
-        if not line.startswith("{"):
-            continue
-        doc = json.loads(line)
-        if "_aws" not in doc:
-            continue
-        (directive,) = doc["_aws"]["CloudWatchMetrics"]
-        assert directive["Namespace"] == "EventFeedback"
-        for metric in directive["Metrics"]:
-            value = doc[metric["Name"]]
-            found[metric["Name"]] = found.get(metric["Name"], 0) + (sum(value) if isinstance(value, list) else value)
-    return found
 
 
 def test_given_a_route_counted_something_when_it_answers_then_the_metric_is_flushed_as_emf(

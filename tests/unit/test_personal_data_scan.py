@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from devstack import seed
-from tests import personal_data
+from tests.support import personal_data
 
 
 @pytest.mark.parametrize(

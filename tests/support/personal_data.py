@@ -5,7 +5,7 @@ The names are collected, not listed: every row of the import's shape in the test
 tuples: ..., full_name, organisation, stakeholder_group, country, ...), ``full_name=`` / ``organisation=``
 keyword arguments, and the demo seed's first names × last names and organisations. Single short words
 ("Bo", "Org", "CASS") are left out: they would match inside ordinary output. Names that tests derive at run
-time from an address (tests/integration/test_distribution.py ``row()``) are covered by the email pattern.
+time from an address (tests/support/data.py ``row()``) are covered by the email pattern.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-TESTS = Path(__file__).resolve().parent
+TESTS = Path(__file__).resolve().parents[1]
 EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
 TOKEN = re.compile(r"(?<![A-Za-z0-9_-])[A-Za-z0-9_-]{43}(?![A-Za-z0-9_-])")
 
