@@ -54,7 +54,7 @@ def _fresh_settings():
 @pytest.fixture(autouse=True)
 def _no_personal_data_in_logs(request, caplog, capsys):
     """Every test: nothing it logged or printed may contain an email address, a link token, or a name or
-    organisation from the test data or the demo seed (tests/personal_data.py)."""
+    organisation from the test data or the demo seed (tests/support/personal_data.py)."""
     yield
     if request.node.get_closest_marker("allows_personal_output"):
         return

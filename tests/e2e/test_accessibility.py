@@ -24,6 +24,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from tests.support.data import HEADER
 from tests.support.live import WCAG, Live, axe_violations, token_for
 from tests.support.paths import ARTIFACTS
 
@@ -150,7 +151,7 @@ PEOPLE = ("en", "fr", "es", "kb", "nojs", "narrow", "out")
 
 
 def csv_for(tag: str, who: tuple[str, ...]) -> bytes:
-    rows = ["email,full_name,organisation,stakeholder_group,country,language,timezone,sponsored"]
+    rows = [HEADER.rstrip("\n")]
     for name in who:
         lang = name if name in LANGS else "en"
         rows.append(f"a11y.{name}.{tag}@example.org,Person {name},Org,academia,FR,{lang},,no")

@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
+from tests.support.data import HEADER
 from tests.support.live import Live, axe_violations, token_for
 from tests.support.paths import ARTIFACTS
 
@@ -30,7 +31,7 @@ GOOD = [
     ("omar", "Omar Haddad", "Ministry of Labour", "government", "JO", "en"),
     ("sofia", "Sofia Rossi", "Daily Planet", "media", "IT", "en"),
 ]
-CSV = "email,full_name,organisation,stakeholder_group,country,language,timezone,sponsored\n" + "".join(
+CSV = HEADER + "".join(
     f"{key}.{TAG}@example.org,{name},{org},{group},{country},{lang},,no\n"
     for key, name, org, group, country, lang in GOOD
 )

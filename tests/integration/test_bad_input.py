@@ -26,13 +26,13 @@ from chalicelib.domain.errors import DomainError
 from devstack import identity, moto_speedups
 from devstack.provision import provision
 from tests.support.api import auth, body, import_csv, make_event, make_wave
+from tests.support.data import HEADER
 from tests.support.mail import link_token
 from tests.support.stack import SENDER, Stack, app_env, moto_jwks
 
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 VALID = {"overall": "4", "mutual_learning": "5", "understanding": "4", "cooperation_measures": "3"}
 PAGE_LIMIT = 50 * 1024
-HEADER = "email,full_name,organisation,stakeholder_group,country,language,timezone,sponsored\n"
 PEOPLE = (
     "{tag}.amina@example.org,Amina Diallo,Ministry of Labour,government,SN,fr,,yes\n"
     "{tag}.li@example.org,Li Wei,Tsinghua University,academia,CN,en,Asia/Shanghai,no\n"

@@ -14,10 +14,9 @@ from chalicelib import container
 from chalicelib.adapters.queue import MAX_BATCH_BYTES, batches
 from chalicelib.domain import importing
 from chalicelib.jobs.handlers import send_records
-from tests.support.data import WAVE_FORM
+from tests.support.data import HEADER, WAVE_FORM
 from tests.support.visitor import Visitor, create_event, csrf_for, page_text
 
-HEADER = "email,full_name,organisation,stakeholder_group,country,language,timezone,sponsored\n"
 GROUPS = ("government", "academia", "civil_society", "media")
 
 

@@ -316,7 +316,7 @@ def test_given_one_sqs_record_when_it_is_delivered_twice_then_one_email_is_sent(
 @pytest.fixture
 def isolated_transactions() -> Iterator[None]:
     """DynamoDB runs each TransactWriteItems in isolation; in-process moto is given the same (see
-    machine_support.isolated_transactions): the claim logic is what is tested."""
+    tests/support/machines.isolated_transactions): the claim logic is what is tested."""
     from tests.support.machines import isolated_transactions as isolation
 
     with isolation():

@@ -3,7 +3,7 @@
 A moto server runs in a subprocess (moto's enforcement switch is process-global: it must not reach the other
 tests of this worker). The stack is provisioned with admin credentials; an IAM user gets the Lambda's policy as
 moto can evaluate it (``moto_policy``, below) and an access key; enforcement is switched on
-(``POST /moto-api/reset-auth`` with 0); then every route and job handler of the app (tests/iam_support.py's
+(``POST /moto-api/reset-auth`` with 0); then every route and job handler of the app (tests/support/iam_driver.py's
 ``Driver``) runs in this process with only that user's key, against the server. The negative controls prove
 that enforcement is on, and what it scopes.
 

@@ -1,6 +1,6 @@
 """The Lambda policies grant exactly what the app calls: derived from the calls, not from a hand-written list.
 
-One run drives every route and every job handler of the app in-process against moto (tests/iam_support.py's
+One run drives every route and every job handler of the app in-process against moto (tests/support/iam_driver.py's
 ``Driver``), recording each botocore call the app makes, PynamoDB's included, and the IAM (action, resource ARN)
 pairs that IAM checks for it. Then, for each policy file: every recorded pair is allowed, and every action the
 policy grants was recorded, except the few the Lambda service itself calls with the function's role

@@ -1,7 +1,7 @@
 """Links that work wherever the API lives: through the API Gateway stage URL (``/api`` on the execute-api
 host), at the root of a custom domain, and under a custom domain's base-path mapping.
 
-Every page is fetched through ``Gateway`` (tests/integration/gateway.py), which sends the events API
+Every page is fetched through ``Gateway`` (tests/support/gateway.py), which sends the events API
 Gateway sends and refuses, as API Gateway does, anything outside the way in. On each page, every href,
 form action, script or image source and every redirect Location must resolve, in the browser's terms,
 to a route and method the API has, *inside the prefix the browser used*. ``EF_PUBLIC_BASE_URL`` is

@@ -13,9 +13,9 @@ from chalicelib import container
 from chalicelib.domain import answering
 from chalicelib.domain.stats import wilson_interval
 from tests.support.api import auth, body, make_event, make_wave
+from tests.support.data import HEADER
 from tests.support.mail import link_token
 
-HEADER = "email,full_name,organisation,stakeholder_group,country,language,timezone,sponsored\n"
 # 7 government, 3 academia, 2 media: academia and media are below k=5.
 GROUPS = ["government"] * 7 + ["academia"] * 3 + ["media"] * 2
 PATTERN = ["5", "5", "4", "4", "4", "4", "3", "2", "5", "4", "4", "1"]  # mutual_learning answers

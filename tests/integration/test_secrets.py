@@ -19,7 +19,7 @@ import boto3
 import pytest
 
 from chalicelib import clients, container
-from tests.support.api import event_ending, import_rows, make_wave, send_route
+from tests.support.api import auth, event_ending, import_rows, make_wave, send_route
 from tests.support.clock import at
 from tests.support.data import YEAR, row
 from tests.support.stack import Stack
@@ -75,10 +75,6 @@ def secret_reads() -> list[str]:
         "provide-client-params.secrets-manager.GetSecretValue", lambda params, **_: asked.append(params["SecretId"])
     )
     return asked
-
-
-def auth(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
 
 
 # --- values read, and how often ------------------------------------------------------------------------
@@ -274,7 +270,7 @@ def test_a_send_job_refused_for_its_configuration_is_sent_when_redelivered_after
     event = cloud_client.events.generate_sqs_event(queue_name="event-feedback-send", message_bodies=bodies)
 
     _value_in_environment(cloud, monkeypatch)  # a deploy that put a secret back into the environment
-    with pytest.raises(ConfigurationError):
+    with pytest.raises(ConfigurationError, match="secrets come from Secrets Manager, not the environment"):
         cloud_client.lambda_.invoke("sender", event)
     assert stack.ses_messages() == []
 

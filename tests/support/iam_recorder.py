@@ -148,7 +148,7 @@ def _dynamodb(call: Call) -> list[tuple[str, str]]:
         return [(f"dynamodb:{op}", table(p["TableName"], p.get("IndexName")))]
     if "TableName" in p:
         return [(f"dynamodb:{op}", table(p["TableName"]))]
-    raise AssertionError(f"no IAM mapping for dynamodb:{op}: add one to tests/iam_support.py")
+    raise AssertionError(f"no IAM mapping for dynamodb:{op}: add one here")
 
 
 def _sqs(call: Call) -> list[tuple[str, str]]:
@@ -160,7 +160,7 @@ def _sqs(call: Call) -> list[tuple[str, str]]:
 
 def _ses(call: Call) -> list[tuple[str, str]]:
     if call.operation not in _SES_SENDING:
-        raise AssertionError(f"no IAM mapping for ses:{call.operation}: add one to tests/iam_support.py")
+        raise AssertionError(f"no IAM mapping for ses:{call.operation}: add one here")
     p = call.params
     out = []
     # SES authorises sending against the sender's identity: the address when it is verified, else its domain.
@@ -188,7 +188,7 @@ def error_code(exc: Any) -> str:
 
 def _secretsmanager(call: Call) -> list[tuple[str, str]]:
     if call.operation != "GetSecretValue":
-        raise AssertionError(f"no IAM mapping for secretsmanager:{call.operation}: add one to tests/iam_support.py")
+        raise AssertionError(f"no IAM mapping for secretsmanager:{call.operation}: add one here")
     secret = str(call.params["SecretId"])
     arn = secret if secret.startswith("arn:") else _arn("secretsmanager", call.region, f"secret:{secret}-??????")
     return [("secretsmanager:GetSecretValue", arn)]
@@ -208,5 +208,5 @@ def requirements(call: Call) -> list[tuple[str, str]]:
         return []
     mapper = {"dynamodb": _dynamodb, "sqs": _sqs, "ses": _ses, "secretsmanager": _secretsmanager}.get(call.service)
     if mapper is None:
-        raise AssertionError(f"no IAM mapping for {call.service}:{call.operation}: add one to tests/iam_support.py")
+        raise AssertionError(f"no IAM mapping for {call.service}:{call.operation}: add one here")
     return mapper(call)

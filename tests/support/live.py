@@ -17,6 +17,7 @@ from email.policy import default as default_policy
 from pathlib import Path
 from typing import Any
 
+from tests.support.data import HEADER
 from tests.support.mail import token_of
 
 WCAG = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
@@ -100,8 +101,7 @@ class Live:
 
 
 # A bounced or suppressed address stays suppressed for every later event, so each event gets its own.
-TAGGED_CSV = (
-    "email,full_name,organisation,stakeholder_group,country,language,timezone,sponsored\n"
+TAGGED_CSV = HEADER + (
     "e2e.one.{tag}@example.org,Ana Ruiz,Ministerio,government,CO,es,,yes\n"
     "e2e.two.{tag}@example.org,Paul Martin,Université,academia,FR,fr,Europe/Paris,no\n"
     "e2e.three.{tag}@example.org,Grace Okafor,Civil Voices,civil_society,NG,en,,yes\n"

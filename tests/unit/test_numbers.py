@@ -77,14 +77,14 @@ def test_spelling_is_unique_per_number(lang: str, a: int, b: int) -> None:
 
 @pytest.mark.parametrize(("n", "lang"), [(-1, "en"), (101, "fr"), (1000, "es"), (5, "de"), (5, ""), (5, "EN")])
 def test_spell_rejects_out_of_range_and_unknown_languages(n: int, lang: str) -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r"is outside 0\.\.100|unknown language"):
         spell(n, lang)
 
 
 def test_spell_rejects_non_integers() -> None:
-    with pytest.raises(TypeError):
+    with pytest.raises(TypeError, match="expected an int"):
         spell(98.0, "en")  # type: ignore[arg-type]
-    with pytest.raises(TypeError):
+    with pytest.raises(TypeError, match="expected an int"):
         spell(True, "en")
 
 
@@ -135,13 +135,13 @@ def test_the_seed_sentence() -> None:
     ("pct", "lang", "qualifier"), [(101, "en", None), (-1, "fr", None), (50, "it", None), (50, "en", "about")]
 )
 def test_percent_phrase_rejects_bad_input(pct: int, lang: str, qualifier: str | None) -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r"is outside 0\.\.100|unknown language|unknown qualifier"):
         percent_phrase(pct, lang, sentence_start=False, qualifier=qualifier)
 
 
 @pytest.mark.parametrize(("pct", "qualifier"), [(100, "over"), (0, "almost")])
 def test_percent_phrase_rejects_impossible_qualifiers(pct: int, qualifier: str) -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="cannot qualify"):
         percent_phrase(pct, "en", sentence_start=True, qualifier=qualifier)
 
 
@@ -196,7 +196,7 @@ def test_report_percent_over_floors_to_a_multiple_of_five(pct: float, expected: 
 
 @pytest.mark.parametrize(("pct", "style"), [(-0.1, "exact"), (100.1, "exact"), (float("nan"), "exact"), (50, "about")])
 def test_report_percent_rejects_bad_input(pct: float, style: str) -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r"is not a percentage in 0\.\.100|unknown style"):
         report_percent(pct, style=style)
 
 

@@ -64,7 +64,7 @@ def test_given_a_wrong_header_when_imported_then_the_whole_file_is_refused_namin
 
 
 def test_given_an_empty_file_when_imported_then_it_is_refused():
-    with pytest.raises(ValidationFailed):
+    with pytest.raises(ValidationFailed, match="the CSV is empty"):
         parse_registration_csv("", country_valid=country_valid)
 
 

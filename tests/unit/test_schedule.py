@@ -301,19 +301,19 @@ def test_given_an_absolute_closing_before_the_absolute_opening_when_parsed_then_
     body = with_(
         ABSOLUTE, opens={"at": "2026-09-10T09:00:00Z"}, closes={"at": "2026-09-05T09:00:00Z"}, reminders_after_days=[]
     )
-    with pytest.raises(ValidationFailed):
+    with pytest.raises(ValidationFailed, match=r"closes\.at must be after opens\.at"):
         parse_wave_rules(body)
 
 
 @pytest.mark.parametrize("at", ["0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-01:00"])
 def test_given_an_opening_instant_at_the_edge_of_the_calendar_when_parsed_then_it_is_rejected_as_bad_input(at):
-    with pytest.raises(ValidationFailed):
+    with pytest.raises(ValidationFailed, match="outside the supported range of dates"):
         parse_wave_rules({"opens": {"at": at}, "closes": {"after_open_days": 3}})
 
 
 @pytest.mark.parametrize("local_time", ["+09:00", "1_0:00", "\u0669:\u0660\u0660"])
 def test_given_a_local_time_that_is_not_plain_hh_mm_when_parsed_then_it_is_rejected(local_time):
-    with pytest.raises(ValidationFailed):
+    with pytest.raises(ValidationFailed, match=r"opens\.local_time must be HH:MM"):
         parse_wave_rules(with_(RELATIVE, opens={"local_time": local_time}))
 
 
@@ -324,7 +324,7 @@ def test_given_an_absolute_closing_equal_to_the_absolute_opening_when_parsed_the
         closes={"at": "2026-09-10T11:00:00+02:00"},
         reminders_after_days=[],
     )
-    with pytest.raises(ValidationFailed):
+    with pytest.raises(ValidationFailed, match=r"closes\.at must be after opens\.at"):
         parse_wave_rules(body)
 
 
@@ -342,7 +342,7 @@ def test_given_absolute_dates_and_a_reminder_not_before_the_closing_when_parsed_
     body = with_(
         ABSOLUTE, opens={"at": "2026-09-10T09:00:00Z"}, closes={"at": closes_at}, reminders_after_days=reminders
     )
-    with pytest.raises(ValidationFailed):
+    with pytest.raises(ValidationFailed, match="every reminder must come before the wave closes"):
         parse_wave_rules(body)
 
 
@@ -397,7 +397,7 @@ def test_given_a_plain_hh_mm_local_time_when_parsed_then_it_is_stored_as_given(l
     ["9:00", "09:5", " 09:00", "09:00 ", "09:00\n", "24:00", "09.00", "０９:００", "-1:00", "", "09:00Z"],
 )
 def test_given_a_local_time_in_any_other_shape_when_parsed_then_it_is_rejected(local_time):
-    with pytest.raises(ValidationFailed):
+    with pytest.raises(ValidationFailed, match=r"opens\.local_time must be HH:MM"):
         parse_wave_rules(with_(RELATIVE, opens={"local_time": local_time}))
 
 

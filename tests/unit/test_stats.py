@@ -71,7 +71,7 @@ def test_given_no_respondents_then_the_interval_is_the_whole_range():
 
 @pytest.mark.parametrize("k, n", [(-1, 10), (11, 10)])
 def test_given_more_successes_than_respondents_then_it_refuses(k, n):
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="successes must be between 0 and n"):
         wilson_interval(k, n)
 
 

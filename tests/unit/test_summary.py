@@ -190,7 +190,7 @@ def test_given_yes_no_answers_then_agreement_is_the_share_of_yes_and_rating_grou
 
 
 def test_given_an_unknown_dimension_then_it_is_refused():
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="unknown dimension 'religion'"):
         build_summary(event_id="e", wave_id="w", questionnaire=SATISFACTION, cells={}, by="religion", k=K)
 
 

@@ -16,6 +16,7 @@ from chalicelib.domain import answering, distribution, erasure, events, planning
 from chalicelib.domain.errors import NotFound, OptedOut, ValidationFailed, WaveClosed
 from chalicelib.domain.model import Event, Wave
 from chalicelib.domain.ports import OutgoingEmail, SendRejected, SendThrottled
+from tests.support.data import HEADER
 
 SECRET = "unit-pseudonym-secret-0123456789abcdef"
 PANEL = "unit-panel-secret-0123456789abcdefghij"
@@ -27,8 +28,7 @@ CREATED = datetime(YEAR, 6, 1, 8, 0, tzinfo=UTC)
 OSLO_OPENING = datetime(YEAR, 6, 27, 7, 0, tzinfo=UTC)  # 09:00 CEST
 NEW_YORK_OPENING = datetime(YEAR, 6, 27, 13, 0, tzinfo=UTC)  # 09:00 EDT
 TOKYO_OPENING = datetime(YEAR, 6, 27, 0, 0, tzinfo=UTC)  # 09:00 JST
-CSV = (
-    "email,full_name,organisation,stakeholder_group,country,language,timezone,sponsored\n"
+CSV = HEADER + (
     "ingrid@example.org,Ingrid Nordmann,Digitaliseringsdirektoratet,government,NO,en,Europe/Oslo,no\n"
     "maria@example.org,Maria Lopez,Example Civic Lab,civil_society,US,es,America/New_York,yes\n"
     "kenji@example.org,Kenji Sato,Example University,academia,JP,en,Asia/Tokyo,no\n"
