@@ -1,4 +1,8 @@
-"""Turn the measurements into rows with targets, print them, and write ``bench/RESULTS.md``."""
+"""Turn the measurements into rows with targets, print them, and write ``bench/RESULTS.md``.
+
+Long because it is the whole of RESULTS.md: one section writer per figure, each with its method, target and
+reproducing command beside the numbers, so a reader of the file finds its source in one place.
+"""
 
 from __future__ import annotations
 

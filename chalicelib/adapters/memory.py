@@ -6,6 +6,9 @@ outcome; the same rounding (instants kept as ISO text in DynamoDB lose their mic
 every list; the same not-found errors. Reads and writes hand out copies, so a caller that mutates what it read
 changes nothing stored, as with DynamoDB. One lock makes every method atomic, as a transaction is; it cannot
 show DynamoDB's concurrency (for that, the transaction-conflict emulator on moto).
+
+It is one module of about 500 lines, not one per aggregate as ``DynamoStore`` is, on purpose: the twin is read
+beside the contract suite, method by method, and its aggregates share one set of dictionaries under one lock.
 """
 
 from __future__ import annotations
