@@ -10,7 +10,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from chalicelib.domain.ports import OutgoingEmail, SendRejected, SendThrottled
+from chalicelib.domain.ports import OutgoingEmail, SendRejected, SendThrottled, Unsendable
 
 _THROTTLED = ("Throttling", "ThrottlingException", "MaxSendingRateExceeded", "LimitExceeded")
 _REJECTED = (
@@ -60,8 +60,19 @@ class SesMailer:
         msg.add_alternative(email.html, subtype="html")
         return msg
 
+    def raw(self, email: OutgoingEmail) -> bytes:
+        """The MIME message as SES gets it; Unsendable when the email package cannot build it (a header that
+        cannot hold its text). The error's own text may quote the recipient, so only its type is kept."""
+        try:
+            return self.build(email).as_bytes()
+        except (ValueError, TypeError) as exc:
+            raise Unsendable(f"the message could not be built ({type(exc).__name__})") from None
+
+    def check(self, email: OutgoingEmail) -> None:
+        self.raw(email)
+
     def send(self, email: OutgoingEmail) -> str:
-        raw = self.build(email).as_bytes()
+        raw = self.raw(email)
         kwargs: dict[str, Any] = {
             "Source": self.sender,
             "Destinations": [email.to],

@@ -371,6 +371,7 @@ class MemoryStore(OutcomeMarks):
         now: datetime | None = None,
         once_per_status: bool = False,
         also_count: tuple[str, ...] = (),
+        unless_sent: str | None = None,
     ) -> bool:
         with self._lock:
             row = self._invitations.get((wave_id, participant_id))
@@ -378,6 +379,8 @@ class MemoryStore(OutcomeMarks):
                 return False
             inv = row.invitation
             if once_per_status and status is not None and inv.status == status:
+                return False
+            if unless_sent is not None and unless_sent in inv.sent_kinds:
                 return False
             if only_once_field is not None and getattr(inv, only_once_field) is not None:
                 return False

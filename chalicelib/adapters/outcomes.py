@@ -24,6 +24,7 @@ class OutcomeMarks:
         now: datetime | None = None,
         once_per_status: bool = False,
         also_count: tuple[str, ...] = (),
+        unless_sent: str | None = None,
     ) -> bool:
         raise NotImplementedError
 
@@ -112,4 +113,18 @@ class OutcomeMarks:
             counter="failed",
             reason="rejected by SES",
             once_per_status=True,  # SNS delivers at least once
+        )
+
+    def mark_unsendable(
+        self, wave_id: str, participant_id: str, kind: str, cells: Mapping[str, str], reason: str
+    ) -> bool:
+        return self._mark(
+            wave_id=wave_id,
+            participant_id=participant_id,
+            cells=cells,
+            status="failed",
+            counter="failed",
+            reason=reason,
+            once_per_status=True,  # a redelivered job must not count it twice
+            unless_sent=kind,  # nor mark failed an email of that kind that went out
         )

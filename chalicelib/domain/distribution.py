@@ -26,8 +26,10 @@ from chalicelib.domain.ports import (
     SendRejected,
     SendThrottled,
     Store,
+    Unsendable,
 )
 from chalicelib.domain.schedule import after_sending
+from chalicelib.domain.text import one_line_problem
 from chalicelib.domain.tokens import hash_token, new_token
 
 TOKEN_GRACE = timedelta(days=30)
@@ -177,6 +179,12 @@ def send_job(
         questionnaire_version=job.questionnaire_version,
         expires_at=closes + TOKEN_GRACE,
     )
+    # Built whole before the claim: a message that cannot be built is never claimed and then dropped.
+    email = compose(renderer, job, token, base_url=base_url)
+    reason = unsendable_reason(mailer, email)
+    if reason is not None:
+        store.mark_unsendable(job.wave_id, job.participant_id, kind, job.cells, reason)
+        return "unsendable"
     outcome = store.claim(grant, email_key=job.email_key, now=now)
     if outcome is ClaimOutcome.BUSY:
         raise RetryLater("claim throttled")
@@ -186,7 +194,6 @@ def send_job(
         return "suppressed"
     if outcome is not ClaimOutcome.CLAIMED:
         return str(outcome.value)
-    email = compose(renderer, job, token, base_url=base_url)
     try:
         mailer.send(email)
     except SendThrottled as exc:
@@ -202,6 +209,19 @@ def send_job(
         store.mark_send_failed(job.wave_id, job.participant_id, job.cells, str(exc)[:200])
         return "rejected"
     return "sent"
+
+
+def unsendable_reason(mailer: Mailer, email: OutgoingEmail) -> str | None:
+    """Why this email cannot go out (for the invitation's failed reason, and ops), or None. A header must be one
+    line (domain/text.py); then the mailer builds the whole message as it would send it."""
+    for name, value in (("subject", email.subject), *email.headers.items()):
+        if (problem := one_line_problem(value)) is not None:
+            return f"the email could not be built: its {name} holds {problem}"
+    try:
+        mailer.check(email)
+    except Unsendable as exc:
+        return f"the email could not be built: {exc}"
+    return None
 
 
 def compose(renderer: EmailRenderer, job: SendJob, token: str, *, base_url: str) -> OutgoingEmail:

@@ -14,6 +14,7 @@ from chalicelib.domain.model import INVITATION, LANGUAGES, Event, Invitation, Wa
 from chalicelib.domain.planning import participant_zone
 from chalicelib.domain.ports import Store
 from chalicelib.domain.schedule import closes_at, invitation_due, opening_reference
+from chalicelib.domain.text import require_one_line
 from chalicelib.domain.waves import sending_started
 
 MAX_TITLE = 200
@@ -30,7 +31,7 @@ def _text(body: Mapping[str, Any], name: str, *, required: bool, limit: int = MA
         raise ValidationFailed(f"{name} is required")
     if len(value) > limit:
         raise ValidationFailed(f"{name} must be at most {limit} characters")
-    return value
+    return require_one_line(name, value)
 
 
 def _date(body: Mapping[str, Any], name: str) -> date:

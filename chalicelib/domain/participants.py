@@ -7,7 +7,6 @@ import hashlib
 import hmac
 import io
 import re
-import unicodedata
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -15,6 +14,7 @@ from zoneinfo import available_timezones
 
 from chalicelib.domain.errors import ValidationFailed
 from chalicelib.domain.model import LANGUAGES, STAKEHOLDER_GROUPS, Participant
+from chalicelib.domain.text import one_line_problem
 
 CSV_HEADER = (
     "email",
@@ -32,7 +32,6 @@ MAX_FIELD = 300
 _EMAIL = re.compile(r"^[^@\s<>(),;:\"\[\]]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9-]+)+$")
 # Every field is a single line of text: no C0/C1 controls (tab included), no invisible format characters
 # such as bidirectional overrides, no line or paragraph separators.
-_CONTROL_CATEGORIES = ("Cc", "Cf", "Zl", "Zp")
 
 
 @dataclass(frozen=True)
@@ -132,8 +131,9 @@ def _row_problem(
     email, name, _organisation, group, country, language, timezone, sponsored = cells
     if any(len(c) > MAX_FIELD for c in cells):
         return f"a field is longer than {MAX_FIELD} characters"
-    if any(_is_control(ch) for c in cells for ch in c):
-        return "a field contains a control character"
+    for column, cell in zip(CSV_HEADER, cells, strict=True):
+        if (problem := one_line_problem(cell)) is not None:
+            return f"{column} must be one line of text: it holds {problem}"
     if not _EMAIL.match(email) or len(email) > 254:
         return "invalid email address"
     if normalise_email(email) in seen:
@@ -151,10 +151,6 @@ def _row_problem(
     if sponsored.lower() not in ("yes", "no"):
         return "sponsored must be yes or no"
     return None
-
-
-def _is_control(ch: str) -> bool:
-    return unicodedata.category(ch) in _CONTROL_CATEGORIES
 
 
 @dataclass

@@ -48,9 +48,18 @@ class SendThrottled(Exception):
     """SES throttled; the message was not sent and may be retried later."""
 
 
+class Unsendable(Exception):
+    """The email cannot be built as a message (a header cannot hold its text): sending it again cannot help.
+    Its text says why, never with the recipient's address or name."""
+
+
 class Mailer(Protocol):
+    def check(self, email: OutgoingEmail) -> None:
+        """Build the message as ``send`` would, without sending it; raise Unsendable if it cannot be built."""
+        ...
+
     def send(self, email: OutgoingEmail) -> str:
-        """Send one email; return the provider's message id. Raises SendRejected or SendThrottled."""
+        """Send one email; return the provider's message id. Raises SendRejected, SendThrottled or Unsendable."""
         ...
 
 
@@ -180,6 +189,13 @@ class InvitationStore(Protocol):
 
     def mark_rejected(self, wave_id: str, participant_id: str, cells: Mapping[str, str]) -> bool:
         """SES's Reject notification for a message it had accepted."""
+        ...
+
+    def mark_unsendable(
+        self, wave_id: str, participant_id: str, kind: str, cells: Mapping[str, str], reason: str
+    ) -> bool:
+        """The email of ``kind`` could not be built, so it was never claimed: failed with the reason, counted once,
+        and never over an email of that kind that went out."""
         ...
 
 

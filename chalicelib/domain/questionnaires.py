@@ -8,6 +8,7 @@ from typing import Any
 
 from chalicelib.domain.errors import ValidationFailed
 from chalicelib.domain.model import LANGUAGES
+from chalicelib.domain.text import one_line_problem
 
 QUESTION_TYPES = ("likert", "yes_no", "single_choice", "multiple_choice", "rating", "nps", "text")
 SCALES: dict[str, tuple[str, ...]] = {
@@ -85,7 +86,11 @@ class Questionnaire:
         return f"{self.id}@{self.version}"
 
 
-def _text_map(raw: Any, where: str, languages: Sequence[str], problems: list[str]) -> dict[str, str]:
+def _text_map(
+    raw: Any, where: str, languages: Sequence[str], problems: list[str], *, one_line: bool = True
+) -> dict[str, str]:
+    """One text per language. Titles, question texts, statements and option labels are one line (they reach
+    subjects, table cells and exports: domain/text.py); an intro or a help text may run over several lines."""
     if not isinstance(raw, dict):
         problems.append(f"{where}: must be an object with one text per language")
         return {}
@@ -94,6 +99,8 @@ def _text_map(raw: Any, where: str, languages: Sequence[str], problems: list[str
         value = raw.get(lang)
         if not isinstance(value, str) or not value.strip():
             problems.append(f"{where}: missing translation for {lang!r}")
+        elif one_line and (problem := one_line_problem(value)) is not None:
+            problems.append(f"{where}.{lang}: must be one line of text: it holds {problem}")
         else:
             out[lang] = value
     for extra in set(raw) - set(languages):
@@ -142,7 +149,11 @@ def parse_questionnaire(data: Any) -> Questionnaire:
         languages = tuple(languages_raw)
     title = _text_map(data.get("title"), "title", languages, problems)
     has_intro = "intro" in data
-    intro = _text_map(data["intro"], "intro", languages, problems) if has_intro else dict.fromkeys(languages, "")
+    intro = (
+        _text_map(data["intro"], "intro", languages, problems, one_line=False)
+        if has_intro
+        else dict.fromkeys(languages, "")
+    )
     questions: list[Question] = []
     seen: set[str] = set()
     raw_questions = data.get("questions")
@@ -193,7 +204,7 @@ def _parse_question(
     statement = None
     if "statement" in raw:
         statement = _text_map(raw["statement"], f"{where}.statement", languages, problems)
-    help_text = _text_map(raw["help"], f"{where}.help", languages, problems) if "help" in raw else None
+    help_text = _text_map(raw["help"], f"{where}.help", languages, problems, one_line=False) if "help" in raw else None
     options: list[Option] = []
     if qtype in ("single_choice", "multiple_choice"):
         raw_options = raw.get("options")

@@ -89,8 +89,18 @@ def send_records(bodies: list[str]) -> dict[str, int]:
             logger.error("unreadable send job", extra={"size": len(body)})
             outcome = "poison"
             retry = True
+        if outcome == "unsendable":
+            # Not retried (it cannot help): the invitation shows as failed with the reason; ops hear of it here.
+            logger.error(
+                "an email could not be built; its invitation is marked failed", extra={"wave_id": job.get("wave_id")}
+            )
         outcomes[outcome] = outcomes.get(outcome, 0) + 1
-    for name, metric in (("sent", "EmailsSent"), ("rejected", "EmailsFailed"), ("suppressed", "EmailsSuppressed")):
+    for name, metric in (
+        ("sent", "EmailsSent"),
+        ("rejected", "EmailsFailed"),
+        ("unsendable", "EmailsFailed"),
+        ("suppressed", "EmailsSuppressed"),
+    ):
         if outcomes.get(name):
             count(metric, outcomes[name])
     logger.info("send batch", extra={"outcomes": outcomes})

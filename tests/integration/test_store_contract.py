@@ -515,6 +515,23 @@ def test_a_skip_counts_once_per_job_and_a_send_failure_keeps_its_reason(store: S
     assert store.read_cells("w-1", "income_group") == {"high": {"f:suppressed": 1, "f:failed": 3}}
 
 
+def test_an_email_that_cannot_be_built_fails_once_and_never_over_one_sent(store: Store) -> None:
+    store.put_wave(wave())
+    store.create_invitations([invitation("p-1"), invitation("p-2")])
+    assert store.mark_unsendable("w-1", "p-1", "invitation", CELLS, "the subject holds a line break") is True
+    assert store.mark_unsendable("w-1", "p-1", "invitation", CELLS, "again") is False  # a redelivered job
+    failed = store.get_invitation("w-1", "p-1")
+    assert (failed.status, failed.failed_reason, failed.sent_kinds) == (
+        "failed",
+        "the subject holds a line break",
+        set(),
+    )
+    assert claim(store, "p-2") is ClaimOutcome.CLAIMED
+    assert store.mark_unsendable("w-1", "p-2", "invitation", CELLS, "too late") is False  # that email went out
+    assert store.get_invitation("w-1", "p-2").status == "sent"
+    assert store.read_cells("w-1", "income_group") == {"high": {"f:failed": 1, "f:invited": 1}}
+
+
 # Responses ---------------------------------------------------------------------------------------------------
 def test_a_first_submit_stores_the_answers_completes_the_invitation_and_counts_them(store: Store) -> None:
     sent_wave(store, "p-1")

@@ -12,6 +12,7 @@ from __future__ import annotations
 import copy
 import json
 import operator
+import unicodedata
 from pathlib import Path
 from typing import Any
 
@@ -64,6 +65,13 @@ def _ids(value: Any) -> list[str]:
     return found
 
 
+def _is_one_line(text: str) -> bool:
+    """Rule (6), restated: no Cc, Zl, Zp or Cs, and no Cf but the zero-width non-joiner and joiner."""
+    return all(
+        ch in "\u200c\u200d" or unicodedata.category(ch) not in ("Cc", "Zl", "Zp", "Cf", "Cs") for ch in text
+    )
+
+
 def cross_field_ok(d: dict[str, Any]) -> bool:
     """The rules listed in the schema's description, for a definition the schema accepts."""
     langs = set(d["languages"])
@@ -85,6 +93,15 @@ def cross_field_ok(d: dict[str, Any]) -> bool:
         seen[q["id"]] = q
     if any(set(m) != langs for m in maps):
         return False
+    one_line = [d["title"]]
+    for q in d["questions"]:
+        one_line += [
+            q["text"],
+            *([q["statement"]] if "statement" in q else []),
+            *(o["label"] for o in q.get("options", [])),
+        ]
+    if not all(_is_one_line(text) for m in one_line for text in m.values()):
+        return False
     # JSON Schema patterns are ECMA-262, where "$" matches only at the very end; jsonschema runs them with
     # Python's re, where "$" also matches before a final newline. The parser refuses such ids, as ECMA would.
     return not any(i.endswith("\n") for i in _ids(d))
@@ -94,9 +111,9 @@ def cross_field_ok(d: dict[str, Any]) -> bool:
 
 LOWER = "abcdefghijklmnopqrstuvwxyz"
 identifiers = st.builds(operator.add, st.sampled_from(LOWER), st.text(LOWER + "0123456789_", max_size=8))
-words = st.sampled_from(("Yes", "Très utile", "¿Fue útil?", "x")) | st.text(min_size=1, max_size=8).filter(
-    lambda s: s.strip() != ""
-)
+words = st.sampled_from(("Yes", "Très utile", "¿Fue útil?", "x", "Mi\u200cxed")) | st.text(
+    min_size=1, max_size=8
+).filter(lambda s: s.strip() != "" and _is_one_line(s))
 
 
 def texts(languages: list[str]) -> st.SearchStrategy[dict[str, str]]:

@@ -54,6 +54,9 @@ class Mailer:
         self.sent: list[OutgoingEmail] = []
         self.failures: list[Exception] = []  # raised, in order, by the next sends
 
+    def check(self, email: OutgoingEmail) -> None:
+        pass
+
     def send(self, email: OutgoingEmail) -> str:
         if self.failures:
             raise self.failures.pop(0)

@@ -116,16 +116,20 @@ class DynamoSending(OutcomeMarks):
         now: datetime | None = None,
         once_per_status: bool = False,
         also_count: tuple[str, ...] = (),
+        unless_sent: str | None = None,
     ) -> bool:
         """Record a send outcome or a participant action (delivered, bounced, opened, opted out...) and
         count it (and ``also_count``), at most once when ``only_once_field`` names the timestamp that marks
-        it, or, with ``once_per_status``, only when the invitation does not have ``status`` already."""
+        it, or, with ``once_per_status``, only when the invitation does not have ``status`` already; never when
+        ``unless_sent`` names a kind of email already sent."""
         actions: list[Any] = []
         if status is not None:
             actions.append(t.InvitationItem.status.set(status))
         condition: Any = t.InvitationItem.participant_id.exists()
         if once_per_status and status is not None:
             condition = condition & (t.InvitationItem.status != status)
+        if unless_sent is not None:
+            condition = condition & ~t.InvitationItem.sent_kinds.contains(unless_sent)
         if reason is not None:
             actions.append(t.InvitationItem.failed_reason.set(reason[:200]))
         if only_once_field is not None:
