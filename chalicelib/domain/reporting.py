@@ -21,7 +21,10 @@ from chalicelib.domain.summary import build_summary
 _EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
 # Seven or more digits, allowing the usual separators: phone numbers, not years or percentages.
 _PHONE = re.compile(r"(?<![\w])\+?\d[\d\s().-]{5,}\d(?![\w])")
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+# Where a spreadsheet could start a cell in this text: at its start, or after a comma, a semicolon (Excel's
+# separator in French and Spanish locales), a tab or a line break, whatever delimiter it reads the file with;
+# spaces and quotes between them and a formula trigger do not stop it.
+_CELL_START = re.compile(r'(^|[,;\t\r\n])([ "]*)(?=[=+\-@])')
 
 
 def redact(text: str) -> str:
@@ -45,15 +48,20 @@ def personal_strings(full_name: str, email: str, organisation: str) -> list[str]
 
 
 def neutralise(cell: object) -> str:
-    """A CSV cell that spreadsheet software will not run as a formula."""
+    """A CSV cell that spreadsheet software will not run as a formula, whatever separator it splits on: an
+    apostrophe (Excel's text marker) before every formula trigger (= + - @) that could start a cell, and before
+    a leading tab or carriage return."""
     text = "" if cell is None else str(cell)
-    return "'" + text if text.startswith(_FORMULA_START) else text
+    if text.startswith(("\t", "\r")):
+        text = "'" + text
+    return _CELL_START.sub(lambda m: m.group(1) + m.group(2) + "'", text)
 
 
 def csv_text(header: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
-    """UTF-8 CSV with a byte-order mark, so that Excel opens it as UTF-8; every cell neutralised."""
+    """UTF-8 CSV with a byte-order mark, so that Excel opens it as UTF-8; every field quoted (a separator inside
+    one stays inside it, in a comma or a semicolon locale) and every cell neutralised."""
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
+    writer = csv.writer(out, lineterminator="\r\n", quoting=csv.QUOTE_ALL)
     writer.writerow([neutralise(h) for h in header])
     for row in rows:
         writer.writerow([neutralise(c) for c in row])

@@ -133,7 +133,7 @@ def test_cells_that_look_like_formulas_are_neutralised():
     from chalicelib.domain.reporting import csv_text
 
     out = csv_text(["a"], [['=HYPERLINK("x")'], ["+1"], ["-2"], ["@x"], ["ok"]])
-    assert "'=HYPERLINK" in out and "'+1" in out and "'-2" in out and "'@x" in out and "\r\nok\r\n" in out
+    assert "'=HYPERLINK" in out and "'+1" in out and "'-2" in out and "'@x" in out and '\r\n"ok"\r\n' in out
 
 
 def test_programme_reads_one_indicator_across_events(client, tokens, stack):

@@ -91,6 +91,7 @@ COMMENTS = [
     "  Call me on +41 22 555 01 23 about the follow-up.  ",
     "Please send the slides to friend.of.mine@elsewhere.org soon",
     '=HYPERLINK("http://evil.example/x")',
+    'Useful;=HYPERLINK("http://evil.example/y")',  # a formula after the separator of a French or Spanish Excel
     "Line one\r\nLine two",
 ]
 REDACTED = ["555 01 23", "friend.of.mine", "elsewhere.org"]
