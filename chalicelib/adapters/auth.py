@@ -11,7 +11,8 @@ from typing import Any
 
 from chalicelib.domain.errors import Forbidden, Unauthenticated
 
-JWKS_TTL = 3600.0
+JWKS_TTL = 3600.0  # the keys are looked at again after an hour (Cognito rotates by adding a key first)
+UNKNOWN_KID_INTERVAL = 60.0  # at most one look for new keys a minute, whatever the tokens' kids
 ROLES = ("admin", "viewer")
 
 
@@ -50,32 +51,57 @@ class JwtVerifier:
     """Verifies RS256 tokens from one user pool: signature (kid from JWKS), expiry, issuer, client, use."""
 
     def __init__(
-        self, *, jwks_url: str, issuer: str, client_id: str, fetch: Callable[[str], dict[str, Any]] = fetch_jwks
+        self,
+        *,
+        jwks_url: str,
+        issuer: str,
+        client_id: str,
+        fetch: Callable[[str], dict[str, Any]] = fetch_jwks,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.jwks_url = jwks_url
         self.issuer = issuer
         self.client_id = client_id
         self.fetch = fetch
+        self.clock = clock
         self._keys: dict[str, Any] = {}
-        self._fetched_at = 0.0
+        self._fetched_at: float | None = None  # the last refresh that succeeded
+        self._tried_at: float | None = None  # the last refresh tried, successful or not
 
     def _key(self, kid: str) -> Any:
-        from chalicelib.adapters import rs256
+        """The public key for ``kid``. The JWKS is fetched when there are no keys yet, when the keys are an hour
+        old, or for a kid not among them; but never more than once a minute after the first fetch, so tokens
+        with made-up kids cost no outbound request, and a fetch that fails keeps the keys already held (the
+        error reaches the caller only while there are none)."""
+        now = self.clock()
+        stale = self._fetched_at is None or now - self._fetched_at > JWKS_TTL
+        wanted = kid not in self._keys or stale
+        may_try = self._tried_at is None or now - self._tried_at >= UNKNOWN_KID_INTERVAL
+        if wanted and (may_try or not self._keys):
+            self._tried_at = now
+            try:
+                self._keys = self._load()
+                self._fetched_at = now
+            except Exception:
+                if not self._keys:
+                    raise
+                from chalicelib.observability import logger
 
-        stale = time.monotonic() - self._fetched_at > JWKS_TTL
-        if kid not in self._keys or stale:
-            document = self.fetch(self.jwks_url)
-            keys = {}
-            for jwk in document.get("keys", []):
-                try:
-                    keys[str(jwk["kid"])] = rs256.key_from_jwk(jwk)
-                except (KeyError, ValueError, TypeError):
-                    continue  # not an RS256 signing key: never used
-            self._keys = keys
-            self._fetched_at = time.monotonic()
+                logger.warning("the JWKS could not be refreshed; the cached signing keys stay in use", exc_info=True)
         if kid not in self._keys:
             raise Unauthenticated("unknown signing key")
         return self._keys[kid]
+
+    def _load(self) -> dict[str, Any]:
+        from chalicelib.adapters import rs256
+
+        keys = {}
+        for jwk in self.fetch(self.jwks_url).get("keys", []):
+            try:
+                keys[str(jwk["kid"])] = rs256.key_from_jwk(jwk)
+            except (KeyError, ValueError, TypeError):
+                continue  # not an RS256 signing key: never used
+        return keys
 
     def verify(self, token: str) -> Principal:
         import jwt  # imported on first verification, not at cold start
