@@ -49,6 +49,46 @@ def plain(value: Any) -> Any:
 _BUSY = ("ThrottlingError", "ProvisionedThroughputExceeded", "TransactionConflict", "RequestLimitExceeded")
 
 
+class StoreBusy(TemporarilyUnavailable):
+    """The store's "busy" answer (a 503, the form shown again, a retried invocation), carrying what ops need to
+    know why: the DynamoDB operation, its error code and, for a transaction, the items it could not write (their
+    kinds, never a key). The first store method it passes through logs and counts it, once (``_report``)."""
+
+    def __init__(self, *, dynamodb_operation: str | None, error_code: str | None, items: tuple[str, ...] = ()):
+        super().__init__("the database is busy; try again")
+        self.dynamodb_operation = dynamodb_operation
+        self.error_code = error_code
+        self.items = items
+        self.reported = False
+
+    @classmethod
+    def from_error(cls, exc: PynamoDBException, items: tuple[str, ...] = ()) -> StoreBusy:
+        cause = getattr(exc, "cause", None)
+        codes = cancellation_codes(exc) if isinstance(exc, TransactWriteError) else []
+        code = next((c for c in codes if c in _BUSY), None) or getattr(exc, "cause_response_code", None)
+        operation = getattr(cause, "operation_name", None)
+        return cls(dynamodb_operation=operation, error_code=code, items=items)
+
+
+def _report(busy: StoreBusy, store_operation: str) -> StoreBusy:
+    """One warning and one ``DatabaseBusy`` count per busy answer, named after the store method it left."""
+    if not busy.reported:
+        busy.reported = True
+        from chalicelib import observability
+
+        observability.logger.warning(
+            "the database is busy",
+            extra={
+                "store_operation": store_operation,
+                "dynamodb_operation": busy.dynamodb_operation,
+                "error_code": busy.error_code,
+                "items": list(busy.items),
+            },
+        )
+        observability.count("DatabaseBusy")
+    return busy
+
+
 class Tx:
     """A PynamoDB transaction that remembers which item each position is, so a cancellation can be read.
 
@@ -93,7 +133,8 @@ class Tx:
         order = self.groups["check"] + self.groups["delete"] + self.groups["put"] + self.groups["update"]
         codes = cancellation_codes(exc)
         if any(code in _BUSY for code in codes) or (not codes and throttled(exc)):
-            raise TemporarilyUnavailable("the database is busy; try again") from exc
+            refused = tuple(dict.fromkeys(label for label, code in zip(order, codes, strict=False) if code in _BUSY))
+            raise StoreBusy.from_error(exc, refused) from exc
         return {label for label, code in zip(order, codes, strict=False) if code == "ConditionalCheckFailed"}
 
 
@@ -106,15 +147,19 @@ def _busy_mapped(method: Callable[..., Any]) -> Callable[..., Any]:
         codes = cancellation_codes(exc) if isinstance(exc, TransactWriteError) else []
         return throttled(exc) or any(code in _BUSY for code in codes)
 
+    name = method.__name__
+
     if inspect.isgeneratorfunction(method):
 
         @functools.wraps(method)
         def stream(*args: Any, **kwargs: Any) -> Any:
             try:
                 yield from method(*args, **kwargs)
+            except StoreBusy as exc:
+                raise _report(exc, name) from exc.__cause__
             except PynamoDBException as exc:
                 if busy(exc):
-                    raise TemporarilyUnavailable("the database is busy; try again") from exc
+                    raise _report(StoreBusy.from_error(exc), name) from exc
                 raise
 
         stream.busy_mapped = True  # type: ignore[attr-defined]
@@ -124,9 +169,11 @@ def _busy_mapped(method: Callable[..., Any]) -> Callable[..., Any]:
     def call(*args: Any, **kwargs: Any) -> Any:
         try:
             return method(*args, **kwargs)
+        except StoreBusy as exc:
+            raise _report(exc, name) from exc.__cause__
         except PynamoDBException as exc:
             if busy(exc):
-                raise TemporarilyUnavailable("the database is busy; try again") from exc
+                raise _report(StoreBusy.from_error(exc), name) from exc
             raise
 
     call.busy_mapped = True  # type: ignore[attr-defined]

@@ -8,8 +8,8 @@ from datetime import datetime
 from pynamodb.exceptions import DoesNotExist, UpdateError
 
 from chalicelib.adapters import tables as t
-from chalicelib.adapters.store.base import throttled
-from chalicelib.domain.errors import NotFound, TemporarilyUnavailable
+from chalicelib.adapters.store.base import StoreBusy, throttled
+from chalicelib.domain.errors import NotFound
 from chalicelib.domain.model import ImportJob
 
 
@@ -61,7 +61,7 @@ class DynamoImports:
             )
         except UpdateError as exc:
             if throttled(exc):
-                raise TemporarilyUnavailable("the database is busy; try again") from exc
+                raise StoreBusy.from_error(exc) from exc
             if "ConditionalCheckFailed" in str(exc):
                 return None
             raise

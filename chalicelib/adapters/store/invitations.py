@@ -10,8 +10,8 @@ from typing import Any
 from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
 
 from chalicelib.adapters import tables as t
-from chalicelib.adapters.store.base import DUE_SHARD, iso_second, plain, throttled
-from chalicelib.domain.errors import NotFound, TemporarilyUnavailable
+from chalicelib.adapters.store.base import DUE_SHARD, StoreBusy, iso_second, plain, throttled
+from chalicelib.domain.errors import NotFound
 from chalicelib.domain.model import Invitation
 from chalicelib.domain.schedule import parse_instant
 
@@ -27,7 +27,7 @@ class DynamoInvitations:
                 created += 1
             except PutError as exc:
                 if throttled(exc):
-                    raise TemporarilyUnavailable("the database is busy; try again") from exc
+                    raise StoreBusy.from_error(exc) from exc
                 if "ConditionalCheckFailed" not in str(exc):
                     raise
         return created
