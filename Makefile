@@ -95,9 +95,9 @@ destroy: $(STAMP)
 	$(BIN)/python -m deploy destroy --stage "$(STAGE)" --confirm "$(CONFIRM)" $(if $(REGION),--region "$(REGION)") \
 		$(if $(filter delete,$(DATA)),--delete-data)
 
-# Invite a dashboard user: make user STAGE=prod EMAIL=someone@example.org ROLE=admin|viewer
+# Invite a dashboard user: make user STAGE=prod EMAIL=someone@example.org ROLE=admin|viewer [EVENTS=all|ev_…,ev_…]
 user: $(STAMP)
-	$(BIN)/python -m deploy user --stage "$(STAGE)" --email "$(EMAIL)" --role "$(ROLE)" $(if $(REGION),--region "$(REGION)")
+	$(BIN)/python -m deploy user --stage "$(STAGE)" --email "$(EMAIL)" --role "$(ROLE)" --events "$(or $(EVENTS),all)" $(if $(REGION),--region "$(REGION)")
 
 # chalice package of a stage for a CloudFormation pipeline, rendered as make deploy renders it (here from the
 # template built in an in-process moto; a pipeline renders from its own stack's outputs the same way).

@@ -29,6 +29,11 @@ def main(argv: list[str] | None = None) -> int:
     user.add_argument("--region")
     user.add_argument("--email", required=True)
     user.add_argument("--role", choices=("admin", "viewer"), required=True)
+    user.add_argument(
+        "--events",
+        default="all",
+        help="'all' (group events:all: every event, and for an admin creating events) or event IDs, comma-separated",
+    )
     args = parser.parse_args(argv)
     try:
         if args.command == "rehearse":
@@ -83,7 +88,19 @@ def _user(args: argparse.Namespace) -> int:
         except idp.exceptions.UsernameExistsException:
             print("That user exists already; adding the role.")
         idp.admin_add_user_to_group(UserPoolId=outputs["UserPoolId"], Username=args.email, GroupName=args.role)
-    print(f"Invited as {args.role}: Cognito emails a temporary password; the first sign-in at /dashboard sets one.")
+        scope = [e.strip() for e in args.events.split(",") if e.strip()]
+        groups = ["events:all"] if scope == ["all"] else [f"event:{e}" for e in scope]
+        for group in groups:
+            try:
+                idp.create_group(UserPoolId=outputs["UserPoolId"], GroupName=group)
+            except idp.exceptions.GroupExistsException:
+                pass
+            idp.admin_add_user_to_group(UserPoolId=outputs["UserPoolId"], Username=args.email, GroupName=group)
+    seen = "every event" if groups == ["events:all"] else f"{len(groups)} event(s)" if groups else "no event yet"
+    print(
+        f"Invited as {args.role}, seeing {seen}: Cognito emails a temporary password; the first sign-in at "
+        "/dashboard sets one."
+    )
     return 0
 
 

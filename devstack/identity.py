@@ -5,8 +5,12 @@ from __future__ import annotations
 import secrets
 from typing import Any
 
+ALL_EVENTS = "events:all"  # the group that lets a user see every event (chalicelib/adapters/auth.py)
 
-def ensure_user(idp: Any, pool_id: str, email: str, password: str, group: str) -> None:
+
+def ensure_user(idp: Any, pool_id: str, email: str, password: str, group: str, *, all_events: bool = True) -> None:
+    """A confirmed user with this password, in ``group`` (admin or viewer) and, unless told otherwise, in
+    ``events:all``: the local stack's and the tests' users see every event, as the organisation's own staff do."""
     try:
         idp.admin_create_user(
             UserPoolId=pool_id,
@@ -18,6 +22,12 @@ def ensure_user(idp: Any, pool_id: str, email: str, password: str, group: str) -
         pass
     idp.admin_set_user_password(UserPoolId=pool_id, Username=email, Password=password, Permanent=True)
     idp.admin_add_user_to_group(UserPoolId=pool_id, Username=email, GroupName=group)
+    if all_events:
+        try:
+            idp.create_group(GroupName=ALL_EVENTS, UserPoolId=pool_id, Description="Sees every event")
+        except idp.exceptions.GroupExistsException:
+            pass
+        idp.admin_add_user_to_group(UserPoolId=pool_id, Username=email, GroupName=ALL_EVENTS)
 
 
 def sign_in(idp: Any, client_id: str, email: str, password: str) -> str:

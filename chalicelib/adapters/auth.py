@@ -14,14 +14,16 @@ from chalicelib.domain.errors import Forbidden, Unauthenticated
 JWKS_TTL = 3600.0  # the keys are looked at again after an hour (Cognito rotates by adding a key first)
 UNKNOWN_KID_INTERVAL = 60.0  # at most one look for new keys a minute, whatever the tokens' kids
 ROLES = ("admin", "viewer")
+ALL_EVENTS = "events:all"  # the group that lets an account see every event; without it, only its event:<id> ones
 
 
 @dataclass(frozen=True)
 class Principal:
     subject: str
     roles: frozenset[str]
-    events: frozenset[str]  # from groups event:<id>; empty means every event
+    events: frozenset[str]  # from groups event:<id>
     expires_at: int = 0  # the token's exp (epoch seconds)
+    all_events: bool = False  # in group events:all
 
     @property
     def role(self) -> str | None:
@@ -31,12 +33,24 @@ class Principal:
         return None
 
     def sees(self, event_id: str) -> bool:
-        """Whether this account may see the event: an ``event:<id>`` group scopes it, no such group means all."""
-        return not self.events or event_id in self.events
+        """Whether this account may see the event: every event in group ``events:all``, else only those of its
+        ``event:<id>`` groups. No group at all means no event: access fails closed, so taking a scoped user's
+        last event group away revokes their access rather than widening it."""
+        return self.all_events or event_id in self.events
+
+    @property
+    def scope(self) -> frozenset[str] | None:
+        """The events this account sees, or None for every event."""
+        return None if self.all_events else self.events
 
     def require_event(self, event_id: str) -> None:
         if not self.sees(event_id):
             raise Forbidden("you have no access to this event")
+
+    def require_all_events(self, what: str) -> None:
+        """Creating events and questionnaires (shared by every event) is for admins of every event."""
+        if not self.all_events:
+            raise Forbidden(f"{what} takes an admin of every event (group {ALL_EVENTS})")
 
 
 def fetch_jwks(url: str) -> dict[str, Any]:
@@ -151,4 +165,5 @@ class JwtVerifier:
             roles=frozenset(g for g in groups if g in ROLES),
             events=events,
             expires_at=int(claims["exp"]),
+            all_events=ALL_EVENTS in groups,
         )

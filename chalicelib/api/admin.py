@@ -52,7 +52,12 @@ def cognito_jwt(auth_request: AuthRequest) -> AuthResponse:
     return AuthResponse(
         routes=["*"],
         principal_id=principal.subject,
-        context={"ok": "1", "roles": ",".join(sorted(principal.roles)), "events": ",".join(sorted(principal.events))},
+        context={
+            "ok": "1",
+            "roles": ",".join(sorted(principal.roles)),
+            "events": ",".join(sorted(principal.events)),
+            "all_events": "1" if principal.all_events else "0",
+        },
     )
 
 
@@ -64,7 +69,9 @@ def _principal(role: str) -> Principal:
         raise Unauthenticated("a valid bearer token is required")
     roles = frozenset(r for r in str(ctx.get("roles", "")).split(",") if r)
     events = frozenset(e for e in str(ctx.get("events", "")).split(",") if e)
-    principal = Principal(subject=str(ctx.get("principalId", "")), roles=roles, events=events)
+    principal = Principal(
+        subject=str(ctx.get("principalId", "")), roles=roles, events=events, all_events=ctx.get("all_events") == "1"
+    )
     allowed = {"viewer": {"viewer", "admin"}, "admin": {"admin"}}[role]
     if not roles & allowed:
         raise Forbidden(f"this action needs the {role} role")
@@ -105,6 +112,7 @@ def _created(payload: dict[str, Any]) -> Response:
 
 @admin_route("/admin/events", ["POST"], "admin")
 def create_event() -> Response:
+    _principal("admin").require_all_events("creating an event")
     event = events.create_event(container.store(), _json_body(), container.now())
     return _created(events.event_view(event))
 
@@ -181,6 +189,7 @@ def list_questionnaires() -> dict[str, Any]:
 
 @admin_route("/admin/questionnaires", ["POST"], "admin")
 def add_questionnaire() -> Response:
+    _principal("admin").require_all_events("adding a questionnaire")
     questionnaire = catalogue.register(container.store(), _json_body(), container.now())
     return _created(catalogue.describe(questionnaire))
 
@@ -271,7 +280,7 @@ def programme() -> dict[str, Any]:
     except ValueError:
         raise ValidationFailed("year (and compare) must be years such as 2026") from None
     indicator = params.get("indicator", "mutual_learning")
-    scope = _principal("viewer").events
+    scope = _principal("viewer").scope
     return reports.programme(
         container.store(),
         year,

@@ -118,14 +118,15 @@ def programme(
     *,
     k: int,
     compare_year: int | None = None,
-    only_events: frozenset[str] = frozenset(),
+    only_events: frozenset[str] | None = None,
 ) -> dict[str, Any]:
-    """One indicator across every event and wave of a year (and another year): one Query per wave."""
+    """One indicator across every event and wave of a year (and another year): one Query per wave. With
+    ``only_events``, just those events (a scoped user's; an empty set is none)."""
 
     def year_rows(y: int) -> list[dict[str, Any]]:
         rows = []
         for event in store.events_in_year(y):
-            if only_events and event.event_id not in only_events:
+            if only_events is not None and event.event_id not in only_events:
                 continue  # a user scoped to some events sees only those
             for wave in store.list_waves(event.event_id):
                 questionnaire = catalogue.resolve(store, wave.questionnaire_id, wave.questionnaire_version)

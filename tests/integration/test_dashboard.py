@@ -245,7 +245,7 @@ def test_a_user_limited_to_one_event_sees_only_that_event(client, admin, stack):
     pool = stack.outputs["UserPoolId"]
     idp.create_group(GroupName=f"event:{first}", UserPoolId=pool)
     email, password = "scoped@example.org", identity.new_password()
-    identity.ensure_user(idp, pool, email, password, "admin")
+    identity.ensure_user(idp, pool, email, password, "admin", all_events=False)
     idp.admin_add_user_to_group(UserPoolId=pool, Username=email, GroupName=f"event:{first}")
     scoped = Visitor(client)
     assert sign_in(scoped, email, password).status_code == 303

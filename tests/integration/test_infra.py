@@ -181,7 +181,7 @@ def test_user_pool_has_groups_and_client(outputs: dict[str, str]) -> None:
     pool_id = outputs["UserPoolId"]
     assert [p["Id"] for p in idp.list_user_pools(MaxResults=60)["UserPools"]] == [pool_id]
     groups = {g["GroupName"] for g in idp.list_groups(UserPoolId=pool_id)["Groups"]}
-    assert groups == {"admin", "viewer"}
+    assert groups == {"admin", "viewer", "events:all"}  # events:all: every event (else only event:<id> ones)
     pool = idp.describe_user_pool(UserPoolId=pool_id)["UserPool"]
     assert pool["UsernameAttributes"] == ["email"]
     assert pool["AdminCreateUserConfig"]["AllowAdminCreateUserOnly"] is True

@@ -215,7 +215,7 @@ def test_a_user_scoped_to_one_event_sees_only_that_event_in_the_programme(client
     pool, client_id = stack.outputs["UserPoolId"], stack.outputs["UserPoolClientId"]
     idp.create_group(GroupName=f"event:{other}", UserPoolId=pool)
     password = identity.new_password()
-    identity.ensure_user(idp, pool, "scoped@example.org", password, "viewer")
+    identity.ensure_user(idp, pool, "scoped@example.org", password, "viewer", all_events=False)
     idp.admin_add_user_to_group(UserPoolId=pool, Username="scoped@example.org", GroupName=f"event:{other}")
     scoped = identity.sign_in(idp, client_id, "scoped@example.org", password)
     year = datetime.now(UTC).year

@@ -302,7 +302,7 @@ class AnsweringWorld:
         group = f"event:{self.event[A]}"
         idp.create_group(GroupName=group, UserPoolId=pool)
         password = identity.new_password()
-        identity.ensure_user(idp, pool, "scoped@example.org", password, "admin")
+        identity.ensure_user(idp, pool, "scoped@example.org", password, "admin", all_events=False)
         idp.admin_add_user_to_group(UserPoolId=pool, Username="scoped@example.org", GroupName=group)
         self.bearer["scoped"] = identity.sign_in(idp, client_id, "scoped@example.org", password)
         self.secrets += list(self.bearer.values())

@@ -22,4 +22,9 @@ def add_newcomer(idp: Any, pool_id: str, email_address: str, group: str) -> tupl
         MessageAction="SUPPRESS",
     )
     idp.admin_add_user_to_group(UserPoolId=pool_id, Username=email_address, GroupName=group)
+    try:  # as ``make user`` does by default: the organisation's staff see every event
+        idp.create_group(GroupName="events:all", UserPoolId=pool_id)
+    except idp.exceptions.GroupExistsException:
+        pass
+    idp.admin_add_user_to_group(UserPoolId=pool_id, Username=email_address, GroupName="events:all")
     return email_address, temporary

@@ -62,6 +62,7 @@ def events_page(session: Session) -> Response:
 
 @page("/dashboard/events/new", role="admin")
 def dash_new_event(ctx: Ctx) -> Response:
+    ctx.session.principal.require_all_events("creating an event")
     return _event_form(ctx.session, values={"languages": list(LANGUAGES), "timezone": "Europe/Geneva"})
 
 
@@ -106,6 +107,7 @@ def _event_body(ctx: Ctx) -> dict[str, Any]:
 
 @page("/dashboard/events", method="POST", role="admin", purpose="create-event")
 def dash_create_event(ctx: Ctx) -> Response:
+    ctx.session.principal.require_all_events("creating an event")
     body = _event_body(ctx)
     try:
         event = events.create_event(container.store(), body, container.now())

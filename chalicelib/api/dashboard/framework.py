@@ -55,6 +55,11 @@ class Session:
         return "admin" in self.principal.roles
 
     @property
+    def creates_events(self) -> bool:
+        """An admin of every event: the one who may create events."""
+        return self.is_admin and self.principal.all_events
+
+    @property
     def role_label(self) -> str:
         return self.principal.role or "no role"
 

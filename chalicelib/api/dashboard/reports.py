@@ -80,7 +80,7 @@ def dash_programme(ctx: Ctx) -> Response:
     indicator = wanted.get("indicator", "")
     if indicator not in indicators:
         indicator = "mutual_learning"
-    data = reports.programme(store, year, indicator, k=container.settings().suppression_k, only_events=principal.events)
+    data = reports.programme(store, year, indicator, k=container.settings().suppression_k, only_events=principal.scope)
     return render(
         "programme",
         session=ctx.session,
