@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -121,25 +122,17 @@ def _conditional(exc: UpdateError | PutError) -> bool:
 class DynamoAttemptLog:
     """Failed sign-ins per keyed address hash, in one item that expires by TTL after its window."""
 
-    def failures(self, key: str, since: datetime) -> tuple[int, datetime | None]:
-        try:
-            item = t.AuthAttemptItem.get(key, consistent_read=True)
-        except t.AuthAttemptItem.DoesNotExist:
-            return 0, None
-        started = datetime.fromtimestamp(int(item.window_started), UTC)
-        if started <= since:
-            return 0, None
-        return int(item.failures or 0), started
-
-    def record_failure(self, key: str, now: datetime, window: timedelta) -> None:
+    def take(self, key: str, now: datetime, window: timedelta, limit: int) -> int | None:
+        """One conditional update counts the attempt while the window is current and not full; a conditional
+        put starts a new window when there is none or it is over; when both are refused the window is full."""
         cutoff = int((now - window).timestamp())
-        for _ in range(3):  # a concurrent failure may start or extend the window between our two writes
+        for _ in range(3):  # a concurrent attempt may start or clear the window between our writes
             try:
                 t.AuthAttemptItem(key).update(
                     actions=[t.AuthAttemptItem.failures.add(1)],
-                    condition=t.AuthAttemptItem.window_started > cutoff,
+                    condition=(t.AuthAttemptItem.window_started > cutoff) & (t.AuthAttemptItem.failures < limit),
                 )
-                return
+                return None
             except UpdateError as exc:
                 if not _conditional(exc):
                     raise
@@ -148,10 +141,27 @@ class DynamoAttemptLog:
                     condition=t.AuthAttemptItem.attempt_key.does_not_exist()
                     | (t.AuthAttemptItem.window_started <= cutoff)
                 )
-                return
+                return None
             except PutError as exc:
                 if not _conditional(exc):
                     raise
+            try:
+                item = t.AuthAttemptItem.get(key, consistent_read=True)
+            except t.AuthAttemptItem.DoesNotExist:
+                continue  # cleared meanwhile: count again
+            started = int(item.window_started)
+            if started > cutoff and int(item.failures or 0) >= limit:
+                return max(1, math.ceil(started + window.total_seconds() - now.timestamp()))
+        return 1  # raced three times: refuse this one attempt rather than let it through uncounted
+
+    def give_back(self, key: str) -> None:
+        try:
+            t.AuthAttemptItem(key).update(
+                actions=[t.AuthAttemptItem.failures.add(-1)], condition=t.AuthAttemptItem.failures > 0
+            )
+        except UpdateError as exc:
+            if not _conditional(exc):
+                raise
 
     def clear(self, key: str) -> None:
         try:

@@ -1,22 +1,30 @@
 """Dashboard sign-in: check a password with the identity provider, and slow down guessing per address.
 
-Failures are counted per address under a keyed hash, never the address itself. After ``MAX_FAILURES``
-failures within ``WINDOW`` the address is refused until the window is over, without asking the
-identity provider at all, so a guesser learns nothing and costs nothing upstream.
+Attempts are counted under keyed hashes, never the address itself, and counted *before* the identity provider
+is asked, each by one conditional atomic update, so parallel guesses cannot all pass a check none has written
+yet. Two counters: per address and network (``MAX_FAILURES`` in ``WINDOW``: the client's IPv4 address, or its
+IPv6 /64), and per address from every network together (``MAX_ADDRESS_FAILURES``). A refused attempt is refused
+without asking the identity provider, so a guesser learns nothing and costs nothing upstream. The network in
+the key keeps the lockout from being a tool: someone who knows an admin's address and guesses from their own
+network locks out only that network, while the admin signs in from theirs; guessing from many networks meets
+the ceiling per address, which then locks the address everywhere until its window ends (Cognito's own
+protection against guessing applies as well). A successful sign-in clears both counters.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
 import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from chalicelib.domain.errors import DomainError, Unauthenticated, ValidationFailed
+from chalicelib.domain.errors import DomainError, ValidationFailed
 
-MAX_FAILURES = 5
+MAX_FAILURES = 5  # per address and network, in WINDOW
+MAX_ADDRESS_FAILURES = 50  # per address, every network together, in WINDOW
 WINDOW = timedelta(minutes=15)
 MAX_EMAIL = 254
 MAX_PASSWORD = 256
@@ -76,16 +84,17 @@ class PasswordAuthenticator(Protocol):
 
 
 class AttemptLog(Protocol):
-    def failures(self, key: str, since: datetime) -> tuple[int, datetime | None]:
-        """How many failures the key has in a window that started after ``since``, and when it started."""
+    def take(self, key: str, now: datetime, window: timedelta, limit: int) -> int | None:
+        """Count one attempt, atomically, if the key has fewer than ``limit`` in its current window (or start a
+        new window with it); None when counted, else the seconds until the full window ends."""
         ...
 
-    def record_failure(self, key: str, now: datetime, window: timedelta) -> None:
-        """Count one failure: in the current window, or in a new one starting now."""
+    def give_back(self, key: str) -> None:
+        """Uncount one attempt of the key's current window (a right password that leads to a challenge)."""
         ...
 
     def clear(self, key: str) -> None:
-        """Forget the key's failures (after a successful sign-in)."""
+        """Forget the key's attempts (after a successful sign-in)."""
         ...
 
 
@@ -95,31 +104,66 @@ def attempt_key(secret: str, email: str) -> str:
     return hmac.new(secret.encode(), b"sign-in\x00" + normalised.encode(), hashlib.sha256).hexdigest()
 
 
+def network_of(origin: str) -> str:
+    """The network a request came from, as the lockout counts it: an IPv4 address, an IPv6 /64 (one subscriber's
+    allocation), or "unknown" for anything else (one network of its own)."""
+    try:
+        address = ipaddress.ip_address(origin.strip())
+    except ValueError:
+        return "unknown"
+    if address.version == 6:
+        return str(ipaddress.ip_network(f"{address}/64", strict=False))
+    return str(address)
+
+
+def attempt_keys(secret: str, email: str, origin: str) -> tuple[str, str]:
+    """The two counters' keys: address and network, and address alone."""
+    address = attempt_key(secret, email)
+    network = hmac.new(
+        secret.encode(), b"sign-in-from\x00" + address.encode() + b"\x00" + network_of(origin).encode(), hashlib.sha256
+    )
+    return network.hexdigest(), address
+
+
 def sign_in(
-    authenticator: PasswordAuthenticator, attempts: AttemptLog, email: str, password: str, *, secret: str, now: datetime
+    authenticator: PasswordAuthenticator,
+    attempts: AttemptLog,
+    email: str,
+    password: str,
+    *,
+    secret: str,
+    now: datetime,
+    origin: str = "",
 ) -> SignedIn:
-    """Check the password unless the address is locked out; count failures and clear them on success."""
+    """Check the password unless the address is locked out from this network (``origin``: the client's IP
+    address), counting the attempt first; clear the counters on success."""
     email = email.strip()
     if not email or not password:
         raise ValidationFailed("enter your email address and your password")
     if len(email) > MAX_EMAIL or len(password) > MAX_PASSWORD:
         raise ValidationFailed("the email address or password is too long")
-    key = _check_lockout(attempts, email, secret, now)
+    keys = _count_attempt(attempts, email, origin, secret, now)
     try:
         result = authenticator.authenticate(email, password)
-    except Unauthenticated:
-        attempts.record_failure(key, now, WINDOW)
+    except ChallengeRequired:
+        # the password was right: this attempt is given back, but earlier ones (wrong codes) still count, so
+        # entering the password again never buys more guesses at a code
+        for key in keys:
+            attempts.give_back(key)
         raise
-    attempts.clear(key)
+    for key in keys:
+        attempts.clear(key)
     return result
 
 
-def _check_lockout(attempts: AttemptLog, email: str, secret: str, now: datetime) -> str:
-    key = attempt_key(secret, email)
-    failures, started = attempts.failures(key, now - WINDOW)
-    if failures >= MAX_FAILURES and started is not None:
-        raise LockedOut(max(1, math.ceil((started + WINDOW - now).total_seconds())))
-    return key
+def _count_attempt(attempts: AttemptLog, email: str, origin: str, secret: str, now: datetime) -> tuple[str, str]:
+    """Count the attempt under both keys, or raise LockedOut without counting further."""
+    keys = attempt_keys(secret, email, origin)
+    for key, limit in zip(keys, (MAX_FAILURES, MAX_ADDRESS_FAILURES), strict=True):
+        wait = attempts.take(key, now, WINDOW, limit)
+        if wait is not None:
+            raise LockedOut(wait)
+    return keys
 
 
 def answer_challenge(
@@ -132,9 +176,10 @@ def answer_challenge(
     answer: str,
     secret: str,
     now: datetime,
+    origin: str = "",
 ) -> SignedIn:
-    """Answer a sign-in challenge: a wrong code counts as a failed sign-in of the address, as a wrong
-    password does, so codes cannot be guessed faster than passwords."""
+    """Answer a sign-in challenge: each answer counts as a sign-in attempt of the address, as a password does,
+    so codes cannot be guessed faster than passwords."""
     if challenge not in CHALLENGES:
         raise ValidationFailed("this sign-in step is not offered by the dashboard")
     if challenge == NEW_PASSWORD:
@@ -142,11 +187,8 @@ def answer_challenge(
             raise ValidationFailed("choose a new password")
     elif not (answer.isdigit() and 6 <= len(answer) <= 8):
         raise ValidationFailed("enter the 6-digit code")
-    key = _check_lockout(attempts, email, secret, now)
-    try:
-        result = authenticator.respond(challenge, session, email, answer)
-    except Unauthenticated:
-        attempts.record_failure(key, now, WINDOW)
-        raise
-    attempts.clear(key)
+    keys = _count_attempt(attempts, email, origin, secret, now)
+    result = authenticator.respond(challenge, session, email, answer)
+    for key in keys:
+        attempts.clear(key)
     return result

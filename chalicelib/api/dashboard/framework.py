@@ -135,6 +135,12 @@ def params() -> dict[str, str]:
     return query(bp.current_request)
 
 
+def client_address() -> str:
+    """The client's IP address as API Gateway saw it (``requestContext.identity.sourceIp``), or ""."""
+    identity = (bp.current_request.context or {}).get("identity") or {}
+    return str(identity.get("sourceIp") or "")
+
+
 # Request bodies ---------------------------------------------------------------------------------------
 
 

@@ -16,6 +16,7 @@ from chalicelib.api.dashboard.framework import (
     SignedOut,
     authorise,
     bp,
+    client_address,
     cookies,
     current_session,
     error_page,
@@ -147,6 +148,7 @@ def dash_sign_in() -> Response:
                 password,
                 secret=secret(),
                 now=container.now(),
+                origin=client_address(),
             )
         except signin.LockedOut as exc:
             log_event("dashboard sign-in", outcome="locked_out")
@@ -252,6 +254,7 @@ def dash_sign_in_challenge() -> Response:
                 answer=answer,
                 secret=secret(),
                 now=container.now(),
+                origin=client_address(),
             )
         except signin.LockedOut as exc:
             count("DashboardSignInLockedOut")
