@@ -67,9 +67,7 @@ def _ids(value: Any) -> list[str]:
 
 def _is_one_line(text: str) -> bool:
     """Rule (6), restated: no Cc, Zl, Zp or Cs, and no Cf but the zero-width non-joiner and joiner."""
-    return all(
-        ch in "\u200c\u200d" or unicodedata.category(ch) not in ("Cc", "Zl", "Zp", "Cf", "Cs") for ch in text
-    )
+    return all(ch in "\u200c\u200d" or unicodedata.category(ch) not in ("Cc", "Zl", "Zp", "Cf", "Cs") for ch in text)
 
 
 def cross_field_ok(d: dict[str, Any]) -> bool:
