@@ -13,7 +13,7 @@ from pynamodb.exceptions import DeleteError, PutError, UpdateError
 
 from chalicelib.adapters import tables as t
 from chalicelib.domain.errors import TemporarilyUnavailable, Unauthenticated, ValidationFailed
-from chalicelib.domain.signin import CHALLENGES, EXPIRED_STEP, NEW_PASSWORD, ChallengeRequired, SignedIn
+from chalicelib.domain.signin import CHALLENGES, EXPIRED_STEP, MFA_SETUP, NEW_PASSWORD, ChallengeRequired, SignedIn
 
 WRONG = "the email address or password is not right"
 # Cognito's answers that mean "not these credentials"; with PreventUserExistenceErrors an unknown user
@@ -42,6 +42,8 @@ class CognitoPasswordAuth:
         return self._signed_in(reply, email)
 
     def respond(self, challenge: str, session: str, email: str, answer: str) -> SignedIn:
+        if challenge == MFA_SETUP:
+            return self._finish_setup(session, email, answer)
         responses = {"USERNAME": email}
         responses["NEW_PASSWORD" if challenge == NEW_PASSWORD else f"{challenge}_CODE"] = answer
         reply = _ask(
@@ -52,9 +54,47 @@ class CognitoPasswordAuth:
         )
         return self._signed_in(reply, email)
 
-    @staticmethod
-    def _signed_in(reply: dict[str, Any], email: str) -> SignedIn:
+    def sign_out(self, access_token: str) -> None:
+        """GlobalSignOut: Cognito revokes the user's refresh tokens and refuses this access token on its API."""
+        try:
+            _ask(lambda: self.idp.global_sign_out(AccessToken=access_token), _sign_out_refused)
+        except _AlreadySignedOut:
+            pass
+
+    def _finish_setup(self, session: str, email: str, code: str) -> SignedIn:
+        """The first code from the newly paired app: VerifySoftwareToken, then the MFA_SETUP answer."""
+        verified = _ask(
+            lambda: self.idp.verify_software_token(
+                Session=session, UserCode=code, FriendlyDeviceName="event-feedback dashboard"
+            ),
+            _answer_refused,
+        )
+        if verified.get("Status", "SUCCESS") != "SUCCESS":
+            raise Unauthenticated("the code is not right")
+        next_session = str(verified.get("Session") or session)
+        reply = _ask(
+            lambda: self.idp.respond_to_auth_challenge(
+                ClientId=self.client_id,
+                ChallengeName=MFA_SETUP,
+                Session=next_session,
+                ChallengeResponses={"USERNAME": email},
+            ),
+            _answer_refused,
+        )
+        return self._signed_in(reply, email)
+
+    def _signed_in(self, reply: dict[str, Any], email: str) -> SignedIn:
         name = reply.get("ChallengeName")
+        if name == MFA_SETUP and reply.get("Session"):
+            # Pairing starts at once: Cognito gives the app's secret for this step's session.
+            paired = _ask(lambda: self.idp.associate_software_token(Session=reply["Session"]), _answer_refused)
+            raise ChallengeRequired(
+                "this account must set up an authenticator app",
+                name=MFA_SETUP,
+                session=str(paired.get("Session") or reply["Session"]),
+                email=email,
+                setup_key=str(paired.get("SecretCode") or ""),
+            )
         if name:
             offered = name in CHALLENGES
             raise ChallengeRequired(
@@ -96,10 +136,20 @@ def _password_refused(code: str, message: str) -> Exception | None:
     return None
 
 
+def _sign_out_refused(code: str, message: str) -> Exception | None:
+    if code in _REFUSED:  # the token was revoked or has expired already: nothing left to revoke
+        return _AlreadySignedOut()
+    return None
+
+
+class _AlreadySignedOut(Exception):
+    """Cognito no longer knows the token: the session is over there already."""
+
+
 def _answer_refused(code: str, message: str) -> Exception | None:
     if code == "InvalidPasswordException":
         return ValidationFailed(_password_rule(message))
-    if code in ("CodeMismatchException", "ExpiredCodeException"):
+    if code in ("CodeMismatchException", "ExpiredCodeException", "EnableSoftwareTokenMFAException"):
         return Unauthenticated("the code is not right")
     if code in _REFUSED | {"ResourceNotFoundException"}:
         return Unauthenticated(EXPIRED_STEP)

@@ -18,6 +18,7 @@ from chalicelib import container
 from chalicelib.adapters.auth import Principal
 from chalicelib.api.errors import csv_response, handled, html_response
 from chalicelib.api.request import body_bytes, query
+from chalicelib.api.session import verified
 from chalicelib.domain import catalogue, distribution, erasure, events, importing, planning, reports, waves
 from chalicelib.domain.errors import (
     ConfigurationError,
@@ -33,14 +34,16 @@ from chalicelib.observability import log_refusal, logger, traced
 bp = Blueprint(__name__)
 
 
-@bp.authorizer(ttl_seconds=300)
+# No cached verdicts: API Gateway would let a signed-out token through for as long as it cached "allowed", so
+# every request is checked (a local signature check with the cached keys, and one GetItem for sign-out).
+@bp.authorizer(ttl_seconds=0)
 @traced
 def cognito_jwt(auth_request: AuthRequest) -> AuthResponse:
     token = (auth_request.token or "").strip()
     if token.lower().startswith("bearer "):
         token = token[7:].strip()
     try:
-        principal = container.verifier().verify(token)
+        principal = verified(token)
     except Unauthenticated as exc:
         return AuthResponse(routes=["*"], principal_id="anonymous", context={"ok": "0", "reason": exc.message})
     except ConfigurationError as exc:  # the route answers the 500 (it refuses the same configuration)

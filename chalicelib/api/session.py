@@ -14,7 +14,10 @@ import hashlib
 import hmac
 import json
 import secrets
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from chalicelib.adapters.auth import Principal
 
 SESSION_COOKIE = "ef_session"
 SIGNIN_COOKIE = "ef_signin"  # a nonce that binds the sign-in form's CSRF token before any session exists
@@ -24,6 +27,18 @@ _VERSION = "v1"
 def _mac(secret: str, *parts: str) -> str:
     digest = hmac.new(secret.encode(), "\x00".join(parts).encode(), hashlib.sha256).digest()
     return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
+
+
+def verified(token: str) -> Principal:
+    """The principal of a Cognito access token that is valid and was not signed out: the one check every route
+    makes (the admin API's authorizer and the dashboard's pages). Unauthenticated otherwise."""
+    from chalicelib import container
+    from chalicelib.domain.errors import Unauthenticated
+
+    principal = container.verifier().verify(token)
+    if container.signed_out_sessions().is_revoked(token):  # signed out, though the token has not expired yet
+        raise Unauthenticated("this session was signed out; sign in again")
+    return principal
 
 
 def seal(secret: str, token: str) -> str:

@@ -48,11 +48,14 @@ class ChallengeRequired(DomainError):
 
     code = "challenge"
 
-    def __init__(self, message: str, *, name: str = "", session: str = "", email: str = "") -> None:
+    def __init__(
+        self, message: str, *, name: str = "", session: str = "", email: str = "", setup_key: str = ""
+    ) -> None:
         super().__init__(message)
         self.name = name
         self.session = session
         self.email = email
+        self.setup_key = setup_key  # MFA_SETUP: the authenticator app's secret, for the person to enter
 
     @property
     def answerable(self) -> bool:
@@ -62,7 +65,8 @@ class ChallengeRequired(DomainError):
 # The challenges the dashboard answers: a first sign-in's new password, and a one-time code. (The first is
 # Cognito's challenge name, not a password: hence the two scanners' markers.)
 NEW_PASSWORD = "NEW_PASSWORD_REQUIRED"  # noqa: S105  # nosec B105
-CHALLENGES = (NEW_PASSWORD, "SOFTWARE_TOKEN_MFA", "SMS_MFA")
+MFA_SETUP = "MFA_SETUP"  # the pool requires an authenticator app and this account has none yet
+CHALLENGES = (NEW_PASSWORD, "SOFTWARE_TOKEN_MFA", "SMS_MFA", MFA_SETUP)
 EXPIRED_STEP = "this sign-in step has expired; sign in again"
 
 
@@ -80,6 +84,11 @@ class PasswordAuthenticator(Protocol):
     def respond(self, challenge: str, session: str, email: str, answer: str) -> SignedIn:
         """The tokens once the challenge is answered; ChallengeRequired for a further step,
         Unauthenticated for a wrong code or an expired step, ValidationFailed for a refused password."""
+        ...
+
+    def sign_out(self, access_token: str) -> None:
+        """Revoke the session at the identity provider (its refresh token, and the access token for the
+        provider's own API); an already revoked or expired session is not an error."""
         ...
 
 

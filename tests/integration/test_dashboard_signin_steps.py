@@ -16,6 +16,7 @@ from chalicelib import container
 from chalicelib.api.session import SESSION_COOKIE, open_state, seal_state
 from chalicelib.domain import signin
 from devstack import identity
+from tests.support import totp
 from tests.support.cognito import add_newcomer
 from tests.support.visitor import Visitor, csrf_for, page_text, sign_in
 
@@ -40,7 +41,8 @@ def newcomer(stack: Any) -> tuple[str, str]:
     return add_newcomer(idp, stack.outputs["UserPoolId"], "newcomer@example.org", "admin")
 
 
-def test_a_first_sign_in_chooses_a_new_password_then_signs_in(client, newcomer):
+def test_a_first_sign_in_chooses_a_new_password_pairs_an_app_then_signs_in(client, newcomer, monkeypatch):
+    monkeypatch.setenv("MOTO_COGNITO_IDP_USER_POOL_ENABLE_TOTP", "true")  # moto checks the codes, as Cognito does
     visitor = Visitor(client)
     step = sign_in(visitor, *newcomer)
     assert step.status_code == 200 and SESSION_COOKIE not in visitor.jar
@@ -57,12 +59,39 @@ def test_a_first_sign_in_chooses_a_new_password_then_signs_in(client, newcomer):
     assert weak.status_code == 422 and "The new password was refused" in page_text(weak)
     assert "short" not in re.sub(r'value="[^"]*"', "", page_text(weak)).replace("short of", "")
 
-    done = answer(visitor, weak, new_password=chosen, confirm_password=chosen)
+    # The pool requires an authenticator app (MFA ON): the newcomer pairs one before the session starts.
+    setup = answer(visitor, weak, new_password=chosen, confirm_password=chosen)
+    assert setup.status_code == 200 and SESSION_COOKIE not in visitor.jar
+    text = page_text(setup)
+    assert "<h1>Set up your authenticator app</h1>" in text
+    key = re.search(r'<code id="setup-key" translate="no">([A-Za-z2-7 ]+)</code>', text)
+    assert key, text
+    assert f"otpauth://totp/event-feedback%3Anewcomer%40example.org?secret={key.group(1).replace(' ', '')}" in text
+    assert answer(visitor, setup, code="12ab").status_code == 422
+
+    done = answer(visitor, setup, code=totp.code(key.group(1)))
     assert done.status_code == 303 and done.headers["Location"] == "/dashboard"
     assert SESSION_COOKIE in visitor.jar
     assert "Signed in as admin" in page_text(visitor.get("/dashboard"))
-    # From now on, the new password signs in directly.
-    assert sign_in(Visitor(client), newcomer[0], chosen).status_code == 303
+    # From now on, the new password and a code from the app sign in.
+    later = Visitor(client)
+    step = sign_in(later, newcomer[0], chosen)
+    assert step.status_code == 200 and "<h1>Enter your code</h1>" in page_text(step)
+    assert answer(later, step, code=totp.code(key.group(1))).status_code == 303
+
+
+def test_a_wrong_first_code_from_the_new_app_is_refused(client, newcomer, monkeypatch):
+    monkeypatch.setenv("MOTO_COGNITO_IDP_USER_POOL_ENABLE_TOTP", "true")
+    visitor = Visitor(client)
+    chosen = identity.new_password()
+    setup = answer(visitor, sign_in(visitor, *newcomer), new_password=chosen, confirm_password=chosen)
+    assert "<h1>Set up your authenticator app</h1>" in page_text(setup)
+    key = re.search(r'<code id="setup-key" translate="no">([A-Za-z2-7 ]+)</code>', page_text(setup))
+    assert key
+    wrong = f"{(int(totp.code(key.group(1))) + 1) % 1_000_000:06d}"
+    refused = answer(visitor, setup, code=wrong)
+    assert refused.status_code == 401 and "The code is not right." in page_text(refused)
+    assert SESSION_COOKIE not in visitor.jar
 
 
 def enable_authenticator(stack: Any, email: str, password: str) -> None:

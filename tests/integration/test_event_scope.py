@@ -8,11 +8,10 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
-import boto3
 import pytest
 
-from devstack import identity
 from tests.support.api import auth, body, make_event, sent_wave
+from tests.support.cognito import Pool
 from tests.support.visitor import Visitor, create_event, page_text, sign_in
 
 QUESTIONNAIRE = {
@@ -22,35 +21,6 @@ QUESTIONNAIRE = {
     "title": {"en": "Pulse"},
     "questions": [{"id": "useful", "type": "yes_no", "required": True, "text": {"en": "Was it useful?"}}],
 }
-
-
-class Pool:
-    """The user pool, as an administrator manages it in the Cognito console."""
-
-    def __init__(self, stack: Any) -> None:
-        self.idp = boto3.client("cognito-idp", region_name="us-east-1")
-        self.pool, self.client_id = stack.outputs["UserPoolId"], stack.outputs["UserPoolClientId"]
-
-    def user(self, email: str, role: str, *events: str) -> str:
-        """A user in ``role``, in ``event:<id>`` for each of ``events`` and not in ``events:all``; their password."""
-        password = identity.new_password()
-        identity.ensure_user(self.idp, self.pool, email, password, role, all_events=False)
-        for event_id in events:
-            self.add(email, f"event:{event_id}")
-        return password
-
-    def add(self, email: str, group: str) -> None:
-        try:
-            self.idp.create_group(GroupName=group, UserPoolId=self.pool)
-        except self.idp.exceptions.GroupExistsException:
-            pass
-        self.idp.admin_add_user_to_group(UserPoolId=self.pool, Username=email, GroupName=group)
-
-    def remove(self, email: str, group: str) -> None:
-        self.idp.admin_remove_user_from_group(UserPoolId=self.pool, Username=email, GroupName=group)
-
-    def token(self, email: str, password: str) -> str:
-        return identity.sign_in(self.idp, self.client_id, email, password)
 
 
 def reads(client: Any, token: str, event_id: str, wave_id: str) -> dict[str, int]:

@@ -61,7 +61,13 @@ DENIED = {"AccessDenied", "AccessDeniedException"}
 # moto lists InitiateAuth among Cognito's unauthenticated operations but not the others AWS serves without
 # SigV4 (botocore sends them unsigned: "auth": ["smithy.api#noAuth"]); enforced, moto answers them 500. Add
 # them, as in AWS, in this server only.
-UNSIGNED_COGNITO = ("RespondToAuthChallenge", "RevokeToken", "GlobalSignOut")
+UNSIGNED_COGNITO = (
+    "RespondToAuthChallenge",
+    "AssociateSoftwareToken",
+    "VerifySoftwareToken",
+    "RevokeToken",
+    "GlobalSignOut",
+)
 SERVER = f"""
 import logging, sys
 from moto.core.authorization import ActionAuthenticatorMixin

@@ -191,6 +191,23 @@ def test_user_pool_has_groups_and_client(outputs: dict[str, str]) -> None:
     client = idp.describe_user_pool_client(UserPoolId=pool_id, ClientId=outputs["UserPoolClientId"])["UserPoolClient"]
     assert "ClientSecret" not in client
     assert set(client["ExplicitAuthFlows"]) == {"ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"}
+    # A token cannot rewrite its own address (nor anything a role could hang on); an address changes only
+    # once the new one is verified; every account pairs an authenticator app (issue 13, defect 2).
+    assert client["WriteAttributes"] == ["name"]
+    assert pool["UserAttributeUpdateSettings"]["AttributesRequireVerificationBeforeUpdate"] == ["email"]
+    mfa = idp.get_user_pool_mfa_config(UserPoolId=pool_id)
+    assert mfa["MfaConfiguration"] == "ON" and mfa["SoftwareTokenMfaConfiguration"] == {"Enabled": True}
+
+
+def test_the_pool_client_revokes_tokens_and_keeps_sign_in_steps_ten_minutes() -> None:
+    client = RESOURCES["AdminUserPoolClient"]["Properties"]
+    assert client["EnableTokenRevocation"] is True
+    assert client["AuthSessionValidity"] == 10
+    from chalicelib.api.dashboard.signin import CHALLENGE_AGE
+
+    assert CHALLENGE_AGE < client["AuthSessionValidity"] * 60  # the sealed step expires before Cognito's
+    pool = RESOURCES["AdminUserPool"]["Properties"]
+    assert pool["MfaConfiguration"] == "ON" and pool["EnabledMfas"] == ["SOFTWARE_TOKEN_MFA"]
 
 
 def test_ses_and_sns_are_wired(outputs: dict[str, str]) -> None:

@@ -98,8 +98,9 @@ def read_page(gateway: Gateway, response: Any, url: str) -> Page:
     parser.feed(text)
     # CSS can fetch too (url(...)); only fragment references (an SVG pattern) and data: URIs are inline.
     styles = [u for u in re.findall(r"url\(\s*['\"]?([^)'\"]+)", text) if not u.startswith(("#", "data:"))]
-    # A fragment (the skip link, an error summary's links) moves within the page and asks for nothing.
-    links = [gateway.absolute(u, url) for u in parser.gets + styles if not u.startswith(("data:", "#"))]
+    # A fragment (the skip link, an error summary's links) moves within the page and asks for nothing; an
+    # otpauth: link (the authenticator setup key) opens an app on the phone and asks the web for nothing.
+    links = [gateway.absolute(u, url) for u in parser.gets + styles if not u.startswith(("data:", "#", "otpauth:"))]
     forms = [Form(m, gateway.absolute(action if action is not None else "", url), f) for m, action, f in parser.forms]
     return Page(url=url, status=response.status_code, links=links, forms=forms)
 
@@ -320,7 +321,10 @@ def test_the_second_sign_in_step_stays_inside_the_way_in(client, stack, gateway)
     mismatch = visitor.post(answer.action, {**answer.fields, "new_password": chosen, "confirm_password": "x"})
     assert check_page(gateway, mismatch, answer.action).status == 422
     answer = read_page(gateway, mismatch, answer.action).form("/dashboard/sign-in/challenge")
-    done = visitor.post(answer.action, {**answer.fields, "new_password": chosen, "confirm_password": chosen})
+    setup = visitor.post(answer.action, {**answer.fields, "new_password": chosen, "confirm_password": chosen})
+    assert check_page(gateway, setup, answer.action).status == 200  # pairing an authenticator app
+    answer = read_page(gateway, setup, answer.action).form("/dashboard/sign-in/challenge")
+    done = visitor.post(answer.action, {**answer.fields, "code": "123456"})  # moto: any code
     assert check_redirect(gateway, done, answer.action) == inside(gateway, "/dashboard")
 
 

@@ -13,6 +13,7 @@ two test modules need lives here, in the module for its kind of work:
 - ``gateway``: API Gateway's ways in (stage URL, custom domain, base-path mapping) in front of the test client.
 - ``iam_policy``, ``iam_recorder``, ``iam_driver``: the policy files and an IAM matcher; a recorder of the app's
   AWS calls; a driver that runs every entry point of the app.
-- ``cognito``, ``template``, ``emf``, ``paths``, ``personal_data``: users made as an administrator makes them;
-  the CloudFormation template; EMF metrics read from stdout; where artefacts go; what counts as personal data.
+- ``cognito``, ``totp``, ``template``, ``emf``, ``paths``, ``personal_data``: users and their groups, made as an
+  administrator makes them (``Pool``); the codes an authenticator app computes; the CloudFormation template; EMF
+  metrics read from stdout; where artefacts go; what counts as personal data.
 """

@@ -355,7 +355,8 @@ class Driver:
         return {"dashboard_event_id": event_id, "dashboard_wave_id": wave_id}
 
     def first_sign_in(self, email_address: str, temporary: str) -> None:
-        """A user's first sign-in: Cognito asks for a new password (RespondToAuthChallenge)."""
+        """A user's first sign-in: Cognito asks for a new password (RespondToAuthChallenge), then the pairing
+        of an authenticator app (AssociateSoftwareToken, VerifySoftwareToken)."""
         sign_in = self.page("/dashboard")
         fields = {"csrf": csrf_for(sign_in, "/dashboard/sign-in"), "email": email_address, "password": temporary}
         challenge = self.form("/dashboard/sign-in", {**fields, "next": ""}, 200)
@@ -363,7 +364,13 @@ class Driver:
         assert state, "no challenge form"
         chosen = new_password()
         answer = {"csrf": csrf_for(challenge, "/dashboard/sign-in/challenge"), "state": state.group(1)}
-        self.form("/dashboard/sign-in/challenge", {**answer, "new_password": chosen, "confirm_password": chosen}, 303)
+        setup = self.form(
+            "/dashboard/sign-in/challenge", {**answer, "new_password": chosen, "confirm_password": chosen}, 200
+        )
+        state = re.search(r'name="state" value="([^"]+)"', page_text(setup))
+        assert state and "Set up your authenticator app" in page_text(setup), "no authenticator pairing"
+        answer = {"csrf": csrf_for(setup, "/dashboard/sign-in/challenge"), "state": state.group(1)}
+        self.form("/dashboard/sign-in/challenge", {**answer, "code": "123456"}, 303)  # moto: any code
         self.page("/dashboard")
 
     def upload(self, event_id: str, rows: str, expected: int) -> Any:

@@ -20,9 +20,17 @@ from urllib.parse import urlsplit
 
 from tests.support.iam_policy import ACCOUNT
 
-# sign-in, and sign-out should it ever revoke tokens.
+# sign-in, pairing an authenticator app, and sign-out: AWS serves them unsigned (the session or token is the key).
 PUBLIC_OPERATIONS = frozenset(
-    ("cognito-idp", op) for op in ("InitiateAuth", "RespondToAuthChallenge", "RevokeToken", "GlobalSignOut")
+    ("cognito-idp", op)
+    for op in (
+        "InitiateAuth",
+        "RespondToAuthChallenge",
+        "AssociateSoftwareToken",
+        "VerifySoftwareToken",
+        "RevokeToken",
+        "GlobalSignOut",
+    )
 )
 # Error codes that mean "IAM refused": any of these on an app call is a policy bug, even where the app swallows
 # the error (DynamoAttemptLog.clear ignores a failed DeleteItem, for instance).

@@ -18,7 +18,15 @@ from chalicelib import container
 from chalicelib.adapters.auth import Principal
 from chalicelib.api.errors import BadBody, classify, dashboard_kind, html_response, refused
 from chalicelib.api.request import base_path, body_bytes, query
-from chalicelib.api.session import SESSION_COOKIE, csrf_token, csrf_valid, expired_cookie, parse_cookies, unseal
+from chalicelib.api.session import (
+    SESSION_COOKIE,
+    csrf_token,
+    csrf_valid,
+    expired_cookie,
+    parse_cookies,
+    unseal,
+    verified,
+)
 from chalicelib.domain.errors import ConfigurationError, DomainError, Forbidden, TemporarilyUnavailable, Unauthenticated
 from chalicelib.domain.importing import MAX_CSV
 from chalicelib.observability import log_event, logger
@@ -110,14 +118,14 @@ def current_session() -> Session | None:
     if token is None:
         raise SignedOut(had_cookie=True)
     try:
-        principal = container.verifier().verify(token)
-    except Unauthenticated:
+        principal = verified(token)
+    except Unauthenticated:  # expired, forged, or signed out
         raise SignedOut(had_cookie=True) from None
+    except DomainError:  # the store is busy: its own page
+        raise
     except Exception as exc:  # the JWKS endpoint is unreachable: say so rather than sign out
         logger.exception("dashboard token verification unavailable")
         raise TemporarilyUnavailable("sign-in cannot be checked just now; try again in a minute") from exc
-    if container.signed_out_sessions().is_revoked(token):  # signed out, though the token has not expired yet
-        raise SignedOut(had_cookie=True)
     return Session(token=token, principal=principal)
 
 

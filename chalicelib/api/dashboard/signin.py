@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, timedelta
+from typing import Any
+from urllib.parse import quote
 
 from chalice.app import Response
 
@@ -42,10 +44,10 @@ from chalicelib.api.session import (
 )
 from chalicelib.domain import signin
 from chalicelib.domain.errors import TemporarilyUnavailable, Unauthenticated, ValidationFailed
-from chalicelib.observability import count, log_event
+from chalicelib.observability import count, log_event, logger
 
 SIGNIN_NONCE_AGE = 3600
-CHALLENGE_AGE = 170  # seconds: Cognito keeps a challenge's session for three minutes
+CHALLENGE_AGE = 590  # seconds: the app client keeps a sign-in step's session ten minutes (AuthSessionValidity)
 _NONCE = re.compile(r"[A-Za-z0-9_-]{16,64}")
 
 
@@ -206,6 +208,8 @@ def _session_started(signed: signin.SignedIn, next_path: str) -> Response:
 
 def _challenge_state(exc: signin.ChallengeRequired, next_path: str) -> str:
     data = {"c": exc.name, "s": exc.session, "e": exc.email, "n": next_path}
+    if exc.setup_key:
+        data["k"] = exc.setup_key  # shown on the page anyway; sealed so that a retry shows the same key
     return seal_state(secret(), "challenge", data, int(container.now().timestamp()))
 
 
@@ -223,8 +227,20 @@ def _challenge_page(state: str, *, error: str = "", status: int = 200) -> Respon
         state=state,
         new_password=data.get("c") == signin.NEW_PASSWORD,
         sms=data.get("c") == "SMS_MFA",
+        setup=_authenticator_setup(data) if data.get("c") == signin.MFA_SETUP else None,
         error=error,
     )
+
+
+def _authenticator_setup(data: dict[str, Any]) -> dict[str, str]:
+    """What the person types or opens in their authenticator app: the key in groups of four, and the
+    ``otpauth://`` link that phone apps open."""
+    key = str(data.get("k") or "")
+    label = quote(f"event-feedback:{data.get('e', '')}", safe="")
+    return {
+        "key": " ".join(key[i : i + 4] for i in range(0, len(key), 4)),
+        "link": f"otpauth://totp/{label}?secret={quote(key, safe='')}&issuer=event-feedback",
+    }
 
 
 @bp.route("/dashboard/sign-in/challenge", methods=["POST"], content_types=[FORM])
@@ -299,6 +315,11 @@ def dash_sign_out() -> Response:
             now = container.now()
             until = datetime.fromtimestamp(session.principal.expires_at, UTC) if session.principal.expires_at else now
             container.signed_out_sessions().revoke(session.token, now, max(until, now) + timedelta(minutes=5))
+            try:  # Cognito revokes the refresh tokens; our list above already refuses this token everywhere
+                container.password_auth().sign_out(session.token)
+            except Exception:  # noqa: BLE001 - signed out here whatever Cognito answers; ops hear of it
+                logger.warning("Cognito could not be told of a sign-out; the token is refused here all the same")
+                count("DashboardSignOutNotRelayed")
             log_event("dashboard sign-out")
         return redirect("/dashboard?signed_out=1", clear)
     except Exception as exc:  # noqa: BLE001 - errors become pages
