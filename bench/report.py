@@ -167,6 +167,12 @@ def send_rows(s: SendCalls) -> list[Row]:
             per(s.send, s.emails),
             f"≤ {MAX_CALLS_PER_EMAIL} (SES + one state write)",
             len(s.send) / s.emails <= MAX_CALLS_PER_EMAIL,
+            why=(
+                "A send job carries IDs only (issue 13, defect 4), so the sender reads the address, the name and "
+                "the rest when it sends: one BatchGetItem (invitation, participant, wave and event at once) before "
+                "the claim's transaction. That read is what lets an erasure stop a job already queued, and keeps "
+                "every address and name out of the queue and its dead letters; the target predates it."
+            ),
         )
     ]
 

@@ -18,6 +18,7 @@ TEMPLATE = Path(__file__).resolve().parent.parent / "infra" / "template.json"
 
 # Item-level actions the app makes on its tables (the recorded test fails if one is unused or missing).
 TABLE_ACTIONS = (
+    "dynamodb:BatchGetItem",
     "dynamodb:BatchWriteItem",
     "dynamodb:ConditionCheckItem",
     "dynamodb:DeleteItem",

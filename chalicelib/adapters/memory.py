@@ -36,7 +36,7 @@ from chalicelib.domain.model import (
     TokenGrant,
     Wave,
 )
-from chalicelib.domain.ports import ClaimOutcome, Deltas, Store, SubmitOutcome
+from chalicelib.domain.ports import ClaimOutcome, Deltas, SendingRead, Store, SubmitOutcome
 
 T = TypeVar("T")
 
@@ -158,11 +158,16 @@ class MemoryStore(OutcomeMarks):
                 raise NotFound("participant not found")
             return _copy(self._participants[(event_id, participant_id)])
 
-    def put_participants(self, participants: Iterable[Participant]) -> None:
+    def put_participants(self, participants: Iterable[Participant]) -> list[str]:
+        refused: list[str] = []
         with self._lock:
             for p in participants:
                 if p.created_at is None or p.updated_at is None:  # required attributes in DynamoStore's table
                     raise ValueError("a participant needs created_at and updated_at")
+                current = self._participants.get((p.event_id, p.participant_id))
+                if current is not None and current.erased_at is not None and not current.erased_at < p.updated_at:
+                    refused.append(p.participant_id)  # erased since this version was made
+                    continue
                 stored = replace(
                     _copy(p),
                     created_at=_utc(p.created_at),
@@ -171,6 +176,7 @@ class MemoryStore(OutcomeMarks):
                     opted_out_at=_utc(p.opted_out_at),
                 )
                 self._participants[(p.event_id, p.participant_id)] = stored
+        return refused
 
     def find_participant(self, participant_id: str) -> Participant:
         with self._lock:
@@ -314,9 +320,22 @@ class MemoryStore(OutcomeMarks):
             return None if row is None else row.invitation.went_out_at
 
     # Sending -------------------------------------------------------------------------------------
+    def read_for_sending(self, event_id: str, wave_id: str, participant_id: str) -> SendingRead:
+        with self._lock:
+            row = self._invitations.get((wave_id, participant_id))
+            return SendingRead(
+                invitation=_copy(row.invitation) if row is not None else None,
+                participant=_copy(self._participants.get((event_id, participant_id))),
+                wave=_copy(self._waves.get((event_id, wave_id))),
+                event=_copy(self._events.get(event_id)),
+            )
+
     def claim(self, token: TokenGrant, *, email_key: str, now: datetime) -> ClaimOutcome:
         wave_id, participant_id, kind = token.wave_id, token.participant_id, token.kind
         with self._lock:
+            person = self._participants.get((token.event_id, participant_id))
+            if person is not None and person.erased_at is not None:
+                return ClaimOutcome.ERASED
             row = self._invitations.get((wave_id, participant_id))
             inv = row.invitation if row else None
             if (

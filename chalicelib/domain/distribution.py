@@ -3,7 +3,10 @@
 At most one email per (participant, wave, kind): the sender *claims* before it sends, with a conditional
 write that fails when the kind was claimed before. SES's own Send/Delivery/Bounce events (through SNS)
 are the *mark*. A crash between claim and send leaves a claim with no Send event: never resent blindly,
-and listed for reconciliation. Normal path: one DynamoDB transaction plus one SES call per email.
+and listed for reconciliation. A queued job carries IDs only (``messages``): the sender reads the address, the
+name and the rest when it sends, and sends nothing to a participant erased meanwhile; the claim checks it
+again, in its transaction. Normal path: one DynamoDB read (BatchGetItem), one DynamoDB transaction and one SES
+call per email.
 """
 
 from __future__ import annotations
@@ -14,8 +17,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from chalicelib.domain.errors import NotFound, ValidationFailed
-from chalicelib.domain.messages import SendJob
-from chalicelib.domain.model import INVITATION, Event, Invitation, Participant, TokenGrant, Wave, is_manual, manual_kind
+from chalicelib.domain.messages import Letter, SendJob
+from chalicelib.domain.model import INVITATION, Invitation, Participant, TokenGrant, Wave, is_manual, manual_kind
 from chalicelib.domain.participants import email_key
 from chalicelib.domain.ports import (
     ClaimOutcome,
@@ -53,7 +56,6 @@ def dispatch_due(store: Store, queue: SendQueue, now: datetime, *, limit: int) -
     sender's claim drops the duplicate.
     """
     report = DispatchReport()
-    events: dict[str, Event] = {}
     waves: dict[tuple[str, str], Wave] = {}
     participants: dict[tuple[str, str], Participant] = {}
     batch: list[tuple[Invitation, str, SendJob]] = []
@@ -79,8 +81,6 @@ def dispatch_due(store: Store, queue: SendQueue, now: datetime, *, limit: int) -
         if key not in waves:
             waves[key] = store.get_wave(*key)
         wave = waves[key]
-        if inv.event_id not in events:
-            events[inv.event_id] = store.get_event(inv.event_id)
         if kind in inv.sent_kinds and wave.closes_at is not None and wave.closes_at > now:
             # Queued and claimed before, then the run died before moving the due time on: move it on
             # now, so the following reminder is still owed (dropping it would lose every reminder).
@@ -104,7 +104,7 @@ def dispatch_due(store: Store, queue: SendQueue, now: datetime, *, limit: int) -
             store.reschedule(inv, None, None)
             report.skipped += 1
             continue
-        batch.append((inv, kind, SendJob.for_invitation(inv, kind, person, events[inv.event_id], wave)))
+        batch.append((inv, kind, SendJob.for_invitation(inv, kind)))
         report.waves.add(inv.wave_id)
         if len(batch) >= 10:
             flush()
@@ -127,7 +127,6 @@ def send_wave_now(
 
 def remind_now(store: Store, queue: SendQueue, event_id: str, wave_id: str, now: datetime) -> dict[str, Any]:
     """One reminder now, outside the schedule, to everyone invited who has not completed or opted out."""
-    event = store.get_event(event_id)
     wave = store.get_wave(event_id, wave_id)
     if wave.closes_at is None or wave.closes_at <= now:
         raise ValidationFailed("the wave is closed")
@@ -145,7 +144,7 @@ def remind_now(store: Store, queue: SendQueue, event_id: str, wave_id: str, now:
         ):
             continue
         manual = manual_kind(sum(1 for kind in inv.sent_kinds if is_manual(kind)) + 1)
-        jobs.append(SendJob.for_invitation(inv, manual, person, event, wave).to_message())
+        jobs.append(SendJob.for_invitation(inv, manual).to_message())
     for start in range(0, len(jobs), 10):
         queue.enqueue(jobs[start : start + 10])
     return {"wave_id": wave_id, "queued": len(jobs)}
@@ -160,37 +159,47 @@ def send_job(
     base_url: str,
     now: datetime,
 ) -> str:
-    """Send one queued email (the decoded queue message) at most once. Returns what happened; raises
-    RetryLater when throttled, ValueError when the message is not a send job this version wrote."""
+    """Send one queued email (the decoded queue message) at most once. Returns what happened ("erased" when
+    the participant was erased since the job was queued: nothing sent, no link written); raises RetryLater when
+    throttled, ValueError when the message is not a send job this version reads."""
     job = SendJob.from_message(message)
     kind = job.kind
+    found = store.read_for_sending(job.event_id, job.wave_id, job.participant_id)
+    person, inv = found.participant, found.invitation
+    if person is None or person.erased_at is not None or not person.email:
+        return "erased"
+    if inv is None:
+        return str(ClaimOutcome.ALREADY.value)  # as the claim would say: no invitation to claim
+    if found.wave is None or found.event is None:
+        return str(ClaimOutcome.CLOSED.value)
+    letter = Letter.of(job, inv, person, found.event, found.wave)
     token = new_token()
-    closes = job.closes_at or now
+    closes = letter.closes_at or now
     grant = TokenGrant(
         token_hash=hash_token(token),
         event_id=job.event_id,
         wave_id=job.wave_id,
         participant_id=job.participant_id,
         kind=kind,
-        cells=dict(job.cells),
-        language=job.language,
-        panel_id=job.panel_id,
-        questionnaire_id=job.questionnaire_id,
-        questionnaire_version=job.questionnaire_version,
+        cells=dict(letter.cells),
+        language=letter.language,
+        panel_id=letter.panel_id,
+        questionnaire_id=letter.questionnaire_id,
+        questionnaire_version=letter.questionnaire_version,
         expires_at=closes + TOKEN_GRACE,
     )
     # Built whole before the claim: a message that cannot be built is never claimed and then dropped.
-    email = compose(renderer, job, token, base_url=base_url)
+    email = compose(renderer, letter, token, base_url=base_url)
     reason = unsendable_reason(mailer, email)
     if reason is not None:
-        store.mark_unsendable(job.wave_id, job.participant_id, kind, job.cells, reason)
+        store.mark_unsendable(job.wave_id, job.participant_id, kind, letter.cells, reason)
         return "unsendable"
-    outcome = store.claim(grant, email_key=job.email_key, now=now)
+    outcome = store.claim(grant, email_key=letter.email_key, now=now)
     if outcome is ClaimOutcome.BUSY:
         raise RetryLater("claim throttled")
     if outcome is ClaimOutcome.SUPPRESSED:
         if kind == INVITATION:
-            store.mark_suppressed(job.wave_id, job.participant_id, job.cells)
+            store.mark_suppressed(job.wave_id, job.participant_id, letter.cells)
         return "suppressed"
     if outcome is not ClaimOutcome.CLAIMED:
         return str(outcome.value)
@@ -202,11 +211,11 @@ def send_job(
             participant_id=job.participant_id,
             kind=kind,
             token_hash=grant.token_hash,
-            cells=job.cells,
+            cells=letter.cells,
         )
         raise RetryLater("SES throttled") from exc
     except SendRejected as exc:
-        store.mark_send_failed(job.wave_id, job.participant_id, job.cells, str(exc)[:200])
+        store.mark_send_failed(job.wave_id, job.participant_id, letter.cells, str(exc)[:200])
         return "rejected"
     return "sent"
 
@@ -224,25 +233,25 @@ def unsendable_reason(mailer: Mailer, email: OutgoingEmail) -> str | None:
     return None
 
 
-def compose(renderer: EmailRenderer, job: SendJob, token: str, *, base_url: str) -> OutgoingEmail:
-    lang = job.language
+def compose(renderer: EmailRenderer, letter: Letter, token: str, *, base_url: str) -> OutgoingEmail:
+    lang = letter.language
     survey_url = f"{base_url}/s/{token}"
     unsubscribe_url = f"{base_url}/u/{token}"
-    closes = job.closes_at
-    template = "invitation" if job.kind == INVITATION else "reminder"
+    closes = letter.closes_at
+    template = "invitation" if letter.kind == INVITATION else "reminder"
     subject, html, text = renderer.render_email(
         template,
         lang,
         {
-            "name": job.name,
-            "event_title": job.event_title,
+            "name": letter.name,
+            "event_title": letter.event_title,
             "survey_url": survey_url,
             "unsubscribe_url": unsubscribe_url,
             "closes_on": closes,
         },
     )
     return OutgoingEmail(
-        to=job.email,
+        to=letter.email,
         subject=subject,
         html=html,
         text=text,
@@ -251,10 +260,10 @@ def compose(renderer: EmailRenderer, job: SendJob, token: str, *, base_url: str)
             "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
         },
         tags={
-            "ef-wave": job.wave_id,
-            "ef-participant": job.participant_id,
-            "ef-event": job.event_id,
-            "ef-kind": job.kind,
+            "ef-wave": letter.wave_id,
+            "ef-participant": letter.participant_id,
+            "ef-event": letter.event_id,
+            "ef-kind": letter.kind,
         },
     )
 

@@ -1,8 +1,12 @@
-"""The send job: what travels on the send queue from the scheduler to the sender, and its one encoding.
+"""The send job: what travels on the send queue from the scheduler to the sender, and its one encoding; and the
+letter, what the sender reads at send time to compose the email.
 
-Everything the sender needs is in the message, so sending reads nothing before its claim. The message is
-versioned: a sender meeting a version it does not know refuses the message (it goes to the dead-letter
-queue) instead of guessing.
+A message carries IDs only (event, wave, participant, kind): no address, no name, nothing a dead-letter queue
+would keep for its fourteen days. The sender reads the rest when it sends (``InvitationStore.read_for_sending``),
+so an erasure, or a change of address, made while the job waited in the queue is what the email follows. The
+message is versioned: a sender meeting a version it does not know refuses the message (it goes to the
+dead-letter queue) instead of guessing. Version 1 messages, which also carried the address, the name and the
+rest, may still be queued when version 2 is deployed: they are read for their IDs, their other fields ignored.
 """
 
 from __future__ import annotations
@@ -14,12 +18,52 @@ from typing import Any
 
 from chalicelib.domain.model import Event, Invitation, Participant, Wave
 
-MESSAGE_VERSION = 1
+MESSAGE_VERSION = 2
+READ_VERSIONS = (1, MESSAGE_VERSION)  # version 1 carried personal data too: only its IDs are read
 
 
 @dataclass(frozen=True)
 class SendJob:
     """One email to send: this kind (invitation, reminder-N or manual-N) to this participant of this wave."""
+
+    event_id: str
+    wave_id: str
+    participant_id: str
+    kind: str
+
+    @classmethod
+    def for_invitation(cls, inv: Invitation, kind: str) -> SendJob:
+        return cls(event_id=inv.event_id, wave_id=inv.wave_id, participant_id=inv.participant_id, kind=kind)
+
+    def to_message(self) -> dict[str, Any]:
+        """The queue message (a JSON object): IDs only."""
+        return {
+            "v": MESSAGE_VERSION,
+            "event_id": self.event_id,
+            "wave_id": self.wave_id,
+            "participant_id": self.participant_id,
+            "kind": self.kind,
+        }
+
+    @classmethod
+    def from_message(cls, message: Any) -> SendJob:
+        """Read a queue message back; ValueError (and no personal data in it) when it is not one we wrote."""
+        if not isinstance(message, Mapping) or message.get("v") not in READ_VERSIONS:
+            raise ValueError("not a send job this version understands")
+        try:
+            fields = {name: message[name] for name in ("event_id", "wave_id", "participant_id", "kind")}
+        except KeyError:
+            raise ValueError("a send job with a missing or malformed field") from None
+        if not all(isinstance(value, str) and value for value in fields.values()):
+            raise ValueError("a send job with a missing or malformed field")
+        return cls(**fields)
+
+
+@dataclass(frozen=True)
+class Letter:
+    """One email as the sender composes it: the job, and what was read for it when it was sent (the address and
+    name of the participant, the invitation's language, cells and panel, the event's title, the wave's
+    questionnaire and closing). Never queued."""
 
     event_id: str
     wave_id: str
@@ -37,12 +81,12 @@ class SendJob:
     closes_at: datetime | None = None
 
     @classmethod
-    def for_invitation(cls, inv: Invitation, kind: str, person: Participant, event: Event, wave: Wave) -> SendJob:
+    def of(cls, job: SendJob, inv: Invitation, person: Participant, event: Event, wave: Wave) -> Letter:
         return cls(
-            event_id=inv.event_id,
-            wave_id=inv.wave_id,
-            participant_id=inv.participant_id,
-            kind=kind,
+            event_id=job.event_id,
+            wave_id=job.wave_id,
+            participant_id=job.participant_id,
+            kind=job.kind,
             email=person.email,
             name=person.full_name,
             language=inv.language,
@@ -54,52 +98,3 @@ class SendJob:
             questionnaire_version=wave.questionnaire_version,
             closes_at=wave.closes_at,
         )
-
-    def to_message(self) -> dict[str, Any]:
-        """The queue message (a JSON object)."""
-        return {
-            "v": MESSAGE_VERSION,
-            "event_id": self.event_id,
-            "wave_id": self.wave_id,
-            "participant_id": self.participant_id,
-            "kind": self.kind,
-            "email": self.email,
-            "name": self.name,
-            "language": self.language,
-            "email_key": self.email_key,
-            "cells": dict(self.cells),
-            "panel_id": self.panel_id,
-            "event_title": self.event_title,
-            "questionnaire_id": self.questionnaire_id,
-            "questionnaire_version": self.questionnaire_version,
-            "closes_at": self.closes_at.isoformat() if self.closes_at else None,
-        }
-
-    @classmethod
-    def from_message(cls, message: Any) -> SendJob:
-        """Read a queue message back; ValueError (and no personal data in it) when it is not one we wrote."""
-        if not isinstance(message, Mapping) or message.get("v") != MESSAGE_VERSION:
-            raise ValueError("not a send job this version understands")
-        try:
-            cells = message["cells"]
-            if not isinstance(cells, Mapping):
-                raise TypeError("cells")
-            closes = message.get("closes_at")
-            return cls(
-                event_id=str(message["event_id"]),
-                wave_id=str(message["wave_id"]),
-                participant_id=str(message["participant_id"]),
-                kind=str(message["kind"]),
-                email=str(message["email"]),
-                name=str(message["name"]),
-                language=str(message["language"]),
-                event_title=str(message["event_title"]),
-                email_key=str(message["email_key"]),
-                cells={str(k): str(v) for k, v in cells.items()},
-                panel_id=str(message["panel_id"]),
-                questionnaire_id=str(message["questionnaire_id"]),
-                questionnaire_version=int(message["questionnaire_version"]),
-                closes_at=datetime.fromisoformat(closes) if closes else None,
-            )
-        except (KeyError, TypeError, ValueError):
-            raise ValueError("a send job with a missing or malformed field") from None

@@ -61,10 +61,12 @@ def prepare_import(store: Store, event_id: str, csv_text: str, *, secret: str, n
 def write_participants(
     store: Store, event: Event, participants: Sequence[Participant], *, panel_secret: str, now: datetime
 ) -> int:
-    """Write whole participants (never half a row), then plan their invitations in the live waves."""
+    """Write whole participants (never half a row), then plan their invitations in the live waves. A participant
+    erased since the list was read (a chunk queued before the erasure, say) is neither written nor invited."""
     if not participants:
         return 0
-    store.put_participants(participants)
+    refused = set(store.put_participants(participants))
+    participants = [p for p in participants if p.participant_id not in refused]
     planned = 0
     for wave in store.list_waves(event.event_id):
         if wave.status != "closed":

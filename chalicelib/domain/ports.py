@@ -21,6 +21,7 @@ class ClaimOutcome(enum.Enum):
     SUPPRESSED = "suppressed"
     CLOSED = "closed"
     BUSY = "busy"
+    ERASED = "erased"  # the participant was erased: nothing is sent, no link written
 
 
 class SubmitOutcome(enum.Enum):
@@ -38,6 +39,17 @@ class OutgoingEmail:
     text: str
     headers: Mapping[str, str]
     tags: Mapping[str, str]
+
+
+@dataclass(frozen=True)
+class SendingRead:
+    """What the sender reads for one send job, in one call: the invitation, its participant, the wave and the
+    event, each None when it is not stored (any more)."""
+
+    invitation: Invitation | None
+    participant: Participant | None
+    wave: Wave | None
+    event: Event | None
 
 
 class SendRejected(Exception):
@@ -114,7 +126,10 @@ class ParticipantStore(Protocol):
 
     def get_participant(self, event_id: str, participant_id: str) -> Participant: ...
 
-    def put_participants(self, participants: Iterable[Participant]) -> None: ...
+    def put_participants(self, participants: Iterable[Participant]) -> list[str]:
+        """Write whole participants, each unless erased since its ``updated_at`` (an import or a chunk read
+        before the erasure); returns the IDs so refused."""
+        ...
 
     def find_participant(self, participant_id: str) -> Participant: ...
 
@@ -154,9 +169,14 @@ class InvitationStore(Protocol):
 
     def went_out_at(self, wave_id: str, participant_id: str) -> datetime | None: ...
 
+    def read_for_sending(self, event_id: str, wave_id: str, participant_id: str) -> SendingRead:
+        """What one email needs, read when it is sent (a send job carries IDs only): one batched read."""
+        ...
+
     def claim(self, token: TokenGrant, *, email_key: str, now: datetime) -> ClaimOutcome:
         """Claim the right to send the email of ``token.kind`` to ``token``'s invitee, atomically with storing
-        the link token and counting the invitation in the token's cells."""
+        the link token and counting the invitation in the token's cells; ERASED (nothing written) when the
+        participant is erased, whenever the erasure came."""
         ...
 
     def release(

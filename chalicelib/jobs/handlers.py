@@ -100,6 +100,7 @@ def send_records(bodies: list[str]) -> dict[str, int]:
         ("rejected", "EmailsFailed"),
         ("unsendable", "EmailsFailed"),
         ("suppressed", "EmailsSuppressed"),
+        ("erased", "EmailsSkippedErased"),
     ):
         if outcomes.get(name):
             count(metric, outcomes[name])

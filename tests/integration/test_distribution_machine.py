@@ -1,13 +1,16 @@
 """A Hypothesis state machine over the real handlers (in-process moto, a fresh stack per example): schedule
 runs, duplicate deliveries (one after the other, or two workers on the same message at once) and lost
 deletes, crashes on either side of SES, SES throttling, DynamoDB throttling of the claim and mark writes
-(absorbed by botocore's retries, or not), answers, opt-outs, "send now" and manual reminders, in any order.
+(absorbed by botocore's retries, or not), answers, opt-outs, "send now" and manual reminders, and erasures
+while the participant's jobs are queued (or in the dead-letter queue), in any order.
 
 Invariants: at most one email SES accepted per (participant, wave, kind); nothing to a suppressed address;
-no email after an opt-out or a bounce, and no reminder after an answer; and at quiescence (queue drained,
+no email after an opt-out or a bounce, and no reminder after an answer; no email SES accepts after the
+participant's erasure, and no link token stored for them after it; and at quiescence (queue drained,
 dead letters redriven, faults off) exactly one invitation per participant who was not suppressed beforehand,
 except where a crash hit after the claim and before SES took the message: the design drops that email
-rather than risk a second one (at most once), so there it is zero, never two.
+rather than risk a second one (at most once), so there it is zero, never two; and an erased participant has
+at most the one invitation that went before the erasure.
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ from moto import mock_aws
 from moto.core import DEFAULT_ACCOUNT_ID
 
 from chalicelib import clients, container
-from chalicelib.domain import answering, distribution, events, planning, waves
+from chalicelib.domain import answering, distribution, erasure, events, planning, waves
 from chalicelib.domain.errors import DomainError, TemporarilyUnavailable
 from chalicelib.domain.participants import email_key
 from chalicelib.domain.tokens import hash_token
@@ -159,6 +162,7 @@ class DistributionMachine(RuleBasedStateMachine):
         self.opted_out: set[str] = set()
         self.bounced: set[str] = set()
         self.bouncing: set[str] = set()  # bounced by the emails of the current step (after they went)
+        self.erased: set[str] = set()
         self.ses = container.mailer().ses
         assert self.ses is clients.client("ses")
         self.ses.meta.events.register("before-call.ses.SendRawEmail", self._before_ses)
@@ -264,7 +268,8 @@ class DistributionMachine(RuleBasedStateMachine):
         """The i-th (modulo) participant who has an email, with the link of their latest one."""
         latest: dict[str, str] = {}
         for message in self.ses_backend.sent_messages:
-            latest[recipient(message)] = link_token(message)
+            if self.pid[recipient(message)] not in self.erased:  # an erased person's links are revoked
+                latest[recipient(message)] = link_token(message)
         if not latest:
             return None
         address = sorted(latest)[i % len(latest)]
@@ -385,6 +390,28 @@ class DistributionMachine(RuleBasedStateMachine):
         STEPS.step("remind")
         distribution.remind_now(container.store(), container.send_queue(), self.event_id, self.wave_id, self.now)
 
+    @rule(i=st.integers(0, len(PEOPLE) - 1), first=st.sampled_from([None, "send_now", "remind"]))
+    def erase(self, i: int, first: str | None) -> None:
+        """An admin erases a participant, whatever of theirs is queued: an invitation, a reminder, a throttled
+        retry, a dead letter (the quiescence redrives those); ``first``, jobs are queued just before."""
+        STEPS.step("erase")
+        if first == "send_now":
+            self.send_now()
+        elif first == "remind":
+            try:
+                self.remind()
+            except DomainError:
+                pass  # the wave is not open yet, or closed
+        pid = self.pid[ADDRESSES[i]]
+        queued = int(
+            self.sqs.get_queue_attributes(
+                QueueUrl=self.outputs["SendQueueUrl"], AttributeNames=["ApproximateNumberOfMessages"]
+            )["Attributes"]["ApproximateNumberOfMessages"]
+        )
+        STEPS.note("erased with jobs queued" if queued else "erased with the queue empty")
+        erasure.erase_participant(container.store(), pid, now=self.now)
+        self.erased.add(pid)
+
     # Invariants ------------------------------------------------------------------------------------------
     @invariant()
     def at_most_one_email_per_participant_wave_and_kind(self) -> None:
@@ -394,9 +421,20 @@ class DistributionMachine(RuleBasedStateMachine):
             assert self.address[pid] != BLOCKED, "an email to an address suppressed before the wave"
             assert pid not in self.opted_out | self.bounced, "an email after an opt-out or a bounce"
             assert kind == "invitation" or pid not in self.completed, "a reminder after an answer"
+            assert pid not in self.erased, "an email after the participant's erasure"
         counts = Counter(self.accepted)
         assert all(n == 1 for n in counts.values()), counts
         self.bounced |= self.bouncing
+
+    @invariant()
+    def no_link_stored_for_an_erased_participant(self) -> None:
+        """Erasure revoked every link they had; any link stored for them now was written after it."""
+        if not self.erased:
+            return
+        table = container.settings().table("tokens")
+        items = boto3.client("dynamodb", region_name="us-east-1").scan(TableName=table)["Items"]
+        written = {i["participant_id"]["S"] for i in items} & self.erased
+        assert not written, "a link token stored for a participant after their erasure"
 
     def teardown(self) -> None:
         try:
@@ -445,11 +483,14 @@ class DistributionMachine(RuleBasedStateMachine):
         else:
             raise AssertionError("the queue never drained")
         self.at_most_one_email_per_participant_wave_and_kind()
+        self.no_link_stored_for_an_erased_participant()
         invitations = Counter(pid for pid, wave, kind in self.accepted if kind == "invitation")
         event(f"emails: {len(self.accepted)}, lost to a crash: {len(self.lost)}")
         for address, pid in self.pid.items():
             if address == BLOCKED:
                 assert invitations[pid] == 0
+            elif pid in self.erased:
+                assert invitations[pid] <= 1, "only what went before the erasure"
             elif (pid, "invitation") in self.lost:
                 assert invitations[pid] == 0, "a claim lost to a crash is never resent blindly"
             else:

@@ -13,7 +13,7 @@ import pytest
 from botocore.stub import Stubber
 
 from chalicelib import clients
-from tests.support.api import event_ending, import_rows, make_wave, send_route
+from tests.support.api import event_ending, import_rows, make_wave, participants, send_route
 from tests.support.clock import Clock, at
 from tests.support.data import ANSWERS, FORM, YEAR, row
 from tests.support.emf import emf_metrics
@@ -48,7 +48,8 @@ def test_given_a_wave_goes_out_and_comes_back_then_every_outcome_is_an_emf_metri
     # Wave 1: SES accepts three emails and refuses one for good.
     first = make_wave(client, admin, event_id)
     send_route(client, admin, event_id, first)
-    bodies = {json.loads(b)["email"]: b for b in stack.queue_bodies()}
+    address = {p["participant_id"]: email for email, p in participants(client, admin, event_id).items()}
+    bodies = {address[json.loads(b)["participant_id"]]: b for b in stack.queue_bodies()}  # jobs carry IDs only
     emf()
     send(client, [bodies[a] for a in (OK, BOUNCE, COMPLAINT)])
     ses = clients.client("ses")

@@ -261,6 +261,24 @@ def test_participants_list_by_id_and_are_found_in_any_event(store: Store) -> Non
     assert store.get_participant("ev-1", "p-1").organisation == "Example University"
 
 
+def test_a_participant_erased_since_their_row_was_read_is_not_written_again(store: Store) -> None:
+    store.put_participants([participant("p-1"), participant("p-2")])
+    read = [replace(participant(f"p-{n}"), organisation="New Org", updated_at=NOW + timedelta(minutes=1)) for n in "12"]
+    erased_at = NOW + timedelta(minutes=2)
+    store.erase_participant(participant("p-1"), [], erased_at)  # after the rows were read, before they are written
+    assert store.put_participants(read) == ["p-1"]
+    kept = store.get_participant("ev-1", "p-1")
+    assert (kept.email, kept.full_name, kept.organisation, kept.erased_at) == ("", "", "", erased_at)
+    assert store.get_participant("ev-1", "p-2").organisation == "New Org"
+    # Registered again after the erasure (a list read since): written, as the merge decided.
+    again = replace(participant("p-1"), updated_at=erased_at + timedelta(seconds=1))
+    assert store.put_participants([again]) == []
+    assert store.get_participant("ev-1", "p-1") == again
+    # Erased at the very instant the row was made: the erasure wins.
+    store.erase_participant(participant("p-1"), [], erased_at + timedelta(seconds=2))
+    assert store.put_participants([replace(again, updated_at=erased_at + timedelta(seconds=2))]) == ["p-1"]
+
+
 # Waves -------------------------------------------------------------------------------------------------------
 def test_waves_read_back_with_their_rules_to_the_second(store: Store) -> None:
     absolute = replace(
@@ -613,6 +631,37 @@ def test_erasure_clears_the_person_revokes_every_link_and_stops_every_email(stor
         assert (gone.due_at, gone.due_kind) == (None, None)
     assert [i.participant_id for i in store.due_invitations(NOW + timedelta(days=30), 10)] == ["p-2"]
     assert store.erase_participant(participant("p-1"), ["w-1", "w-2"], later) == 0  # a retry finds nothing left
+
+
+def test_an_erased_participant_is_never_claimed_for_whatever_was_queued(store: Store) -> None:
+    store.put_participants([participant("p-1"), participant("p-2")])
+    sent_wave(store, "p-1")
+    store.create_invitations([invitation("p-2")])
+    store.erase_participant(participant("p-1"), ["w-1"], NOW)
+    store.erase_participant(participant("p-2"), ["w-1"], NOW)
+    # Erased after the jobs were queued (and after the sender read them): the claim refuses, writes nothing.
+    assert claim(store, "p-1", kind="reminder-1") is ClaimOutcome.ERASED
+    assert claim(store, "p-2") is ClaimOutcome.ERASED
+    assert store.get_invitation("w-1", "p-1").sent_kinds == {"invitation"}
+    assert store.get_invitation("w-1", "p-2").sent_kinds == set()
+    assert store.get_token("hash-p-1-reminder-1") is None and store.get_token("hash-p-2-invitation") is None
+    assert store.read_cells("w-1", "language") == {"en": {"f:invited": 1}}
+
+
+def test_the_sender_reads_invitation_participant_wave_and_event_at_once(store: Store) -> None:
+    store.put_event(event())
+    store.put_participants([participant("p-1")])
+    sent_wave(store, "p-1")
+    found = store.read_for_sending("ev-1", "w-1", "p-1")
+    assert found.invitation == store.get_invitation("w-1", "p-1")
+    assert found.participant == store.get_participant("ev-1", "p-1")
+    assert found.wave == store.get_wave("ev-1", "w-1")
+    assert found.event == store.get_event("ev-1")
+    store.erase_participant(participant("p-1"), ["w-1"], NOW)
+    erased = store.read_for_sending("ev-1", "w-1", "p-1").participant
+    assert erased is not None and erased.erased_at == NOW and erased.email == ""
+    gone = store.read_for_sending("ev-2", "w-9", "p-9")
+    assert (gone.invitation, gone.participant, gone.wave, gone.event) == (None, None, None, None)
 
 
 def test_a_scrub_replaces_the_answers_as_a_new_version_unless_they_changed(store: Store) -> None:

@@ -1,5 +1,5 @@
-"""DynamoStore, sending: the claims that make sending exactly-once, their release, the recorded outcomes
-and the suppressions."""
+"""DynamoStore, sending: what the sender reads for a job, the claims that make sending exactly-once, their
+release, the recorded outcomes and the suppressions."""
 
 from __future__ import annotations
 
@@ -7,23 +7,72 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from pynamodb.exceptions import PutError, TransactWriteError
+from botocore.exceptions import BotoCoreError, ClientError
+from pynamodb.exceptions import GetError, PutError, TransactWriteError
 
 from chalicelib.adapters import tables as t
 from chalicelib.adapters.outcomes import OutcomeMarks
-from chalicelib.adapters.store.base import Tx
+from chalicelib.adapters.store.base import StoreBusy, Tx
+from chalicelib.adapters.store.events import DynamoEvents
+from chalicelib.adapters.store.invitations import DynamoInvitations
+from chalicelib.adapters.store.participants import DynamoParticipants
+from chalicelib.adapters.store.waves import DynamoWaves
 from chalicelib.domain.cells import spread
 from chalicelib.domain.errors import TemporarilyUnavailable
 from chalicelib.domain.model import TokenGrant
-from chalicelib.domain.ports import ClaimOutcome
+from chalicelib.domain.ports import ClaimOutcome, SendingRead
+
+_READ_ATTEMPTS = 4  # a BatchGetItem DynamoDB answers only in part is asked again for the rest, this often
 
 
 class DynamoSending(OutcomeMarks):
+    def read_for_sending(self, event_id: str, wave_id: str, participant_id: str) -> SendingRead:
+        """The invitation, the participant, the wave and the event of one send job: one BatchGetItem over the
+        four tables (read again only for keys DynamoDB left unprocessed). The participant and the invitation are
+        read strongly consistent, so an erasure or a claim that finished before is seen; the claim checks the
+        participant again anyway, in its transaction."""
+        keys: dict[type[t.Model], dict[str, Any]] = {
+            t.InvitationItem: {"wave_id": {"S": wave_id}, "participant_id": {"S": participant_id}},
+            t.ParticipantItem: {"event_id": {"S": event_id}, "participant_id": {"S": participant_id}},
+            t.WaveItem: {"event_id": {"S": event_id}, "wave_id": {"S": wave_id}},
+            t.EventItem: {"event_id": {"S": event_id}},
+        }
+        models = {model.Meta.table_name: model for model in keys}
+        consistent = {t.InvitationItem, t.ParticipantItem}
+        request: dict[str, Any] = {
+            model.Meta.table_name: {"Keys": [key], "ConsistentRead": model in consistent} for model, key in keys.items()
+        }
+        found: dict[type[t.Model], Any] = {}
+        connection = t.connection()
+        for _ in range(_READ_ATTEMPTS):
+            try:
+                answer = connection.dispatch("BatchGetItem", {"RequestItems": request})
+            except (BotoCoreError, ClientError) as exc:
+                raise GetError("Failed to batch get items", exc) from exc  # mapped to StoreBusy if throttled
+            for table, items in (answer.get("Responses") or {}).items():
+                for raw in items:
+                    found[models[table]] = models[table].from_raw_data(raw)
+            request = answer.get("UnprocessedKeys") or {}
+            if not request:
+                break
+        else:
+            raise StoreBusy(dynamodb_operation="BatchGetItem", error_code="UnprocessedKeys")
+        invitation, participant = found.get(t.InvitationItem), found.get(t.ParticipantItem)
+        wave, event = found.get(t.WaveItem), found.get(t.EventItem)
+        return SendingRead(
+            invitation=DynamoInvitations._invitation(invitation) if invitation is not None else None,
+            participant=DynamoParticipants._participant(participant) if participant is not None else None,
+            wave=DynamoWaves._wave(wave) if wave is not None else None,
+            event=DynamoEvents._event(event) if event is not None else None,
+        )
+
     def claim(self, token: TokenGrant, *, email_key: str, now: datetime) -> ClaimOutcome:
         """Claim the right to send one email, atomically with its token and the invited count.
 
         One transaction: the invitation must not have this kind yet (at most one email per kind), the
-        address must not be suppressed, and the wave must still be open.
+        address must not be suppressed, the wave must still be open, and the participant must not be erased (a
+        ConditionCheck on their item, so an erasure between the sender's read and this claim still wins; a
+        participant not stored at all is the sender's read's to refuse, as erased).
         """
         event_id, wave_id, participant_id, kind = token.event_id, token.wave_id, token.participant_id, token.kind
         condition = (
@@ -44,6 +93,13 @@ class DynamoSending(OutcomeMarks):
                 if kind == "invitation":  # a reminder leaves "delivered" or "opened" as they are
                     actions.append(t.InvitationItem.status.set("sent"))
                 tx.update("invitation", t.InvitationItem(wave_id, participant_id), actions=actions, condition=condition)
+                tx.check(
+                    "participant",
+                    t.ParticipantItem,
+                    event_id,
+                    participant_id,
+                    condition=t.ParticipantItem.erased_at.does_not_exist(),
+                )
                 tx.check(
                     "suppression", t.SuppressionItem, email_key, condition=t.SuppressionItem.email_key.does_not_exist()
                 )
@@ -75,6 +131,8 @@ class DynamoSending(OutcomeMarks):
                 failed = tx.failed(exc)
             except TemporarilyUnavailable:
                 return ClaimOutcome.BUSY
+            if "participant" in failed:
+                return ClaimOutcome.ERASED
             if "invitation" in failed:
                 return ClaimOutcome.ALREADY
             if "suppression" in failed:

@@ -10,7 +10,7 @@ from chalicelib.api.dashboard.framework import LANGUAGE_NAMES, Ctx, bp, page, pa
 from chalicelib.api.errors import html_response
 from chalicelib.api.request import base_path
 from chalicelib.domain import catalogue, distribution
-from chalicelib.domain.messages import SendJob
+from chalicelib.domain.messages import Letter
 from chalicelib.domain.model import INVITATION, Event, Wave, reminder_kind
 from chalicelib.domain.ports import OutgoingEmail
 from chalicelib.domain.questionnaires import Questionnaire
@@ -31,7 +31,7 @@ def _preview_subject(event_id: str, wave_id: str) -> tuple[Event, Wave, Question
 
 def _sample_email(event: Event, wave: Wave, lang: str, kind: str) -> OutgoingEmail:
     """The email exactly as the sender composes it, for a sample participant and a dummy link."""
-    job = SendJob(
+    letter = Letter(
         event_id=event.event_id,
         wave_id=wave.wave_id,
         participant_id="preview",
@@ -43,7 +43,7 @@ def _sample_email(event: Event, wave: Wave, lang: str, kind: str) -> OutgoingEma
         closes_at=wave.closes_at,
     )
     base = container.settings().public_base_url
-    return distribution.compose(container.renderer(), job, "preview-link-not-a-real-token", base_url=base)
+    return distribution.compose(container.renderer(), letter, "preview-link-not-a-real-token", base_url=base)
 
 
 @page("/dashboard/events/{event_id}/waves/{wave_id}/preview", role="admin")
