@@ -16,7 +16,7 @@ from __future__ import annotations
 import copy
 import json
 import threading
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any, TypeVar
@@ -73,6 +73,7 @@ class MemoryStore(OutcomeMarks):
         self._lock = threading.RLock()
         self._events: dict[str, Event] = {}
         self._imports: dict[tuple[str, str], ImportJob] = {}
+        self._chunks: dict[tuple[str, str, int], list[dict[str, Any]]] = {}
         self._participants: dict[tuple[str, str], Participant] = {}
         self._waves: dict[tuple[str, str], Wave] = {}
         self._invitations: dict[tuple[str, str], _InvitationRow] = {}
@@ -145,6 +146,32 @@ class MemoryStore(OutcomeMarks):
             if job is not None and job.status == "running":
                 job.status = status  # type: ignore[assignment]
                 job.finished_at = _utc(now)
+
+    def put_import_chunks(
+        self, event_id: str, import_id: str, chunks: Sequence[Sequence[Mapping[str, Any]]], expires_at: datetime
+    ) -> None:
+        with self._lock:
+            for number, records in enumerate(chunks):
+                self._chunks[(event_id, import_id, number)] = json.loads(json.dumps(list(records)))
+
+    def import_chunk(self, event_id: str, import_id: str, chunk: int) -> list[dict[str, Any]] | None:
+        with self._lock:
+            records = self._chunks.get((event_id, import_id, chunk))
+            return None if records is None else json.loads(json.dumps(records))
+
+    def drop_import_chunk(self, event_id: str, import_id: str, chunk: int) -> None:
+        with self._lock:
+            self._chunks.pop((event_id, import_id, chunk), None)
+
+    def scrub_import_chunks(self, event_id: str, participant_id: str) -> int:
+        with self._lock:
+            changed = 0
+            for (eid, _, _), records in self._chunks.items():
+                kept = [r for r in records if r.get("participant_id") != participant_id]
+                if eid == event_id and len(kept) != len(records):
+                    records[:] = kept
+                    changed += 1
+            return changed
 
     # Participants --------------------------------------------------------------------------------
     def list_participants(self, event_id: str) -> list[Participant]:

@@ -259,7 +259,8 @@ class AuthAttemptItem(Model):
 class ImportItem(Model):
     """imports: background imports of registration lists, per event (Query by event for the event page,
     GetItem for the status page, UpdateItem ADD for each chunk written). No personal data: counts, row
-    numbers and reasons. Expires by TTL a month after the import."""
+    numbers and reasons. Expires by TTL a month after the import. (The same table holds the chunks' rows
+    until they are written: ``ImportChunkItem``.)"""
 
     class Meta(_Meta):
         logical = "imports"
@@ -282,6 +283,21 @@ class ImportItem(Model):
     expires_at = TTLAttribute(null=True)
 
 
+class ImportChunkItem(Model):
+    """imports, too: the rows of one chunk of a background import, waiting for the sender to write them, so
+    the queue message carries IDs only (issue 13, defect 4). Range key ``#chunk#<import_id>#<n>`` (sorts
+    before every import's key). Deleted once written, scrubbed of a participant erased meanwhile,
+    and expires by TTL with the dead-letter queue's retention."""
+
+    class Meta(_Meta):
+        logical = "imports"
+
+    event_id = UnicodeAttribute(hash_key=True)
+    import_id = UnicodeAttribute(range_key=True)
+    participants = UnicodeAttribute()  # JSON list of participant records
+    expires_at = TTLAttribute(null=True)
+
+
 MODELS: tuple[type[Model], ...] = (
     EventItem,
     ParticipantItem,
@@ -294,6 +310,7 @@ MODELS: tuple[type[Model], ...] = (
     QuestionnaireItem,
     AuthAttemptItem,
     ImportItem,
+    ImportChunkItem,  # a second kind of item in the imports table
 )
 
 _bound: tuple[str, str | None, str] | None = None

@@ -36,6 +36,9 @@ def erase_participant(store: Store, participant_id: str, *, now: datetime) -> di
                 scrubbed += 1
                 break
     revoked = store.erase_participant(participant, [w.wave_id for w in waves], now)
+    # Rows of a background import still waiting: the chunk would not write them any more (the participant
+    # writes are conditional), and their copy goes too.
+    store.scrub_import_chunks(participant.event_id, participant_id)
     return {
         "participant_id": participant_id,
         "event_id": participant.event_id,

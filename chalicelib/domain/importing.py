@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from chalicelib.domain import planning
+from chalicelib.domain.errors import NotFound
 from chalicelib.domain.model import ImportJob, Participant
 from chalicelib.domain.ports import Store
 
@@ -23,6 +24,7 @@ MAX_CSV = 5 * 1024 * 1024  # the largest list an upload takes, in bytes: split a
 CHUNK_ROWS = 200  # about 70 kB of JSON: one SQS message, and a few seconds of writes
 KEPT_REJECTIONS = 1000  # the job item stays far below DynamoDB's 400 kB
 KEEP_JOB = timedelta(days=30)
+KEEP_CHUNK = timedelta(days=14)  # a chunk's rows, until written: as long as the dead-letter queue keeps a message
 STALLED_AFTER = timedelta(minutes=15)
 MESSAGE_KEY = "import_chunk"
 _DATES = ("created_at", "updated_at", "erased_at", "opted_out_at")
@@ -64,16 +66,15 @@ def start_import(
         created_at=now,
     )
     store.put_import(job, now + KEEP_JOB)
+    # The rows wait in the store, where an erasure reaches them; the queue (and its dead-letter queue) sees IDs.
+    chunks = [
+        [participant_record(p) for p in merge.to_write[start : start + chunk_rows]]
+        for start in range(0, len(merge.to_write), chunk_rows)
+    ]
+    store.put_import_chunks(event_id, job.import_id, chunks, now + KEEP_CHUNK)
     messages = [
-        {
-            MESSAGE_KEY: {
-                "event_id": event_id,
-                "import_id": job.import_id,
-                "chunk": number,
-                "participants": [participant_record(p) for p in merge.to_write[start : start + chunk_rows]],
-            }
-        }
-        for number, start in enumerate(range(0, len(merge.to_write), chunk_rows))
+        {MESSAGE_KEY: {"event_id": event_id, "import_id": job.import_id, "chunk": number}}
+        for number in range(len(chunks))
     ]
     try:
         queue.enqueue(messages)
@@ -86,14 +87,27 @@ def start_import(
 
 
 def apply_chunk(store: Store, message: Mapping[str, Any], *, panel_secret: str, now: datetime) -> ImportJob | None:
-    """Write one chunk of a background import (whole participants) and plan their invitations."""
-    event_id, import_id, chunk = message["event_id"], message["import_id"], int(message["chunk"])
-    participants = [participant_from_record(r) for r in message["participants"]]
+    """Write one chunk of a background import (whole participants), plan their invitations, and drop the
+    chunk's rows. A chunk delivered again after it was written finds no rows and changes nothing; None when
+    the job or its rows expired. (A message queued by an earlier version carries its rows: they are used.)"""
+    event_id, import_id, chunk = str(message["event_id"]), str(message["import_id"]), int(message["chunk"])
+    records = message.get("participants")
+    if records is None:
+        records = store.import_chunk(event_id, import_id, chunk)
+        if records is None:
+            try:
+                known = store.get_import(event_id, import_id)
+            except NotFound:
+                return None
+            return known if chunk in known.done_chunks else None
+    participants = [participant_from_record(r) for r in records]
     if any(p.event_id != event_id for p in participants):
         raise ValueError("a chunk mixes events")
     event = store.get_event(event_id)
     planned = planning.write_participants(store, event, participants, panel_secret=panel_secret, now=now)
-    return store.mark_import_chunk(event_id, import_id, chunk, planned, now)  # type: ignore[no-any-return]
+    job = store.mark_import_chunk(event_id, import_id, chunk, planned, now)
+    store.drop_import_chunk(event_id, import_id, chunk)
+    return job
 
 
 def participant_record(p: Participant) -> dict[str, Any]:

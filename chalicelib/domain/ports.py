@@ -118,6 +118,22 @@ class ImportStore(Protocol):
 
     def finish_import(self, event_id: str, import_id: str, status: str, now: datetime) -> None: ...
 
+    def put_import_chunks(
+        self, event_id: str, import_id: str, chunks: Sequence[Sequence[Mapping[str, Any]]], expires_at: datetime
+    ) -> None:
+        """Keep each chunk's participant records until the sender writes them (the message names the chunk)."""
+        ...
+
+    def import_chunk(self, event_id: str, import_id: str, chunk: int) -> list[dict[str, Any]] | None:
+        """A chunk's records (strongly consistent), or None once written and dropped, or expired."""
+        ...
+
+    def drop_import_chunk(self, event_id: str, import_id: str, chunk: int) -> None: ...
+
+    def scrub_import_chunks(self, event_id: str, participant_id: str) -> int:
+        """Remove a participant's records from the event's chunks still waiting; how many chunks changed."""
+        ...
+
 
 class ParticipantStore(Protocol):
     """Participants of an event, and the cross-event look-up erasure needs."""

@@ -1,9 +1,12 @@
-"""DynamoStore, background imports: one item per import, the chunks written kept as a set."""
+"""DynamoStore, background imports: one item per import, the chunks written kept as a set; and one item per
+chunk still to write, holding its participant records (``tables.ImportChunkItem``)."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping, Sequence
 from datetime import datetime
+from typing import Any
 
 from pynamodb.exceptions import DoesNotExist, UpdateError
 
@@ -11,6 +14,12 @@ from chalicelib.adapters import tables as t
 from chalicelib.adapters.store.base import StoreBusy, throttled
 from chalicelib.domain.errors import NotFound
 from chalicelib.domain.model import ImportJob
+
+CHUNK_PREFIX = "#chunk#"  # "#" sorts before any import id (letters and digits): the imports are the keys > "$"
+
+
+def _chunk_key(import_id: str, chunk: int) -> str:
+    return f"{CHUNK_PREFIX}{import_id}#{chunk:05d}"
 
 
 class DynamoImports:
@@ -41,7 +50,7 @@ class DynamoImports:
 
     def list_imports(self, event_id: str, limit: int = 5) -> list[ImportJob]:
         """The event's latest imports, newest first (import ids sort by start time)."""
-        items = t.ImportItem.query(event_id, scan_index_forward=False, limit=limit)
+        items = t.ImportItem.query(event_id, t.ImportItem.import_id > "$", scan_index_forward=False, limit=limit)
         return [self._import(i) for i in items]
 
     def mark_import_chunk(
@@ -81,6 +90,45 @@ class DynamoImports:
         except UpdateError as exc:
             if "ConditionalCheckFailed" not in str(exc):
                 raise
+
+    def put_import_chunks(
+        self, event_id: str, import_id: str, chunks: Sequence[Sequence[Mapping[str, Any]]], expires_at: datetime
+    ) -> None:
+        with t.ImportChunkItem.batch_write() as batch:
+            for number, records in enumerate(chunks):
+                batch.save(
+                    t.ImportChunkItem(
+                        event_id,
+                        _chunk_key(import_id, number),
+                        participants=json.dumps(list(records), separators=(",", ":")),
+                        expires_at=expires_at,
+                    )
+                )
+
+    def import_chunk(self, event_id: str, import_id: str, chunk: int) -> list[dict[str, Any]] | None:
+        try:
+            item = t.ImportChunkItem.get(event_id, _chunk_key(import_id, chunk), consistent_read=True)
+        except DoesNotExist:
+            return None
+        records = json.loads(item.participants)
+        return [dict(r) for r in records]
+
+    def drop_import_chunk(self, event_id: str, import_id: str, chunk: int) -> None:
+        t.ImportChunkItem(event_id, _chunk_key(import_id, chunk)).delete()
+
+    def scrub_import_chunks(self, event_id: str, participant_id: str) -> int:
+        changed = 0
+        for item in t.ImportChunkItem.query(
+            event_id, t.ImportChunkItem.import_id.startswith(CHUNK_PREFIX), consistent_read=True
+        ):
+            records = json.loads(item.participants)
+            kept = [r for r in records if r.get("participant_id") != participant_id]
+            if len(kept) == len(records):
+                continue
+            item.participants = json.dumps(kept, separators=(",", ":"))
+            item.save()
+            changed += 1
+        return changed
 
     @staticmethod
     def _import(item: t.ImportItem) -> ImportJob:
