@@ -20,7 +20,9 @@ Invariants, after every step:
 - the aggregates equal a recount from the raw responses and invitations (``reporting.recount``), and
   opt-outs, complaints and bounces are counted once each;
 - no cross-event access: an admin scoped to event A gets 403 on every route of event B (reads, exports,
-  writes, erasure), the programme shows them only A, and a link token is no bearer token (401);
+  writes, erasure), the programme shows them only A, and a link token is no bearer token (401); once that
+  admin signs out their token gets 401 everywhere, and signed in again without their event group, 403 on A too
+  and an empty programme (issue 13: sign-out and scoping changes);
 - erasure is complete: the person's name, email and organisation are in no item of any table, no token of
   theirs is left, every link of theirs answers 404, and their answers and the aggregates stay;
 - no personal data (seeded emails, names, organisations, raw link and bearer tokens) in anything logged or
@@ -38,20 +40,23 @@ import os
 import threading
 from collections import Counter
 from datetime import UTC, datetime
+from types import SimpleNamespace
 from typing import Any
 
 import boto3
 from hypothesis import HealthCheck, Phase, settings
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
+from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
 from chalicelib import container
 from chalicelib.adapters import tables as t
+from chalicelib.api.session import SESSION_COOKIE
 from chalicelib.domain import answering
 from chalicelib.domain.errors import DomainError, TemporarilyUnavailable
 from chalicelib.domain.model import DIMENSIONS
 from chalicelib.domain.reporting import compare_counters, recount
 from chalicelib.jobs import handlers
+from devstack import identity
 from tests.support.answering_world import (
     ANSWERS,
     COMMENTS,
@@ -81,6 +86,7 @@ from tests.support.api import auth
 from tests.support.machines import ATTEMPTS
 from tests.support.spreadsheet import formula_cells
 from tests.support.stack import SENDER
+from tests.support.visitor import Visitor, csrf_for, sign_in
 
 
 class AnsweringMachine(AnsweringWorld, RuleBasedStateMachine):
@@ -323,7 +329,11 @@ class AnsweringMachine(AnsweringWorld, RuleBasedStateMachine):
         if outcome["surfaced"]:
             self._failed_cleanly(r, json_body=True)
             r = self.http.delete(path, headers=auth(self.bearer[who]))
-        if who == "viewer" or (who == "scoped" and person.event != A):
+        if who == "scoped" and self.scoped == "signed_out":
+            assert r.status_code == 401, (who, r.status_code)
+            self._not_erased(person)
+            return
+        if who == "viewer" or (who == "scoped" and (person.event != A or self.scoped == "ungrouped")):
             assert r.status_code == 403, (who, r.status_code)
             self._not_erased(person)
             return
@@ -390,7 +400,10 @@ class AnsweringMachine(AnsweringWorld, RuleBasedStateMachine):
         if outcome["surfaced"]:
             self._failed_cleanly(r, json_body=True)
             return
-        if who == "scoped" and name == B:
+        if who == "scoped" and self.scoped == "signed_out":
+            assert r.status_code == 401, r.status_code
+            return
+        if who == "scoped" and (name == B or self.scoped == "ungrouped"):
             assert r.status_code == 403, r.status_code
             return
         assert r.status_code == 200, (r.status_code, r.body[:300])
@@ -438,11 +451,12 @@ class AnsweringMachine(AnsweringWorld, RuleBasedStateMachine):
         r = self.http.request(method, path, headers=headers, body=b"{}" if method in ("PUT", "POST") else b"")
         text = text_of(r)
         self._no_secrets(text, "an error answer")
-        if credential != "scoped":
+        if credential != "scoped" or self.scoped == "signed_out":
             assert r.status_code == 401, (path, credential, r.status_code)
         elif template.startswith("/admin/programme"):
             assert r.status_code == 200, text
-            assert {w["wave_id"] for w in json.loads(text)["waves"]} == {self.wave[A]}, "another event's wave"
+            mine = {self.wave[A]} if self.scoped == "live" else set()
+            assert {w["wave_id"] for w in json.loads(text)["waves"]} == mine, "another event's wave"
         else:
             assert r.status_code == 403, (path, r.status_code)
         queued = boto3.client("sqs", region_name="us-east-1").get_queue_attributes(
@@ -450,6 +464,35 @@ class AnsweringMachine(AnsweringWorld, RuleBasedStateMachine):
         )["Attributes"]["ApproximateNumberOfMessages"]
         assert queued == "0", "a refused request queued emails"
         self._not_erased(b)
+
+    @precondition(lambda self: self.scoped_changes < 3)  # a few per example, so the other rules keep their share
+    @rule(change=st.sampled_from(["sign_out", "lose_event", "regain_event"]))
+    def scoped_session(self, change: str) -> None:
+        """The scoped admin signs out of the dashboard (their token, used as a Bearer token too, is refused
+        from then on), or loses or regains their event group and signs in again (the new token carries it)."""
+        STEPS.step("scoped_session")
+        self.scoped_changes += 1
+        idp = boto3.client("cognito-idp", region_name="us-east-1")
+        pool, client_id = self.outputs["UserPoolId"], self.outputs["UserPoolClientId"]
+        email = "scoped@example.org"
+        if change == "sign_out":
+            visitor = Visitor(SimpleNamespace(http=self.http))
+            assert sign_in(visitor, email, self.scoped_password).status_code == 303
+            self.bearer["scoped"] = visitor.jar[SESSION_COOKIE].split(".", 1)[1].rsplit(".", 1)[0]
+            page = visitor.get("/dashboard")
+            assert (
+                visitor.post("/dashboard/sign-out", {"csrf": csrf_for(page, "/dashboard/sign-out")}).status_code == 303
+            )
+            self.scoped = "signed_out"  # whatever their group: this token is refused
+        else:
+            member = change == "regain_event"
+            if member != self.scoped_member:
+                change_group = idp.admin_add_user_to_group if member else idp.admin_remove_user_from_group
+                change_group(UserPoolId=pool, Username=email, GroupName=self.scoped_group)
+                self.scoped_member = member
+            self.bearer["scoped"] = identity.sign_in(idp, client_id, email, self.scoped_password)
+            self.scoped = "live" if member else "ungrouped"
+        self.secrets.append(self.bearer["scoped"])
 
     # Invariants ------------------------------------------------------------------------------------------
     @invariant()

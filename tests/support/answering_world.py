@@ -305,6 +305,11 @@ class AnsweringWorld:
         identity.ensure_user(idp, pool, "scoped@example.org", password, "admin", all_events=False)
         idp.admin_add_user_to_group(UserPoolId=pool, Username="scoped@example.org", GroupName=group)
         self.bearer["scoped"] = identity.sign_in(idp, client_id, "scoped@example.org", password)
+        # The scoped admin's session as the machine changes it: "live" (in event:<A>), "signed_out" (their
+        # token refused everywhere), or "ungrouped" (signed in again after losing event:<A>: no event at all).
+        self.scoped = "live"
+        self.scoped_password, self.scoped_group, self.scoped_member = password, group, True
+        self.scoped_changes = 0
         self.secrets += list(self.bearer.values())
 
         self.questionnaire = catalogue.resolve(store, "satisfaction", 1)
