@@ -25,7 +25,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any, TypeVar
 
 from aws_lambda_powertools import Logger, Metrics
-from chalice.app import Request, Response, SNSEvent, SQSEvent
+from chalice.app import Request, Response, SQSEvent
 
 SERVICE = "event-feedback"
 _EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
@@ -180,14 +180,20 @@ def _event_ids(event: Any) -> dict[str, str]:
     """The ids a handler's event carries, read from the fields that hold ids and nowhere else."""
     if isinstance(event, Request):
         return _safe_ids((event.uri_params or {}).items())
-    if isinstance(event, SQSEvent):  # a send job: top-level event_id and wave_id beside the address
-        return _safe_ids(pair for record in event for pair in _json_items(record.body))
-    if isinstance(event, SNSEvent):  # an SES notification: the message tags the sender set
-        mail = dict(_json_items(event.message)).get("mail")
-        tags = mail.get("tags") if isinstance(mail, dict) else None
-        if isinstance(tags, dict):
-            return _safe_ids((k, v[0] if isinstance(v, list) and len(v) == 1 else v) for k, v in tags.items())
+    if isinstance(event, SQSEvent):
+        # A send job: top-level event_id and wave_id beside the address. An SES notification (the feedback
+        # queue): the message tags the sender set.
+        return _safe_ids(pair for record in event for pair in (*_json_items(record.body), *_tag_items(record.body)))
     return {}
+
+
+def _tag_items(text: str) -> list[tuple[str, Any]]:
+    """The message tags of an SES notification (each a one-value list), as (key, value) pairs."""
+    mail = dict(_json_items(text)).get("mail")
+    tags = mail.get("tags") if isinstance(mail, dict) else None
+    if not isinstance(tags, dict):
+        return []
+    return [(k, v[0] if isinstance(v, list) and len(v) == 1 else v) for k, v in tags.items()]
 
 
 def _in_subsegment(name: str, annotations: Mapping[str, str], call: Callable[[], R]) -> R:

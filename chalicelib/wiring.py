@@ -8,5 +8,6 @@ is not ``event-feedback``.
 import os
 
 SEND_QUEUE = os.environ.get("EF_SEND_QUEUE_NAME", "event-feedback-send")
-FEEDBACK_TOPIC = os.environ.get("EF_FEEDBACK_TOPIC_NAME", "event-feedback-ses-feedback")
+# The SES feedback topic delivers to this queue (infra/template.json), whose messages trigger ses_feedback.
+FEEDBACK_QUEUE = os.environ.get("EF_FEEDBACK_QUEUE_NAME", "event-feedback-ses-feedback")
 SCHEDULE = "rate(5 minutes)"

@@ -130,14 +130,15 @@ def forget_state(account: Account, project: Path, stage: Stage) -> None:
                 raise
 
 
-def adopt_orphans(account: Account, project: Path, stage: Stage, send_queue: str) -> list[str]:
+def adopt_orphans(account: Account, project: Path, stage: Stage, *queues: str) -> list[str]:
     """Put into Chalice's record what a deploy that failed half-way created but never recorded.
 
     Chalice writes its record only when a deploy succeeds, and on the next run it finds functions and roles by
-    name, but not its REST API (it would import a second one) nor the sender's SQS event source (Lambda refuses
-    a second mapping of the same queue and function, so every re-run would fail). Both are found here by what
-    they are attached to (this stage's API function and send queue) and recorded, so that the re-run updates
-    them. Answers what was adopted.
+    name, but not its REST API (it would import a second one) nor an SQS event source (the sender's on the send
+    queue, ses_feedback's on the feedback queue: Lambda refuses a second mapping of the same queue and function,
+    so every re-run would fail). They are found here by what they are attached to (this stage's API function,
+    its SQS handlers and ``queues``, the stage's queue names) and recorded, so that the re-run updates them.
+    Answers what was adopted.
     """
     from deploy.inventory import rest_apis
     from deploy.project import deployed_state, deployed_state_file
@@ -159,7 +160,7 @@ def adopt_orphans(account: Account, project: Path, stage: Stage, send_queue: str
                     {"name": "rest_api", "resource_type": "rest_api", "rest_api_id": apis[0], "rest_api_url": url}
                 )
                 adopted.append(f"REST API {apis[0]}")
-        adopted += _adopt_queue_sources(account, stage, state, names, send_queue)
+        adopted += _adopt_queue_sources(account, stage, state, names, set(queues))
     if adopted:
         path = deployed_state_file(project, stage)
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -168,9 +169,9 @@ def adopt_orphans(account: Account, project: Path, stage: Stage, send_queue: str
 
 
 def _adopt_queue_sources(
-    account: Account, stage: Stage, state: dict[str, Any], names: set[Any], queue: str
+    account: Account, stage: Stage, state: dict[str, Any], names: set[Any], queues: set[str]
 ) -> list[str]:
-    """The app's SQS handlers listen on the stage's send queue (its name is set at packaging, chalicelib/wiring)."""
+    """The app's SQS handlers listen on the stage's queues (their names are set at packaging, chalicelib/wiring)."""
     import app as application
 
     client = account.client("lambda")
@@ -186,7 +187,8 @@ def _adopt_queue_sources(
         mappings = client.list_event_source_mappings(FunctionName=function["FunctionArn"])["EventSourceMappings"]
         for mapping in mappings:
             queue_arn = mapping["EventSourceArn"]
-            if queue_arn.rsplit(":", 1)[-1] == queue:
+            queue = queue_arn.rsplit(":", 1)[-1]
+            if queue in queues:
                 state["resources"].append(
                     {
                         "name": record,

@@ -2,8 +2,9 @@
 
 Each check reads the account (never the local files alone) and answers a list of problems, empty when the stage
 is as the code and the committed Chalice config say: every function with its memory, timeout, reserved
-concurrency, runtime, layer, role and tracing; the sender's SQS event source on this stage's queue with batch
-size 1; the 5-minute schedule; the SES feedback subscription; every route of the app on the REST API with the
+concurrency, runtime, layer, role and tracing; the sender's SQS event source on this stage's send queue and
+ses_feedback's on its feedback queue, both with batch size 1; the 5-minute schedule; the feedback topic's one
+subscription, that queue, with raw delivery; every route of the app on the REST API with the
 authorizer on every ``/admin`` route; a role whose every statement names only this stage's resources; and no
 secret value in any function's environment or in the deployed config.
 """
@@ -134,10 +135,23 @@ def _check_event_sources(
         if shape != [(SCHEDULE, "ENABLED")]:
             report.problems.append(f"schedule rules {shape}, expected one {SCHEDULE} rule, enabled")
     if "ses_feedback" in functions:
-        subs = account.client("sns").list_subscriptions_by_topic(TopicArn=outputs["FeedbackTopicArn"])["Subscriptions"]
-        shape = [(s["Protocol"], s["Endpoint"]) for s in subs]
-        if shape != [("lambda", functions["ses_feedback"]["FunctionArn"])]:
-            report.problems.append(f"feedback topic subscriptions {shape}, expected the ses_feedback function only")
+        mappings = account.client("lambda").list_event_source_mappings(
+            FunctionName=functions["ses_feedback"]["FunctionArn"]
+        )["EventSourceMappings"]
+        shape = [(m["EventSourceArn"], m.get("BatchSize"), m.get("State")) for m in mappings]
+        if shape != [(outputs["FeedbackQueueArn"], 1, "Enabled")]:
+            report.problems.append(
+                f"ses_feedback event sources {shape}, expected one on {outputs['FeedbackQueueArn']}, batch 1"
+            )
+    sns = account.client("sns")
+    subs = sns.list_subscriptions_by_topic(TopicArn=outputs["FeedbackTopicArn"])["Subscriptions"]
+    shape = [(s["Protocol"], s["Endpoint"]) for s in subs]
+    if shape != [("sqs", outputs["FeedbackQueueArn"])]:
+        report.problems.append(f"feedback topic subscriptions {shape}, expected the feedback queue only")
+    else:
+        attributes = sns.get_subscription_attributes(SubscriptionArn=subs[0]["SubscriptionArn"])["Attributes"]
+        if str(attributes.get("RawMessageDelivery", "false")).lower() != "true":
+            report.problems.append("the feedback queue's subscription is not raw: ses_feedback reads SES's JSON")
 
 
 def app_routes() -> set[tuple[str, str]]:

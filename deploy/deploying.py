@@ -131,7 +131,8 @@ def _chalice_deploy(
     custom = outputs.get("PublicBaseUrl", "")
     project = render(stage, {}, policy, project_dir)
     restored = chalice_cli.restore_state(account, project, stage)
-    adopted = chalice_cli.adopt_orphans(account, project, stage, outputs["SendQueueName"])
+    queues = (outputs["SendQueueName"], outputs["FeedbackQueueName"])
+    adopted = chalice_cli.adopt_orphans(account, project, stage, *queues)
     state = deployed_state(project, stage)
     found = "restored from the account" if restored else "none yet (first deploy)"
     if adopted:

@@ -2,7 +2,8 @@
 
 Every statement names this stage's own resources, in one account and region: its tables and their indexes (from
 the template), its send queue, its configuration set and the sender's verified SES identity (with an
-``ses:FromAddress`` condition), its three secrets and its functions' log groups. Only the two X-Ray actions,
+``ses:FromAddress`` condition), its three secrets and its functions' log groups; the Lambda service polls its
+send and feedback queues with the functions' roles. Only the two X-Ray actions,
 which IAM cannot scope to a resource, are on ``"*"``. ``tests/integration/test_iam_recorded.py`` checks the
 result against every AWS call the app makes; ``test_iam_enforced.py`` runs the app under it.
 """
@@ -28,7 +29,8 @@ TABLE_ACTIONS = (
     "dynamodb:Scan",
     "dynamodb:UpdateItem",
 )
-# What the Lambda service does with the sender's role to poll the send queue (the event source mapping).
+# What the Lambda service does with a function's role to poll its queue (the sender's send queue, ses_feedback's
+# feedback queue: their event source mappings).
 EVENT_SOURCE_ACTIONS = (
     "sqs:ChangeMessageVisibility",
     "sqs:DeleteMessage",
@@ -87,12 +89,12 @@ def lambda_policy(
     tables = template_tables(template or load_template(), prefix)
     indexes = [f"{arn('dynamodb', 'table/' + t)}/index/{i}" for t, names in sorted(tables.items()) for i in names]
     log_groups = [arn("logs", f"log-group:/aws/lambda/{name}") for name in sorted(set(function_names))]
-    queue = outputs["SendQueueArn"]
+    queue, feedback = outputs["SendQueueArn"], outputs["FeedbackQueueArn"]
     statements: list[dict[str, Any]] = [
         _allow("DynamoDbItemsOnThisStagesTables", TABLE_ACTIONS, [arn("dynamodb", f"table/{t}") for t in tables]),
         _allow("DynamoDbQueryOnThisStagesIndexes", ["dynamodb:Query"], indexes),
         _allow("SqsEnqueueToThisStagesSendQueue", ["sqs:SendMessage"], [queue]),
-        _allow("SqsEventSourceReadsThisStagesSendQueue", EVENT_SOURCE_ACTIONS, [queue]),
+        _allow("SqsEventSourcesReadThisStagesQueues", EVENT_SOURCE_ACTIONS, [queue, feedback]),
         {
             **_allow(
                 "SesSendRawEmailFromTheSenderThroughThisStagesConfigurationSet",

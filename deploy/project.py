@@ -42,8 +42,8 @@ def stage_environment(outputs: Mapping[str, str], public_base_url: str) -> dict[
 
 
 def packaging_environment(outputs: Mapping[str, str]) -> dict[str, str]:
-    """What chalicelib/wiring.py reads while Chalice packages: the event sources' queue and topic names."""
-    return {"EF_SEND_QUEUE_NAME": outputs["SendQueueName"], "EF_FEEDBACK_TOPIC_NAME": outputs["FeedbackTopicName"]}
+    """What chalicelib/wiring.py reads while Chalice packages: the event sources' queue names."""
+    return {"EF_SEND_QUEUE_NAME": outputs["SendQueueName"], "EF_FEEDBACK_QUEUE_NAME": outputs["FeedbackQueueName"]}
 
 
 def stage_config(stage: Stage, environment: Mapping[str, str]) -> dict[str, Any]:

@@ -135,10 +135,11 @@ def _schedule_runs(t: Transport) -> str | None:
 def _feedback_accepts(t: Transport) -> str | None:
     notification = {"eventType": "Delivery", "mail": {"messageId": "smoke-" + uuid.uuid4().hex, "tags": {}},
                     "delivery": {"recipients": []}}  # fmt: skip
-    event = {"Records": [{"EventSource": "aws:sns", "EventVersion": "1.0", "EventSubscriptionArn": "smoke",
-                          "Sns": {"Type": "Notification", "MessageId": str(uuid.uuid4()), "TopicArn": "smoke",
-                                  "Subject": None, "Message": json.dumps(notification),
-                                  "Timestamp": "2026-01-01T00:00:00.000Z", "MessageAttributes": {}}}]}  # fmt: skip
+    event = {"Records": [{"messageId": str(uuid.uuid4()), "receiptHandle": "smoke", "body": json.dumps(notification),
+                          "attributes": {"ApproximateReceiveCount": "1", "SentTimestamp": "0"},
+                          "messageAttributes": {}, "md5OfBody": "", "eventSource": "aws:sqs",
+                          "eventSourceARN": "arn:aws:sqs:us-east-1:000000000000:smoke",
+                          "awsRegion": "us-east-1"}]}  # fmt: skip
     answer = t.invoke("ses_feedback", event)
     if not answer["ok"]:
         return f"the ses_feedback function failed on an unknown message: {answer.get('error')}"

@@ -38,9 +38,9 @@ Outputs = dict[str, str]
 NOT_LOCAL = {
     # Nothing evaluates CloudWatch alarms locally; they are checked by cfn-lint only.
     "AWS::CloudWatch::Alarm": "alarms are not provisioned locally",
-    # The only subscription is the optional alarm e-mail (Condition HasAlarmEmail).
-    "AWS::SNS::Subscription": "alarm e-mail subscription is not provisioned locally",
 }
+# Subscription protocols that reach outside the machine: the alarm e-mail (Condition HasAlarmEmail) is not made.
+NOT_LOCAL_PROTOCOLS = {"email", "email-json", "sms", "http", "https"}
 
 _SUB_VAR = re.compile(r"\$\{([^}!][^}]*)\}")
 
@@ -92,8 +92,8 @@ def provision(
         res = resources[logical]
         if res["Type"] in NOT_LOCAL:
             continue
-        if "Condition" in res:
-            raise NotImplementedError(f"{logical}: conditional resources are not supported locally")
+        if "Condition" in res and not _condition(template, res["Condition"], resolve):
+            continue
         create = _HANDLERS.get(res["Type"])
         if create is None:
             raise NotImplementedError(f"{logical}: no local provisioner for {res['Type']}")
@@ -138,6 +138,27 @@ class _Resolver:
     def _variable(self, name: str) -> str:
         logical, _, attr = name.partition(".")
         return self.attrs[logical][attr] if attr else self.refs[name]
+
+
+def _condition(template: dict[str, Any], name: str, resolve: _Resolver) -> bool:
+    """A template condition, of the forms the template uses (Fn::Equals, Fn::Not, Fn::And, Fn::Or, Condition)."""
+
+    def holds(node: Any) -> bool:
+        ((key, arg),) = node.items()
+        if key == "Fn::Equals":
+            left, right = (resolve(value) for value in arg)
+            return bool(left == right)
+        if key == "Fn::Not":
+            return not holds(arg[0])
+        if key == "Fn::And":
+            return all(holds(item) for item in arg)
+        if key == "Fn::Or":
+            return any(holds(item) for item in arg)
+        if key == "Condition":
+            return holds(template["Conditions"][arg])
+        raise NotImplementedError(f"condition function {key} is not supported locally")
+
+    return holds(template["Conditions"][name])
 
 
 def references(node: Any) -> set[str]:
@@ -246,6 +267,34 @@ def _topic_policy(clients: _Clients, p: dict[str, Any]) -> tuple[str, dict[str, 
     return "topic-policy", {}
 
 
+def _queue_policy(clients: _Clients, p: dict[str, Any]) -> tuple[str, dict[str, str]]:
+    # moto stores the policy but does not enforce it: SNS delivers to the queue whatever the policy says.
+    policy = json.dumps(p["PolicyDocument"])
+    for url in p["Queues"]:
+        clients("sqs").set_queue_attributes(QueueUrl=url, Attributes={"Policy": policy})
+    return "queue-policy", {}
+
+
+def _subscription(clients: _Clients, p: dict[str, Any]) -> tuple[str, dict[str, str]]:
+    if p["Protocol"] in NOT_LOCAL_PROTOCOLS:
+        return "not-local", {}
+    # CloudFormation's top-level properties are the API's subscription attributes.
+    attributes = {
+        key: _sqs_value(p[key])
+        for key in ("RawMessageDelivery", "FilterPolicy", "FilterPolicyScope", "RedrivePolicy")
+        if key in p
+    }
+    sns = clients("sns")
+    # Subscribe is idempotent for the same topic, protocol, endpoint and attributes.
+    arn = sns.subscribe(
+        TopicArn=p["TopicArn"], Protocol=p["Protocol"], Endpoint=p["Endpoint"], Attributes=attributes,
+        ReturnSubscriptionArn=True,
+    )["SubscriptionArn"]  # fmt: skip
+    for key, value in attributes.items():  # converge an existing subscription to the template
+        sns.set_subscription_attributes(SubscriptionArn=arn, AttributeName=key, AttributeValue=value)
+    return arn, {}
+
+
 def _configuration_set(clients: _Clients, p: dict[str, Any]) -> tuple[str, dict[str, str]]:
     ses = clients("ses")
     name = p["Name"]
@@ -337,6 +386,8 @@ _HANDLERS: dict[str, Handler] = {
     "AWS::SQS::Queue": _queue,
     "AWS::SNS::Topic": _topic,
     "AWS::SNS::TopicPolicy": _topic_policy,
+    "AWS::SNS::Subscription": _subscription,
+    "AWS::SQS::QueuePolicy": _queue_policy,
     "AWS::SES::ConfigurationSet": _configuration_set,
     "AWS::SES::ConfigurationSetEventDestination": _event_destination,
     "AWS::Cognito::UserPool": _user_pool,

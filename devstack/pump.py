@@ -1,9 +1,11 @@
-"""The local pump: what EventBridge, the SQS trigger, SES event publishing and the SNS trigger do in the
-cloud, done on one machine, by calling the very Lambda handlers Chalice deploys with Lambda-shaped events.
+"""The local pump: what EventBridge, the SQS triggers and SES event publishing do in the cloud, done on one
+machine, by calling the very Lambda handlers Chalice deploys with Lambda-shaped events.
 
 moto's SES accepts mail but neither delivers it nor publishes events, so each accepted message is also
-written to the outbox as an .eml file and its SES events are published to the feedback topic, from
-which a local queue feeds the SNS handler. Nothing here is imported by Lambda code.
+written to the outbox as an .eml file and its SES events are published to the feedback topic, which delivers
+them (moto does SNS to SQS) to the template's feedback queue, drained into ``ses_feedback`` as its trigger does:
+a failed message comes back and, after maxReceiveCount tries, is in the feedback DLQ. Nothing here is imported by
+Lambda code.
 """
 
 from __future__ import annotations
@@ -19,8 +21,6 @@ from typing import Any
 import boto3
 
 from devstack import ses_events
-
-FEEDBACK_TAP = "event-feedback-local-feedback-tap"
 
 
 class LambdaContext:
@@ -59,27 +59,6 @@ def sqs_event(messages: list[dict[str, Any]], queue_arn: str) -> dict[str, Any]:
     }
 
 
-def sns_event(message: str, topic_arn: str) -> dict[str, Any]:
-    return {
-        "Records": [
-            {
-                "EventSource": "aws:sns",
-                "EventVersion": "1.0",
-                "EventSubscriptionArn": f"{topic_arn}:local",
-                "Sns": {
-                    "Type": "Notification",
-                    "MessageId": str(uuid.uuid4()),
-                    "TopicArn": topic_arn,
-                    "Subject": None,
-                    "Message": message,
-                    "Timestamp": time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime()),
-                    "MessageAttributes": {},
-                },
-            }
-        ]
-    }
-
-
 def schedule_event() -> dict[str, Any]:
     return {
         "version": "0",
@@ -101,6 +80,7 @@ class PumpStats:
     send_failures: int = 0
     emails: int = 0
     notifications: int = 0
+    feedback_failures: int = 0
     started: float = field(default_factory=time.monotonic)
 
 
@@ -117,14 +97,6 @@ class Pump:
         self.stop_event = threading.Event()
         self.sqs = boto3.client("sqs", region_name="us-east-1", endpoint_url=endpoint_url)
         self.sns = boto3.client("sns", region_name="us-east-1", endpoint_url=endpoint_url)
-        self.tap_url = self._feedback_tap()
-
-    def _feedback_tap(self) -> str:
-        """A local queue subscribed to the feedback topic: the SNS trigger's stand-in."""
-        url = self.sqs.create_queue(QueueName=FEEDBACK_TAP)["QueueUrl"]
-        arn = self.sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-        self.sns.subscribe(TopicArn=self.outputs["FeedbackTopicArn"], Protocol="sqs", Endpoint=arn)
-        return str(url)
 
     def run_schedule(self) -> None:
         from chalicelib.jobs import handlers
@@ -173,27 +145,25 @@ class Pump:
         return len(fresh)
 
     def drain_feedback(self, max_rounds: int = 1000) -> int:
+        """The feedback queue into ses_feedback, one message per invocation (its trigger's batch size)."""
         from chalicelib.jobs import handlers
 
-        handled = 0
+        url, handled = self.outputs["FeedbackQueueUrl"], 0
         for _ in range(max_rounds):
-            reply = self.sqs.receive_message(QueueUrl=self.tap_url, MaxNumberOfMessages=10, VisibilityTimeout=2)
+            reply = self.sqs.receive_message(
+                QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=2, AttributeNames=["All"]
+            )
             messages = reply.get("Messages", [])
             if not messages:
                 break
-            done = []
             for message in messages:
-                envelope = json.loads(message["Body"])
                 try:
-                    handlers.ses_feedback(
-                        sns_event(envelope["Message"], self.outputs["FeedbackTopicArn"]), LambdaContext()
-                    )
-                except Exception:  # stays on the tap queue and is delivered again, as SNS retries
+                    handlers.ses_feedback(sqs_event([message], self.outputs["FeedbackQueueArn"]), LambdaContext())
+                except Exception:  # stays on the queue, comes back, and in the end is in the feedback DLQ
+                    self.stats.feedback_failures += 1
                     continue
-                done.append({"Id": str(len(done)), "ReceiptHandle": message["ReceiptHandle"]})
-            if done:
-                self.sqs.delete_message_batch(QueueUrl=self.tap_url, Entries=done)
-            handled += len(done)
+                self.sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+                handled += 1
         self.stats.notifications += handled
         return handled
 

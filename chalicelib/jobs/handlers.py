@@ -1,7 +1,9 @@
-"""Event handlers: the schedule that queues due emails, the SQS sender, and SES feedback from SNS.
+"""Event handlers: the schedule that queues due emails, the SQS sender, and SES feedback from its SQS queue.
 
 Each handler is idempotent per record, so a whole-batch retry (the only kind Chalice's SQS trigger
-knows) repeats nothing: the claim in ``send_job`` drops any email already claimed.
+knows: it has no partial batch response) repeats nothing: the claim in ``send_job`` drops any email already
+claimed, and ``record_feedback`` writes each suppression and status once. Both SQS triggers take one record per
+invocation, so only the record that failed comes back, and a poison one reaches its DLQ alone.
 
 A refused configuration (``ConfigurationError``) is logged once, with its reason, and still fails the
 invocation: SQS redelivers the message (and in the end moves it to the DLQ), SNS and EventBridge retry, so
@@ -16,13 +18,13 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from chalice import Blueprint
-from chalice.app import CloudWatchEvent, SNSEvent, SQSEvent
+from chalice.app import CloudWatchEvent, SQSEvent
 
 from chalicelib import container
 from chalicelib.domain import distribution, importing
 from chalicelib.domain.errors import ConfigurationError, TemporarilyUnavailable
 from chalicelib.observability import count, flushing, log_refusal, logger, traced
-from chalicelib.wiring import FEEDBACK_TOPIC, SCHEDULE, SEND_QUEUE
+from chalicelib.wiring import FEEDBACK_QUEUE, SCHEDULE, SEND_QUEUE
 
 bp = Blueprint(__name__)
 E = TypeVar("E")
@@ -134,27 +136,60 @@ def sender(event: SQSEvent) -> dict[str, int]:
     return send_records([record.body for record in event])
 
 
+class Unreadable(ValueError):
+    """An SES notification that is not a JSON object: it will never apply, so it goes to the DLQ."""
+
+
+def read_notification(body: str) -> dict[str, Any]:
+    """The SES notification a feedback queue message carries: the body itself (the subscription delivers raw),
+    or, if the subscription ever loses raw delivery, the ``Message`` of SNS's JSON envelope."""
+    try:
+        found = json.loads(body)
+        if isinstance(found, dict) and found.get("Type") == "Notification" and isinstance(found.get("Message"), str):
+            found = json.loads(found["Message"])
+    except ValueError as exc:
+        raise Unreadable("not JSON") from exc
+    if not isinstance(found, dict):
+        raise Unreadable("not a JSON object")
+    return found
+
+
 def apply_feedback(messages: list[str]) -> list[str]:
+    """Apply each SES notification; raise at the end if any must come back, after the others are applied.
+
+    A notification the store could not take now (busy, throttled) is retried; one that cannot be read fails
+    too, so that the queue's redrive moves it to the DLQ after maxReceiveCount tries instead of dropping it
+    (logged by size and kind only: a notification carries addresses).
+    """
     settings = container.settings()
     done: list[str] = []
+    retry: dict[str, int] = {}
     for message in messages:
         try:
-            notification = json.loads(message)
-        except ValueError:
-            logger.error("unreadable SES notification", extra={"size": len(message)})
-            continue
-        done += distribution.record_feedback(
-            container.store(), notification, secret=settings.pseudonym_secret, now=container.now()
-        )
+            notification = read_notification(message)
+            done += distribution.record_feedback(
+                container.store(), notification, secret=settings.pseudonym_secret, now=container.now()
+            )
+        except TemporarilyUnavailable:
+            retry["busy"] = retry.get("busy", 0) + 1
+        except (Unreadable, AttributeError, KeyError, TypeError, ValueError) as exc:
+            logger.error("unreadable SES notification", extra={"size": len(message), "error": type(exc).__name__})
+            retry["unreadable"] = retry.get("unreadable", 0) + 1
     for outcome, metric in (("bounced", "Bounces"), ("complained", "Complaints"), ("delivered", "Deliveries")):
         if outcome in done:
             count(metric, done.count(outcome))
+    if retry:
+        count("FeedbackRetried", sum(retry.values()))
+        logger.warning("SES feedback needs a retry", extra={"retry": retry, "applied": len(done)})
+        if retry.get("busy"):
+            raise TemporarilyUnavailable(f"SES feedback needs a retry: {retry}")
+        raise Unreadable(f"SES feedback needs a retry: {retry}")
     return done
 
 
-@bp.on_sns_message(topic=FEEDBACK_TOPIC, name="ses_feedback")
+@bp.on_sqs_message(queue=FEEDBACK_QUEUE, batch_size=1, name="ses_feedback")
 @traced
 @flushing
 @refusing
-def ses_feedback(event: SNSEvent) -> list[str]:
-    return apply_feedback([event.message])
+def ses_feedback(event: SQSEvent) -> list[str]:
+    return apply_feedback([record.body for record in event])

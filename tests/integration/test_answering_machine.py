@@ -304,7 +304,7 @@ class AnsweringMachine(AnsweringWorld, RuleBasedStateMachine):
             try:
                 handlers.apply_feedback([message])
                 failed = False
-            except TemporarilyUnavailable:  # the invocation failed: SNS delivers the message again
+            except TemporarilyUnavailable:  # the invocation failed: the feedback queue delivers it again
                 failed = True
         assert failed == outcome["surfaced"], (failed, fault)
         for _ in range(int(twice or failed)):

@@ -584,7 +584,7 @@ def test_given_a_bounce_or_complaint_when_notified_twice_then_suppressed_once_an
     results = []
     for _ in range(2):
         for record in records:
-            event = client.events.generate_sns_event(message=json.dumps(record))
+            event = client.events.generate_sqs_event([json.dumps(record)], queue_name="event-feedback-ses-feedback")
             results.append(client.lambda_.invoke("ses_feedback", event).payload)
     feed_ses_events(client, [m for m in sent if m is not bad])
 

@@ -36,7 +36,9 @@ POLICY_PATHS: dict[str, tuple[str, ...]] = {
 UNCHECKED_GRANTS = {"AWS::Lambda::Permission", "AWS::S3::BucketPolicy", "AWS::IAM::InstanceProfile"}
 # Condition keys that pin who may act for a service or "*" principal (keys are case-insensitive in IAM).
 PINNING_KEYS = {"aws:sourcearn", "aws:sourceaccount", "aws:sourceowner", "aws:principalorgid", "aws:principalaccount"}
-SERVICE_PRINCIPALS = {"ses.amazonaws.com", "lambda.amazonaws.com", "cloudwatch.amazonaws.com", "events.amazonaws.com"}
+SERVICE_PRINCIPALS = {
+    "ses.amazonaws.com", "sns.amazonaws.com", "lambda.amazonaws.com", "cloudwatch.amazonaws.com", "events.amazonaws.com"
+}  # fmt: skip
 PREFIX = "event-feedback"
 
 

@@ -225,12 +225,16 @@ def test_every_role_carries_the_generated_policy(packaged: Packaged) -> None:
         assert documents == [policy], f"{lid} does not carry the stage's generated policy"
         assert not props.get("ManagedPolicyArns"), f"{lid}: {props['ManagedPolicyArns']}"
     functions = {lid: r["Properties"] for lid, r in resources.items() if r["Type"] == "AWS::Serverless::Function"}
-    for lid, props in functions.items():
-        for event in props.get("Events", {}).values():
-            if event["Type"] == "SQS":
-                queue = event["Properties"]["Queue"]["Fn::Sub"].rsplit(":", 1)[1]
-                queue_arns = [r for s in policy["Statement"] for r in s["Resource"] if r.startswith("arn:aws:sqs:")]
-                assert queue_arns and all(a.endswith(f":{queue}") for a in queue_arns), (queue, queue_arns)
+    # The policy's queues are the event sources' queues (the send queue, the SES feedback queue), no other.
+    sources = {
+        event["Properties"]["Queue"]["Fn::Sub"].rsplit(":", 1)[1]
+        for props in functions.values()
+        for event in props.get("Events", {}).values()
+        if event["Type"] == "SQS"
+    }
+    queue_arns = {r for s in policy["Statement"] for r in s["Resource"] if r.startswith("arn:aws:sqs:")}
+    assert sources == {"event-feedback-prod-send", "event-feedback-prod-ses-feedback"}
+    assert {a.rsplit(":", 1)[1] for a in queue_arns} == sources, (sources, queue_arns)
 
 
 def test_every_function_traces_actively_and_may_write_traces(packaged: Packaged) -> None:

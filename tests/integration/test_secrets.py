@@ -245,7 +245,9 @@ def test_a_refused_configuration_fails_every_job_invocation(broken, cloud, cloud
     events = {
         "schedule": cloud_client.events.generate_cw_event("Scheduled Event", "aws.events", {}, []),
         "sender": cloud_client.events.generate_sqs_event(queue_name="event-feedback-send", message_bodies=["{}"]),
-        "ses_feedback": cloud_client.events.generate_sns_event(message=json.dumps({"notificationType": "Delivery"})),
+        "ses_feedback": cloud_client.events.generate_sqs_event(
+            queue_name="event-feedback-ses-feedback", message_bodies=[json.dumps({"notificationType": "Delivery"})]
+        ),
     }
     for name, event in events.items():
         with pytest.raises(ConfigurationError) as caught:

@@ -158,9 +158,9 @@ def test_given_an_ses_reject_event_when_notified_twice_then_the_invitation_is_fa
         },
         "reject": {"reason": "Bad content"},
     }
-    sns = client.events.generate_sns_event(message=json.dumps(reject))
-    assert client.lambda_.invoke("ses_feedback", sns).payload == ["failed"]
-    assert client.lambda_.invoke("ses_feedback", sns).payload == []
+    queued = client.events.generate_sqs_event([json.dumps(reject)], queue_name="event-feedback-ses-feedback")
+    assert client.lambda_.invoke("ses_feedback", queued).payload == ["failed"]
+    assert client.lambda_.invoke("ses_feedback", queued).payload == []
     assert funnel(client, viewer, event_id, wave_id)["failed"] == 1
     assert participants(client, admin, event_id)[recipient(message)]["waves"][wave_id]["status"] == "failed"
 

@@ -190,8 +190,9 @@ class Driver:
         assert outcomes == expected, outcomes
 
     def feed_back(self, emails: list[Email]) -> list[str]:
-        """What SES publishes for each accepted email, through the SNS-triggered handler."""
+        """What SES publishes for each accepted email, as the feedback queue hands it to its handler."""
         from chalicelib import container
+        from chalicelib.wiring import FEEDBACK_QUEUE
         from devstack import ses_events
 
         done: list[str] = []
@@ -200,7 +201,8 @@ class Driver:
                 message.message_id, message.raw, ses_events.token_tags(container.store())
             )
             for text in ses_events.sns_messages(records):
-                done += self.invoke("ses_feedback", self.client.events.generate_sns_event(text))
+                event = self.client.events.generate_sqs_event([text], queue_name=FEEDBACK_QUEUE)
+                done += self.invoke("ses_feedback", event)
         return done
 
     # --- the whole app ------------------------------------------------------------------------------------

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from email import message_from_string
 from email.message import EmailMessage
 from email.policy import default as default_policy
+from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -90,14 +91,79 @@ def to_set(messages: Iterable[Any]) -> set[str]:
     return {recipient(m) for m in messages}
 
 
-def feed_ses_events(client: Any, messages: Iterable[Any]) -> list[Any]:
-    """Publish what SES would report for each accepted message through the SNS-triggered handler."""
+def publish_ses_events(stack: Any, messages: Iterable[Any]) -> int:
+    """Publish to the feedback topic what SES would report for each accepted message, as SES's configuration set
+    does; the topic delivers each notification to the feedback queue. Answers how many were published."""
+    import boto3
+
     from chalicelib import container
     from devstack import ses_events
 
-    done = []
+    sns = boto3.client("sns", region_name="us-east-1")
+    lookup = ses_events.token_tags(container.store())
+    published = 0
     for message in messages:
-        for record in ses_events.notifications(message.id, message.raw_data, ses_events.token_tags(container.store())):
-            event = client.events.generate_sns_event(message=json.dumps(record))
-            done.append(client.lambda_.invoke("ses_feedback", event).payload)
+        for record in ses_events.notifications(message.id, message.raw_data, lookup):
+            sns.publish(TopicArn=stack.outputs["FeedbackTopicArn"], Message=json.dumps(record))
+            published += 1
+    return published
+
+
+@dataclass
+class FeedbackRound:
+    """One pass of the feedback queue's trigger: each invocation's answer, and how many invocations raised."""
+
+    outcomes: list[Any] = field(default_factory=list)
+    failed: int = 0
+
+
+def deliver_feedback(client: Any, stack: Any) -> FeedbackRound:
+    """Hand every message on the feedback queue to ``ses_feedback``, one per invocation (the trigger's batch size),
+    as Lambda's SQS event source does: deleted once the invocation returned, left on the queue when it raised.
+    Each message is received once per call; those that failed are visible again at the end (their visibility
+    timeout elapsed), so the next call is the trigger's next try. SQS moves a message to the DLQ on the receive
+    after its maxReceiveCount-th."""
+    import boto3
+
+    from chalicelib.wiring import FEEDBACK_QUEUE
+
+    sqs = boto3.client("sqs", region_name="us-east-1")
+    url = stack.outputs["FeedbackQueueUrl"]
+    done = FeedbackRound()
+    failed: list[str] = []
+    while messages := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=1, VisibilityTimeout=60).get(
+        "Messages", []
+    ):
+        (message,) = messages
+        event = client.events.generate_sqs_event([message["Body"]], queue_name=FEEDBACK_QUEUE)
+        event["Records"][0]["messageId"] = message["MessageId"]
+        try:
+            done.outcomes.append(client.lambda_.invoke("ses_feedback", event).payload)
+        except Exception:  # a failed invocation: the message stays, as with the real trigger
+            done.failed += 1
+            failed.append(message["ReceiptHandle"])
+            continue
+        sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+    for handle in failed:
+        sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=handle, VisibilityTimeout=0)
     return done
+
+
+def feed_ses_events(client: Any, messages: Iterable[Any]) -> list[Any]:
+    """What SES reports for each accepted message, through the feedback topic and queue to ``ses_feedback``, as in
+    AWS; answers each invocation's outcomes. Every invocation must succeed."""
+    import boto3
+
+    from chalicelib import container
+    from chalicelib.wiring import FEEDBACK_QUEUE
+
+    sqs = boto3.client("sqs", region_name="us-east-1")
+    outputs = {
+        "FeedbackTopicArn": container.settings().feedback_topic_arn,
+        "FeedbackQueueUrl": sqs.get_queue_url(QueueName=FEEDBACK_QUEUE)["QueueUrl"],
+    }
+    stack = SimpleNamespace(outputs=outputs)
+    publish_ses_events(stack, messages)
+    done = deliver_feedback(client, stack)
+    assert done.failed == 0, f"{done.failed} SES notifications failed ses_feedback"
+    return done.outcomes

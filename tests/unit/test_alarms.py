@@ -41,10 +41,30 @@ def test_the_alarm_topic_mails_the_alarm_email_parameter_when_it_is_given() -> N
     assert TEMPLATE["Conditions"]["HasAlarmEmail"] == {"Fn::Not": [{"Fn::Equals": [{"Ref": "AlarmEmail"}, ""]}]}
 
 
-def test_a_message_in_the_dead_letter_queue_alarms() -> None:
-    dlq = alarm_on("AWS/SQS", "ApproximateNumberOfMessagesVisible")
-    assert dlq["Dimensions"] == [{"Name": "QueueName", "Value": {"Fn::GetAtt": ["SendDeadLetterQueue", "QueueName"]}}]
+@pytest.mark.parametrize("dlq_id", ["SendDeadLetterQueue", "FeedbackDeadLetterQueue"])
+def test_a_message_in_either_dead_letter_queue_alarms(dlq_id: str) -> None:
+    queue = [{"Name": "QueueName", "Value": {"Fn::GetAtt": [dlq_id, "QueueName"]}}]
+    (dlq,) = [
+        p
+        for p in ALARMS.values()
+        if (p["Namespace"], p["MetricName"]) == ("AWS/SQS", "ApproximateNumberOfMessagesVisible")
+        and p["Dimensions"] == queue
+    ]
     assert (dlq["ComparisonOperator"], dlq["Threshold"]) == ("GreaterThanThreshold", 0)
+
+
+def test_every_dead_letter_queue_has_its_alarm() -> None:
+    dlqs = {
+        r["Properties"]["RedrivePolicy"]["deadLetterTargetArn"]["Fn::GetAtt"][0]
+        for r in TEMPLATE["Resources"].values()
+        if r["Type"] == "AWS::SQS::Queue" and "RedrivePolicy" in r["Properties"]
+    }
+    watched = {
+        p["Dimensions"][0]["Value"]["Fn::GetAtt"][0]
+        for p in ALARMS.values()
+        if (p["Namespace"], p["MetricName"]) == ("AWS/SQS", "ApproximateNumberOfMessagesVisible")
+    }
+    assert dlqs == watched == {"SendDeadLetterQueue", "FeedbackDeadLetterQueue"}
 
 
 @pytest.mark.parametrize(

@@ -53,6 +53,7 @@ TABLES = {
     for p in _of_type("AWS::DynamoDB::Table").values()
 }
 SEND_QUEUE = _sub(RESOURCES["SendQueue"]["Properties"]["QueueName"])
+FEEDBACK_QUEUE = f"{PREFIX}-ses-feedback"
 DEAD_LETTER_QUEUE = _sub(RESOURCES["SendDeadLetterQueue"]["Properties"]["QueueName"])
 CONFIGURATION_SET = _sub(RESOURCES["ConfigurationSet"]["Properties"]["Name"])
 
@@ -77,6 +78,7 @@ def outputs_of(prefix: str) -> dict[str, str]:
         "ResourcePrefix": prefix,
         "TablePrefix": f"{prefix}-",
         "SendQueueArn": f"arn:aws:sqs:{REGION}:{ACCOUNT}:{prefix}-send",
+        "FeedbackQueueArn": f"arn:aws:sqs:{REGION}:{ACCOUNT}:{prefix}-ses-feedback",
         "ConfigurationSetName": prefix,
         "SenderAddress": SENDER,
         "PseudonymSecretArn": f"{secret}/pseudonym-secret-AbCdEf",
@@ -227,14 +229,20 @@ def test_dynamodb_is_granted_on_the_stack_tables_only(policy: dict[str, Any]) ->
             assert not allowed(policy, destructive, _arn("dynamodb", f"table/{table}")), destructive
 
 
-def test_sqs_is_granted_on_the_send_queue_only(policy: dict[str, Any]) -> None:
-    assert _resources_of(policy, "sqs") == {_arn("sqs", SEND_QUEUE)}
+def test_sqs_is_granted_on_the_send_and_feedback_queues_only(policy: dict[str, Any]) -> None:
+    assert _resources_of(policy, "sqs") == {_arn("sqs", SEND_QUEUE), _arn("sqs", FEEDBACK_QUEUE)}
     queue_arn = _arn("sqs", SEND_QUEUE)
     assert allowed(policy, "sqs:SendMessage", queue_arn)
     assert not allowed(policy, "sqs:SendMessage", _arn("sqs", DEAD_LETTER_QUEUE))
     assert not allowed(policy, "sqs:ReceiveMessage", _arn("sqs", DEAD_LETTER_QUEUE))
+    # The feedback queue is only polled (by ses_feedback's event source mapping): SNS alone sends to it.
+    feedback = _arn("sqs", FEEDBACK_QUEUE)
+    assert allowed(policy, "sqs:ReceiveMessage", feedback) and allowed(policy, "sqs:DeleteMessage", feedback)
+    assert not allowed(policy, "sqs:SendMessage", feedback)
+    assert not allowed(policy, "sqs:ReceiveMessage", _arn("sqs", f"{FEEDBACK_QUEUE}-dlq"))
     for refused in ("sqs:PurgeQueue", "sqs:DeleteQueue", "sqs:SetQueueAttributes", "sqs:StartMessageMoveTask"):
         assert not allowed(policy, refused, queue_arn), refused
+        assert not allowed(policy, refused, feedback), refused
 
 
 def test_the_lambda_service_gets_what_it_calls_for_us(policy: dict[str, Any]) -> None:

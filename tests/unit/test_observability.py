@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from chalice.app import Request, Response, SNSEvent, SQSEvent
+from chalice.app import Request, Response, SQSEvent
 from chalice.test import TestEventsClient as EventsClient
 
 from chalicelib import observability
@@ -41,7 +41,8 @@ def send_job_event(**overrides: Any) -> SQSEvent:
     return SQSEvent(events.generate_sqs_event([json.dumps(job)]), None)
 
 
-def ses_event() -> SNSEvent:
+def ses_event() -> SQSEvent:
+    """An SES notification as the feedback queue delivers it (raw: the body is SES's JSON)."""
     notification = {
         "eventType": "Bounce",
         "mail": {
@@ -50,7 +51,7 @@ def ses_event() -> SNSEvent:
         },
         "bounce": {"bouncedRecipients": [{"emailAddress": "amina.diallo@example.org"}]},
     }
-    return SNSEvent(events.generate_sns_event(json.dumps(notification)), None)
+    return SQSEvent(events.generate_sqs_event([json.dumps(notification)]), None)
 
 
 def http_request(route: str, path_params: dict[str, str], method: str = "GET") -> Request:
