@@ -10,7 +10,7 @@ CHROMIUM ?= /usr/bin/chromium
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: run test bench venv scan-venv system-deps lint typecheck scan unit integration e2e i18n package clean \
-	deploy deploy-rehearsal destroy user
+	deploy deploy-rehearsal destroy user revoke
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -98,6 +98,10 @@ destroy: $(STAMP)
 # Invite a dashboard user: make user STAGE=prod EMAIL=someone@example.org ROLE=admin|viewer [EVENTS=all|ev_…,ev_…]
 user: $(STAMP)
 	$(BIN)/python -m deploy user --stage "$(STAGE)" --email "$(EMAIL)" --role "$(ROLE)" --events "$(or $(EVENTS),all)" $(if $(REGION),--region "$(REGION)")
+
+# End a dashboard user's access at once (every session, every route): make revoke STAGE=prod EMAIL=someone@example.org
+revoke: $(STAMP)
+	$(BIN)/python -m deploy revoke --stage "$(STAGE)" --email "$(EMAIL)" $(if $(REGION),--region "$(REGION)")
 
 # chalice package of a stage for a CloudFormation pipeline, rendered as make deploy renders it (here from the
 # template built in an in-process moto; a pipeline renders from its own stack's outputs the same way).

@@ -34,6 +34,12 @@ def main(argv: list[str] | None = None) -> int:
         default="all",
         help="'all' (group events:all: every event, and for an admin creating events) or event IDs, comma-separated",
     )
+    out = commands.add_parser(
+        "revoke", help="end a dashboard user's access at once: every session of theirs, on every route"
+    )
+    out.add_argument("--stage", required=True)
+    out.add_argument("--region")
+    out.add_argument("--email", required=True)
     args = parser.parse_args(argv)
     try:
         if args.command == "rehearse":
@@ -44,6 +50,8 @@ def main(argv: list[str] | None = None) -> int:
             return _deploy(args)
         if args.command == "user":
             return _user(args)
+        if args.command == "revoke":
+            return _revoke(args)
         return _destroy(args)
     except DeployError as exc:
         print(f"\nmake deploy stopped: {exc}", file=sys.stderr)
@@ -100,6 +108,28 @@ def _user(args: argparse.Namespace) -> int:
     print(
         f"Invited as {args.role}, seeing {seen}: Cognito emails a temporary password; the first sign-in at "
         "/dashboard sets one."
+    )
+    return 0
+
+
+def _revoke(args: argparse.Namespace) -> int:
+    from datetime import UTC, datetime
+
+    from deploy.access import revoke
+    from deploy.aws import Account, advice
+    from deploy.infra import CloudFormationInfra
+    from deploy.stage import Stage
+
+    stage = Stage.named(args.stage)
+    account = Account.from_environment(args.region)
+    outputs = CloudFormationInfra(account).outputs(stage)
+    if not outputs:
+        raise DeployError(f"stage {stage.name} is not deployed here: make deploy STAGE={stage.name} first")
+    with advice(f"signing a user out of {outputs['UserPoolId']}"):
+        revoke(account.client("cognito-idp"), account.client("dynamodb"), outputs, args.email, datetime.now(UTC))
+    print(
+        "Signed out everywhere: every token of theirs is refused from now on. To take a role or an event away, "
+        "change their groups in the user pool as well; their next sign-in carries the groups they have then."
     )
     return 0
 

@@ -23,6 +23,7 @@ class Principal:
     roles: frozenset[str]
     events: frozenset[str]  # from groups event:<id>
     expires_at: int = 0  # the token's exp (epoch seconds)
+    issued_at: int = 0  # the token's iat (epoch seconds): a user signed out everywhere refuses older tokens
     all_events: bool = False  # in group events:all
 
     @property
@@ -165,5 +166,6 @@ class JwtVerifier:
             roles=frozenset(g for g in groups if g in ROLES),
             events=events,
             expires_at=int(claims["exp"]),
+            issued_at=int(claims.get("iat") or 0),
             all_events=ALL_EVENTS in groups,
         )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import math
 import re
 from collections.abc import Callable
@@ -221,23 +222,40 @@ class DynamoAttemptLog:
 
 
 class DynamoSignedOutSessions:
-    """Sessions signed out before their token expired: the token is verified locally, so signing out
-    must be remembered until the token's own expiry, under its SHA-256 (never the token)."""
+    """Sessions signed out before their token expired: the token is verified locally, so signing out must be
+    remembered until the token's own expiry, under its SHA-256 (never the token). And users signed out
+    everywhere (``make revoke``): every token of theirs issued before then is refused, under the SHA-256 of
+    their Cognito subject."""
 
     PREFIX = "signed-out:"
+    USER_PREFIX = "signed-out-user:"
 
     @classmethod
     def _key(cls, token: str) -> str:
-        import hashlib
-
         return cls.PREFIX + hashlib.sha256(token.encode()).hexdigest()
+
+    @classmethod
+    def user_key(cls, subject: str) -> str:
+        """The item key of a user's "signed out everywhere" (also written by ``make revoke``)."""
+        return cls.USER_PREFIX + hashlib.sha256(subject.encode()).hexdigest()
 
     def revoke(self, token: str, now: datetime, until: datetime) -> None:
         t.AuthAttemptItem(self._key(token), failures=0, window_started=int(now.timestamp()), expires_at=until).save()
 
-    def is_revoked(self, token: str) -> bool:
-        try:
-            t.AuthAttemptItem.get(self._key(token))
-        except t.AuthAttemptItem.DoesNotExist:
-            return False
-        return True
+    def revoke_user(self, subject: str, now: datetime, until: datetime) -> None:
+        """Refuse every token of this user issued up to now (``window_started``: the first second a new sign-in
+        is accepted again), until ``until`` (past the longest token's expiry)."""
+        t.AuthAttemptItem(
+            self.user_key(subject), failures=0, window_started=int(now.timestamp()) + 1, expires_at=until
+        ).save()
+
+    def is_revoked(self, token: str, subject: str = "", issued_at: int = 0) -> bool:
+        """One strongly consistent BatchGetItem: the token's own sign-out, and its user's."""
+        keys = [self._key(token)] + ([self.user_key(subject)] if subject else [])
+        for item in t.AuthAttemptItem.batch_get(keys, consistent_read=True):
+            if item.attempt_key.startswith(self.USER_PREFIX):
+                if issued_at < int(item.window_started):
+                    return True
+            else:
+                return True
+        return False

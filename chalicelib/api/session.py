@@ -36,7 +36,8 @@ def verified(token: str) -> Principal:
     from chalicelib.domain.errors import Unauthenticated
 
     principal = container.verifier().verify(token)
-    if container.signed_out_sessions().is_revoked(token):  # signed out, though the token has not expired yet
+    # signed out (this session, or the user everywhere), though the token has not expired yet
+    if container.signed_out_sessions().is_revoked(token, principal.subject, principal.issued_at):
         raise Unauthenticated("this session was signed out; sign in again")
     return principal
 

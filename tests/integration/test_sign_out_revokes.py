@@ -74,3 +74,31 @@ def _authorizers() -> list[Any]:
     return list({id(r.authorizer): r.authorizer for r in found.values() if r.authorizer is not None}.values()) or [
         admin.cognito_jwt
     ]
+
+
+def test_make_revoke_ends_every_session_of_a_user_at_once_on_every_route(client, users, stack):
+    import time
+    from datetime import UTC, datetime
+
+    from deploy.access import revoke
+    from devstack import identity
+
+    email, password = users["viewer"]
+    idp = boto3.client("cognito-idp", region_name="us-east-1")
+    browser, _ = signed_in(client, email, password)
+    bearer = identity.sign_in(idp, stack.outputs["UserPoolClientId"], email, password)  # a CLI's token
+    assert client.http.get("/admin/events", headers=auth(bearer)).status_code == 200
+
+    revoke(idp, boto3.client("dynamodb", region_name="us-east-1"), stack.outputs, email, datetime.now(UTC))
+    assert client.http.get("/admin/events", headers=auth(bearer)).status_code == 401
+    after = browser.get("/dashboard/programme")
+    assert after.status_code == 303 and "ended=1" in after.headers["Location"]
+    with pytest.raises(ClientError):  # Cognito signed them out too (their refresh tokens are gone)
+        idp.get_user(AccessToken=bearer)
+    ddb = boto3.client("dynamodb", region_name="us-east-1")
+    items = ddb.scan(TableName=f"{stack.outputs['TablePrefix']}auth_attempts")["Items"]
+    assert email not in json.dumps(items)  # only a hash of their Cognito subject is kept
+
+    time.sleep(1.1)  # a sign-in from the next second on is a new session
+    again = identity.sign_in(idp, stack.outputs["UserPoolClientId"], email, password)
+    assert client.http.get("/admin/events", headers=auth(again)).status_code == 200
