@@ -5,8 +5,12 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import TYPE_CHECKING
 
 from deploy.stage import DeployError
+
+if TYPE_CHECKING:
+    from deploy.aws import Account
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -74,8 +78,9 @@ def _deploy(args: argparse.Namespace) -> int:
     return verify_and_report(deployed, transport)
 
 
-def _user(args: argparse.Namespace) -> int:
-    from deploy.aws import Account, advice
+def _deployed(args: argparse.Namespace) -> tuple[Account, dict[str, str]]:
+    """The account of the current credentials and the deployed stage's outputs (DeployError if not deployed)."""
+    from deploy.aws import Account
     from deploy.infra import CloudFormationInfra
     from deploy.stage import Stage
 
@@ -84,6 +89,13 @@ def _user(args: argparse.Namespace) -> int:
     outputs = CloudFormationInfra(account).outputs(stage)
     if not outputs:
         raise DeployError(f"stage {stage.name} is not deployed here: make deploy STAGE={stage.name} first")
+    return account, outputs
+
+
+def _user(args: argparse.Namespace) -> int:
+    from deploy.aws import advice
+
+    account, outputs = _deployed(args)
     idp = account.client("cognito-idp")
     with advice(f"inviting a user to {outputs['UserPoolId']}"):
         try:
@@ -116,15 +128,9 @@ def _revoke(args: argparse.Namespace) -> int:
     from datetime import UTC, datetime
 
     from deploy.access import revoke
-    from deploy.aws import Account, advice
-    from deploy.infra import CloudFormationInfra
-    from deploy.stage import Stage
+    from deploy.aws import advice
 
-    stage = Stage.named(args.stage)
-    account = Account.from_environment(args.region)
-    outputs = CloudFormationInfra(account).outputs(stage)
-    if not outputs:
-        raise DeployError(f"stage {stage.name} is not deployed here: make deploy STAGE={stage.name} first")
+    account, outputs = _deployed(args)
     with advice(f"signing a user out of {outputs['UserPoolId']}"):
         revoke(account.client("cognito-idp"), account.client("dynamodb"), outputs, args.email, datetime.now(UTC))
     print(

@@ -236,18 +236,12 @@ class DynamoSignedOutSessions:
 
     @classmethod
     def user_key(cls, subject: str) -> str:
-        """The item key of a user's "signed out everywhere" (also written by ``make revoke``)."""
+        """The item key of a user's "signed out everywhere", which ``make revoke`` writes (deploy/access.py):
+        ``window_started`` is the first second from which their tokens are accepted again."""
         return cls.USER_PREFIX + hashlib.sha256(subject.encode()).hexdigest()
 
     def revoke(self, token: str, now: datetime, until: datetime) -> None:
         t.AuthAttemptItem(self._key(token), failures=0, window_started=int(now.timestamp()), expires_at=until).save()
-
-    def revoke_user(self, subject: str, now: datetime, until: datetime) -> None:
-        """Refuse every token of this user issued up to now (``window_started``: the first second a new sign-in
-        is accepted again), until ``until`` (past the longest token's expiry)."""
-        t.AuthAttemptItem(
-            self.user_key(subject), failures=0, window_started=int(now.timestamp()) + 1, expires_at=until
-        ).save()
 
     def is_revoked(self, token: str, subject: str = "", issued_at: int = 0) -> bool:
         """One strongly consistent BatchGetItem: the token's own sign-out, and its user's."""

@@ -35,7 +35,8 @@ bp = Blueprint(__name__)
 
 
 # No cached verdicts: API Gateway would let a signed-out token through for as long as it cached "allowed", so
-# every request is checked (a local signature check with the cached keys, and one GetItem for sign-out).
+# every request is checked (a local signature check with the cached keys, and one BatchGetItem for sign-out:
+# the session's and the user's).
 @bp.authorizer(ttl_seconds=0)
 @traced
 def cognito_jwt(auth_request: AuthRequest) -> AuthResponse:

@@ -760,25 +760,22 @@ def test_outputs_of_a_stack_that_never_completed_are_none(account: Account, stub
     assert CloudFormationInfra(account).outputs(DEV) is None
 
 
-def test_make_user_on_a_stage_never_deployed_says_to_deploy_it_first(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["user", "--stage", "dev", "--email", "someone@example.org", "--role", "admin"],
+        ["revoke", "--stage", "dev", "--email", "someone@example.org"],
+    ],
+    ids=["make user", "make revoke"],
+)
+def test_make_user_or_revoke_on_a_stage_never_deployed_says_to_deploy_it_first(
+    command: list[str], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     account = Account(region=REGION, session=offline_session())
     with Stubber(account.client("cloudformation")) as cfn:
         cfn.add_client_error("describe_stacks", "ValidationError", f"Stack with id {NAME} does not exist", 400)
         monkeypatch.setattr(Account, "from_environment", classmethod(lambda cls, region=None: account))
-        assert main(["user", "--stage", "dev", "--email", "someone@example.org", "--role", "admin"]) == 2
-    assert "stage dev is not deployed here: make deploy STAGE=dev first" in capsys.readouterr().err
-
-
-def test_make_revoke_on_a_stage_never_deployed_says_to_deploy_it_first(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
-    account = Account(region=REGION, session=offline_session())
-    with Stubber(account.client("cloudformation")) as cfn:
-        cfn.add_client_error("describe_stacks", "ValidationError", f"Stack with id {NAME} does not exist", 400)
-        monkeypatch.setattr(Account, "from_environment", classmethod(lambda cls, region=None: account))
-        assert main(["revoke", "--stage", "dev", "--email", "someone@example.org"]) == 2
+        assert main(command) == 2
     assert "stage dev is not deployed here: make deploy STAGE=dev first" in capsys.readouterr().err
 
 
