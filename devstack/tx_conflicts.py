@@ -144,12 +144,8 @@ def install(duration: float | None = None) -> Stats:
                 for key, clash in zip(positions, clashes, strict=True):
                     if clash and key is not None:
                         emulator.stats.by_table[key[0]] = emulator.stats.by_table.get(key[0], 0) + 1
-                raise TransactionCanceledException(
-                    [
-                        ("TransactionConflict", "Transaction is ongoing for the item", None) if clash else (None, None, None)
-                        for clash in clashes
-                    ]
-                )
+                conflict = ("TransactionConflict", "Transaction is ongoing for the item", None)
+                raise TransactionCanceledException([conflict if clash else (None, None, None) for clash in clashes])
             emulator.next_id += 1
             mine = emulator.next_id
             held = [key for key in dict.fromkeys(positions) if key is not None]
@@ -171,7 +167,9 @@ def install(duration: float | None = None) -> Stats:
 
         def write(self: Any, table_name: str, key_or_item: dict[str, Any], *args: Any, **kwargs: Any) -> Any:
             if not _inside(emulator):
-                key = key_or_item if name != "put_item" else _key_of(self, {"TableName": table_name, "Item": key_or_item})
+                key = key_or_item
+                if name == "put_item":
+                    key = _key_of(self, {"TableName": table_name, "Item": key_or_item})
                 if key is not None:
                     with emulator.lock:
                         if _item_key(self, table_name, key) in emulator.held:
