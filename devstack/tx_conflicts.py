@@ -167,7 +167,7 @@ def install(duration: float | None = None) -> Stats:
 
         def write(self: Any, table_name: str, key_or_item: dict[str, Any], *args: Any, **kwargs: Any) -> Any:
             if not _inside(emulator):
-                key = key_or_item
+                key: dict[str, Any] | None = key_or_item
                 if name == "put_item":
                     key = _key_of(self, {"TableName": table_name, "Item": key_or_item})
                 if key is not None:

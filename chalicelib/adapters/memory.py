@@ -241,6 +241,9 @@ class MemoryStore(OutcomeMarks):
                 raise NotFound("wave not found")
             return _copy(self._waves[(event_id, wave_id)])
 
+    def get_wave_cached(self, event_id: str, wave_id: str) -> Wave:
+        return self.get_wave(event_id, wave_id)  # nothing to save: the twin reads memory
+
     def list_waves(self, event_id: str) -> list[Wave]:
         with self._lock:
             mine = [w for (eid, _), w in self._waves.items() if eid == event_id]
@@ -505,8 +508,6 @@ class MemoryStore(OutcomeMarks):
     ) -> SubmitOutcome:
         with self._lock:
             key = (response.wave_id, response.participant_id)
-            if not _open(self._waves.get((response.event_id, response.wave_id)), now):
-                return SubmitOutcome.CLOSED
             row = self._invitations.get(key)
             if row is None or row.invitation.opted_out_at is not None:
                 return SubmitOutcome.OPTED_OUT

@@ -19,7 +19,7 @@ from chalicelib.domain.ports import Store, SubmitOutcome
 from chalicelib.domain.questionnaires import AnswerCheck, Questionnaire, aggregate_deltas, check_answers
 from chalicelib.domain.tokens import hash_token, looks_like_token
 
-MAX_STALE_RETRIES = 3
+MAX_STALE_RETRIES = 8  # edits of one link racing each other: each is applied in turn on the stored answers
 MAX_SEALED = 16 * 1024  # a larger copy of the stored answers is not carried: the edit reads them instead
 
 
@@ -49,7 +49,7 @@ def resolve_token(store: Store, token: str) -> TokenGrant:
 def open_survey(store: Store, token: str, *, now: datetime, lang: str | None = None, mark_open: bool = True) -> Survey:
     """Load the form for a token: questionnaire, previous answers, and whether it can still be answered."""
     grant = resolve_token(store, token)
-    wave = store.get_wave(grant.event_id, grant.wave_id)
+    wave = store.get_wave_cached(grant.event_id, grant.wave_id)
     questionnaire = catalogue.resolve(store, grant.questionnaire_id, grant.questionnaire_version)
     invitation = store.get_invitation(grant.wave_id, grant.participant_id)
     language = lang if lang in questionnaire.languages else grant.language
@@ -142,12 +142,17 @@ def submit(
 ) -> SubmitResult:
     """Validate and store the answers of one personal link: one response, edited in place until closing.
 
-    Two calls: the token read and one transaction. An edit takes the stored answers from the form's sealed
+    Two calls: the token read and one transaction (the wave is read through the store's short cache). Submits of
+    one link racing each other store one first answer; the others become edits of it, in turn, or, when they
+    carry the same answers, are already done. An edit takes the stored answers from the form's sealed
     copy (``form_key``); only when that copy is missing, forged or stale does it read them (a third call).
     """
     grant = resolve_token(store, token)
     questionnaire = catalogue.resolve(store, grant.questionnaire_id, grant.questionnaire_version)
     language = lang if lang in questionnaire.languages else grant.language
+    wave = store.get_wave_cached(grant.event_id, grant.wave_id)
+    if wave.closes_at is None or wave.closes_at <= now:
+        raise WaveClosed("the survey is closed")
     check = check_answers(questionnaire, form)
     if not check.ok:
         return SubmitResult(False, check, language, questionnaire, grant.wave_id)
@@ -193,11 +198,13 @@ def submit(
         outcome = store.store_response(response, previous=previous, deltas=deltas, now=now)
         if outcome is SubmitOutcome.STORED:
             return SubmitResult(True, check, language, questionnaire, grant.wave_id, previous is not None)
-        if outcome is SubmitOutcome.CLOSED:
-            raise WaveClosed("the survey is closed")
         if outcome is SubmitOutcome.OPTED_OUT:
             raise OptedOut("the participant opted out")
         previous = store.get_response(grant.wave_id, grant.participant_id)
+        if previous is not None and previous.answers == check.answers:
+            # The same answers are already stored: a double click, or the same form sent from two tabs.
+            # Nothing to write; the participant sees the thank-you page as for the first.
+            return SubmitResult(True, check, language, questionnaire, grant.wave_id, True)
     raise TemporarilyUnavailable("the answers changed while saving; please submit again")
 
 

@@ -28,7 +28,6 @@ class SubmitOutcome(enum.Enum):
     STORED = "stored"
     STALE = "stale"  # the response changed since it was read (or exists, on a first submit)
     OPTED_OUT = "opted_out"
-    CLOSED = "closed"
 
 
 @dataclass(frozen=True)
@@ -157,6 +156,10 @@ class WaveStore(Protocol):
 
     def get_wave(self, event_id: str, wave_id: str) -> Wave: ...
 
+    def get_wave_cached(self, event_id: str, wave_id: str) -> Wave:
+        """The wave for a participant's page: possibly read a few seconds ago (the store says how long)."""
+        ...
+
     def list_waves(self, event_id: str) -> list[Wave]: ...
 
 
@@ -249,7 +252,12 @@ class ResponseStore(Protocol):
         previous: Response | None,
         deltas: Deltas,
         now: datetime,
-    ) -> SubmitOutcome: ...
+    ) -> SubmitOutcome:
+        """The response and its counters, atomically; STALE when it changed since ``previous`` was read (or
+        exists, on a first submit), OPTED_OUT when the participant opted out or has no invitation. Whether
+        the wave is still open is the caller's check (``answering``), against ``get_wave_cached``: a
+        condition on the wave's item would make every answer of the wave conflict with every other."""
+        ...
 
     def read_cells(self, wave_id: str, dimension: str) -> dict[str, dict[str, int]]: ...
 
