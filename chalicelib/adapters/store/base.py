@@ -121,6 +121,13 @@ def tx_pause(attempt: int) -> float:
     return _random.uniform(0, min(TX_PAUSE_CAP, TX_PAUSE_BASE * 2**attempt))
 
 
+def _counter_update(wave_id: str, cell: str, actions: list[Any]) -> Callable[[TransactWrite], None]:
+    def add(tw: TransactWrite) -> None:
+        tw.update(t.AggregateItem(wave_id, shard_key(cell)), actions=actions)
+
+    return add
+
+
 class Tx:
     """A PynamoDB transaction that remembers which item each position is, so a cancellation can be read, and
     that tries again, with fresh counter shards, when DynamoDB cancelled it for a conflict or throttling only.
@@ -166,11 +173,7 @@ class Tx:
             actions = [Path([name]).add(delta) for name, delta in sorted(deltas.items()) if delta]
             if actions:
                 self.groups["update"].append("aggregate")
-                self.ops.append(
-                    lambda tw, cell=cell, actions=actions: tw.update(
-                        t.AggregateItem(wave_id, shard_key(cell)), actions=actions
-                    )
-                )
+                self.ops.append(_counter_update(wave_id, cell, actions))
 
     def _order(self) -> list[str]:
         return self.groups["check"] + self.groups["delete"] + self.groups["put"] + self.groups["update"]
