@@ -143,6 +143,11 @@ def classify(exc: Exception, *, unexpected: str = "unhandled error") -> Outcome:
     return Outcome(500, "internal", INTERNAL_MESSAGE)
 
 
+def classify_unexpected(what: str) -> None:
+    """Log an unexpected error that a view answers itself (with its masked traceback, as ``classify`` does)."""
+    logger.exception(what)
+
+
 def json_outcome(outcome: Outcome) -> Response:
     return json_error(outcome.status, outcome.code, outcome.message, outcome.details)
 
