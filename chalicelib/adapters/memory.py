@@ -36,7 +36,7 @@ from chalicelib.domain.model import (
     TokenGrant,
     Wave,
 )
-from chalicelib.domain.ports import ClaimOutcome, Deltas, SendingRead, Store, SubmitOutcome
+from chalicelib.domain.ports import ClaimOutcome, Deltas, LinkState, SendingRead, Store, SubmitOutcome
 
 T = TypeVar("T")
 
@@ -288,6 +288,20 @@ class MemoryStore(OutcomeMarks):
             if row is None:
                 raise NotFound("invitation not found")
             return _copy(row.invitation)
+
+    def open_link(self, wave_id: str, participant_id: str, cells: Mapping[str, str], now: datetime) -> LinkState:
+        with self._lock:
+            row = self._invitations.get((wave_id, participant_id))
+            if row is None:
+                raise NotFound("invitation not found")
+            inv = row.invitation
+            first = inv.opened_at is None
+            if first:
+                inv.opened_at = _utc(now)
+                self._count(wave_id, spread(cells, {"f:opened": 1}))
+            return LinkState(
+                first_open=first, opted_out=inv.opted_out_at is not None, completed=inv.completed_at is not None
+            )
 
     def due_invitations(self, now: datetime, limit: int) -> Iterator[Invitation]:
         cutoff = _second(now)

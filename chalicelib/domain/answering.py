@@ -47,25 +47,32 @@ def resolve_token(store: Store, token: str) -> TokenGrant:
 
 
 def open_survey(store: Store, token: str, *, now: datetime, lang: str | None = None, mark_open: bool = True) -> Survey:
-    """Load the form for a token: questionnaire, previous answers, and whether it can still be answered."""
+    """Load the form for a token: questionnaire, previous answers, and whether it can still be answered.
+
+    A first open costs two calls, the link's read and the write that marks it opened and says what the
+    invitation holds (``open_link``); the wave comes from the store's short cache, a built-in questionnaire
+    from the code. Answers already given are read too (an edit's form)."""
     grant = resolve_token(store, token)
     wave = store.get_wave_cached(grant.event_id, grant.wave_id)
     questionnaire = catalogue.resolve(store, grant.questionnaire_id, grant.questionnaire_version)
-    invitation = store.get_invitation(grant.wave_id, grant.participant_id)
     language = lang if lang in questionnaire.languages else grant.language
     if language not in questionnaire.languages:
         language = questionnaire.languages[0]
     closed = wave.closes_at is None or wave.closes_at <= now
-    previous = store.get_response(grant.wave_id, grant.participant_id) if invitation.completed_at else None
-    if mark_open and invitation.opened_at is None and not closed:
-        store.mark_opened(grant.wave_id, grant.participant_id, grant.cells, now)
+    if mark_open and not closed:
+        state = store.open_link(grant.wave_id, grant.participant_id, grant.cells, now)
+        opted_out, completed = state.opted_out, state.completed
+    else:
+        invitation = store.get_invitation(grant.wave_id, grant.participant_id)
+        opted_out, completed = invitation.opted_out_at is not None, invitation.completed_at is not None
+    previous = store.get_response(grant.wave_id, grant.participant_id) if completed else None
     return Survey(
         grant=grant,
         questionnaire=questionnaire,
         wave=wave,
         language=language,
         previous=previous,
-        opted_out=invitation.opted_out_at is not None,
+        opted_out=opted_out,
         closed=closed,
     )
 

@@ -24,6 +24,15 @@ class ClaimOutcome(enum.Enum):
     ERASED = "erased"  # the participant was erased: nothing is sent, no link written
 
 
+@dataclass(frozen=True)
+class LinkState:
+    """What opening a personal link found, from the one write that marks it opened (``open_link``)."""
+
+    first_open: bool  # this open was the participant's first: counted in the funnel now
+    opted_out: bool
+    completed: bool  # they have answered: the form shows their answers (read apart)
+
+
 class SubmitOutcome(enum.Enum):
     STORED = "stored"
     STALE = "stale"  # the response changed since it was read (or exists, on a first submit)
@@ -215,6 +224,11 @@ class InvitationStore(Protocol):
         ...
 
     def mark_opened(self, wave_id: str, participant_id: str, cells: Mapping[str, str], now: datetime) -> bool: ...
+
+    def open_link(self, wave_id: str, participant_id: str, cells: Mapping[str, str], now: datetime) -> LinkState:
+        """Mark the invitation opened (counted once) and say what it holds, in one write: a participant who
+        opens their form for the first time costs the link's read and this. NotFound without an invitation."""
+        ...
 
     def mark_opted_out(self, wave_id: str, participant_id: str, cells: Mapping[str, str], now: datetime) -> bool: ...
 

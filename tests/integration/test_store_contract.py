@@ -22,7 +22,7 @@ from chalicelib.domain.model import (
     TokenGrant,
     Wave,
 )
-from chalicelib.domain.ports import ClaimOutcome, Store, SubmitOutcome
+from chalicelib.domain.ports import ClaimOutcome, LinkState, Store, SubmitOutcome
 
 NOW = datetime(2026, 7, 1, 9, 30, 15, 123456, tzinfo=UTC)
 CELLS = {
@@ -486,6 +486,23 @@ def test_an_expired_link_opens_nothing(store: Store) -> None:
     assert claim(store, "p-1", token=expired) is ClaimOutcome.CLAIMED
     assert store.get_token("old") is None
     assert store.get_token("never-issued") is None
+
+
+def test_opening_a_link_marks_it_opened_once_and_says_what_the_invitation_holds(store: Store) -> None:
+    sent_wave(store, "p-1", "p-2", "p-3")
+    later = NOW + timedelta(minutes=1)
+    assert store.open_link("w-1", "p-1", CELLS, later) == LinkState(first_open=True, opted_out=False, completed=False)
+    assert store.open_link("w-1", "p-1", CELLS, later) == LinkState(first_open=False, opted_out=False, completed=False)
+    assert store.get_invitation("w-1", "p-1").opened_at == later
+    # Opted out, and answered, without ever opening the form: told so, and counted opened once.
+    store.mark_opted_out("w-1", "p-2", CELLS, later)
+    assert store.open_link("w-1", "p-2", CELLS, later) == LinkState(first_open=True, opted_out=True, completed=False)
+    assert store.store_response(response("p-3"), previous=None, deltas={}, now=later) is SubmitOutcome.STORED
+    assert store.open_link("w-1", "p-3", CELLS, later) == LinkState(first_open=True, opted_out=False, completed=True)
+    assert store.open_link("w-1", "p-3", CELLS, later) == LinkState(first_open=False, opted_out=False, completed=True)
+    assert store.read_cells("w-1", "language")["en"]["f:opened"] == 3
+    with pytest.raises(NotFound):
+        store.open_link("w-1", "nobody", CELLS, later)
 
 
 # Outcomes ----------------------------------------------------------------------------------------------------

@@ -162,9 +162,21 @@ class Tx:
         self.groups["put"].append(label)
         self.ops.append(lambda tw: tw.save(item, condition=condition))
 
-    def update(self, label: str, item: Any, *, actions: list[Any], condition: Any = None) -> None:
+    def update(
+        self, label: str, item: Any, *, actions: list[Any], condition: Any = None, return_old: bool = False
+    ) -> None:
+        """``return_old``: when its condition fails, the cancellation carries the item (``old_item``)."""
         self.groups["update"].append(label)
-        self.ops.append(lambda tw: tw.update(item, actions=actions, condition=condition))
+        returned = "ALL_OLD" if return_old else None
+        self.ops.append(lambda tw: tw.update(item, actions=actions, condition=condition, return_values=returned))
+
+    def old_item(self, exc: TransactWriteError, label: str) -> dict[str, Any] | None:
+        """The raw item at ``label``'s position as it was when its condition failed (``return_old``)."""
+        reasons = exc.cancellation_reasons or []
+        for position, name in enumerate(self._order()):
+            if name == label and position < len(reasons) and reasons[position] is not None:
+                return reasons[position].raw_item  # type: ignore[union-attr]
+        return None
 
     def counters(self, wave_id: str, per_cell: Mapping[str, Mapping[str, int]]) -> None:
         """Add the deltas to one shard of each cell, drawn again on every attempt."""
