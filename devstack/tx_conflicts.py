@@ -8,7 +8,8 @@ item's position is ``TransactionConflict`` (``None`` at the others). A ``PutItem
 botocore does not retry either. Nothing is written by a cancelled transaction.
 
 The emulator gives every ``TransactWriteItems`` a duration: its items are held from the moment it arrives
-until it has been applied, ``duration`` seconds later (DynamoDB's transactions take tens of milliseconds).
+for ``duration`` seconds (DynamoDB's transactions take tens of milliseconds), and then it is applied, atomically
+as moto does (one write at a time: the wait for that turn is moto's, not DynamoDB's, so it holds nothing).
 A transaction that arrives while one of its items is held is cancelled at once, as above; so is a single-item
 write. Every item counts, a ``ConditionCheck`` included: the guide names "an item within a TransactWriteItems
 request", whatever its action. Calls that do not overlap in time never conflict, so sequential code sees
@@ -154,13 +155,15 @@ def install(duration: float | None = None) -> Stats:
         try:
             if emulator.duration > 0:
                 time.sleep(emulator.duration)  # the transaction in progress: its items stay held
-            with _applying(emulator):
-                original_transact(self, transact_items)
         finally:
+            # Held for ``duration``, not while moto, which applies one write at a time, makes it wait its turn:
+            # DynamoDB has no such queue, and it would make every hold as long as the queue in front of it.
             with emulator.lock:
                 for key in held:
                     if emulator.held.get(key) == mine:
                         del emulator.held[key]
+        with _applying(emulator):
+            original_transact(self, transact_items)
 
     def single(name: str) -> Any:
         original = _originals[name]
