@@ -55,9 +55,7 @@ def only_rejection(*rows: str) -> dict:
         (GOOD, ["email", "full_name", "stakeholder_group", "country", "language"]),
     ],
 )
-def test_given_a_header_without_a_needed_column_then_the_whole_file_is_refused_naming_what_is_missing(
-    header, missing
-):
+def test_given_a_header_without_a_needed_column_then_the_whole_file_is_refused_naming_what_is_missing(header, missing):
     with pytest.raises(ValidationFailed) as caught:
         parse_registration_csv(csv_of(GOOD, header=header), country_valid=country_valid)
     assert caught.value.details["missing"] == missing
