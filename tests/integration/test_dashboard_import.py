@@ -175,7 +175,7 @@ def test_the_json_api_imports_in_the_background_when_asked(client, tokens, stack
     assert (job["status"], job["imported"], job["updated"], job["rows"], job["rejected_count"]) == (
         "running", 35, 25, 35, 1
     )  # fmt: skip
-    assert job["rejected"] == [{"row": 62, "reason": "invalid email address"}]
+    assert job["rejected"] == [{"row": 62, "column": "email", "reason": "invalid email address"}]
     send_records(stack.queue_bodies())
     done = client.http.get(job["status_url"], headers=headers)
     assert done.status_code == 200 and json.loads(done.body)["status"] == "done"

@@ -22,6 +22,8 @@ from tests.support.registration_files import (
     HUMAN_HEADER,
     HUMAN_ROWS,
     text_file,
+)
+from tests.support.registration_files import (
     workbook as make_workbook,
 )
 
