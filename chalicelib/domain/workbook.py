@@ -117,3 +117,23 @@ def read_workbook(raw: bytes, *, sheet: str | None = None) -> Table:
         return table
     finally:
         book.close()
+
+
+def template(header: tuple[str, ...], example: list[str]) -> bytes:
+    """A blank list to fill in: the contract's header, one example row, every column formatted as text (so
+    Excel keeps a leading zero or a code such as ``NA`` as typed)."""
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.title = "Participants"
+    sheet.append(list(header))
+    sheet.append(example)
+    for index, name in enumerate(header, start=1):
+        letter = openpyxl.utils.get_column_letter(index)
+        sheet.column_dimensions[letter].width = max(14, len(name) + 4)
+        sheet.column_dimensions[letter].number_format = "@"
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
