@@ -267,10 +267,16 @@ def explicit_mapping(header: list[str], chosen: Mapping[str, str]) -> Mapping_:
     return Mapping_(columns, ignored)
 
 
+def missing_fields(mapped: Iterable[str]) -> list[str]:
+    """The needed fields that no column feeds, in the contract's order (a name may come in two parts)."""
+    present = set(mapped)
+    if present & set(NAME_PARTS):
+        present.add("full_name")
+    return [f for f in FIELDS if (f in REQUIRED or f == "full_name") and f not in present]
+
+
 def check_mapping(header: list[str], mapping: Mapping_) -> None:
-    missing = [f for f in REQUIRED if f not in mapping.columns]
-    if not {"full_name", "first_name", "last_name"} & set(mapping.columns):
-        missing.insert(1, "full_name")
+    missing = missing_fields(mapping.columns)
     if missing:
         raise ValidationFailed(
             "no column found for "

@@ -154,9 +154,7 @@ def dash_import_mapped(ctx: Ctx, event_id: str) -> Response:
                 f"{FIELD_LABELS[field]} is chosen for two columns (“{columns[field]}” and “{name}”); choose it once"
             )
         columns[field] = name
-    missing = [f for f in registration.REQUIRED if f not in columns]
-    if not {"full_name", "first_name", "last_name"} & set(columns):
-        missing.insert(1, "full_name")
+    missing = registration.missing_fields(columns)
     if not problem and missing:
         problem = "choose a column for " + ", ".join(FIELD_LABELS[f].split(" (")[0].lower() for f in missing)
     if problem:
