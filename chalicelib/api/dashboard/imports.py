@@ -34,8 +34,8 @@ SHOWN_ROWS = 5
 FIELD_LABELS = {
     "email": "Email",
     "full_name": "Full name",
-    "first_name": "First name (joined to the last name)",
-    "last_name": "Last name (joined to the first name)",
+    "first_name": "First name",
+    "last_name": "Last name",
     "organisation": "Organisation",
     "stakeholder_group": "Stakeholder group",
     "country": "Country",
@@ -156,7 +156,7 @@ def dash_import_mapped(ctx: Ctx, event_id: str) -> Response:
         columns[field] = name
     missing = registration.missing_fields(columns)
     if not problem and missing:
-        problem = "choose a column for " + ", ".join(FIELD_LABELS[f].split(" (")[0].lower() for f in missing)
+        problem = "choose a column for " + ", ".join(FIELD_LABELS[f].lower() for f in missing)
     if problem:
         return _mapping_page(ctx, event, ctx.text("state"), table, chosen, problem, status=400)
     outcome = container.start_import(event_id, raw, sheet=sheet, columns=columns)
