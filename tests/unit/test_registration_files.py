@@ -393,3 +393,23 @@ def test_parse_registration_takes_any_country_reader():
     table = registration.read_text_table(text_file(HUMAN_HEADER, HUMAN_ROWS[:1], encoding="utf-8", delimiter=","))
     parsed = parse_registration(table, lambda c: None)
     assert parsed.rows == [] and parsed.rejected[0]["column"] == "Country"
+
+
+# The blank templates -----------------------------------------------------------------------------------------
+def test_the_committed_xlsx_template_has_the_contract_header_and_its_example_imports():
+    from chalicelib.api.dashboard.imports import TEMPLATE_FILE
+
+    parsed = accepted(TEMPLATE_FILE.read_bytes())
+    assert parsed.detected["columns"] == {f: f for f in registration.FIELDS}
+    assert [r.email for r in parsed.rows] == ["ada@example.org"]
+
+
+def test_the_csv_template_link_imports_as_it_is():
+    from urllib.parse import unquote
+
+    from chalicelib.api.dashboard.imports import template_links
+
+    link = template_links()["csv"]
+    parsed = accepted(unquote(link.split(",", 1)[1]).encode("utf-8"))
+    assert parsed.detected["encoding"] == "UTF-8 with BOM" and len(parsed.rows) == 1
+    assert template_links()["xlsx"].startswith("data:" + registration.XLSX_TYPE + ";base64,UEsDB")
