@@ -74,6 +74,8 @@ class MemoryStore(OutcomeMarks):
         self._events: dict[str, Event] = {}
         self._imports: dict[tuple[str, str], ImportJob] = {}
         self._chunks: dict[tuple[str, str, int], list[dict[str, Any]]] = {}
+        self._uploads: dict[tuple[str, str], tuple[bytes, datetime]] = {}
+        self._mappings: dict[str, dict[str, str]] = {}
         self._participants: dict[tuple[str, str], Participant] = {}
         self._waves: dict[tuple[str, str], Wave] = {}
         self._invitations: dict[tuple[str, str], _InvitationRow] = {}
@@ -172,6 +174,27 @@ class MemoryStore(OutcomeMarks):
                     records[:] = kept
                     changed += 1
             return changed
+
+    def put_upload(self, event_id: str, upload_id: str, sealed: bytes, expires_at: datetime) -> None:
+        with self._lock:
+            self._uploads[(event_id, upload_id)] = (bytes(sealed), expires_at)
+
+    def get_upload(self, event_id: str, upload_id: str, now: datetime) -> bytes | None:
+        with self._lock:
+            found = self._uploads.get((event_id, upload_id))
+            return found[0] if found is not None and now < found[1] else None
+
+    def drop_upload(self, event_id: str, upload_id: str) -> None:
+        with self._lock:
+            self._uploads.pop((event_id, upload_id), None)
+
+    def put_import_mapping(self, event_id: str, mapping: Mapping[str, str]) -> None:
+        with self._lock:
+            self._mappings[event_id] = dict(mapping)
+
+    def import_mapping(self, event_id: str) -> dict[str, str]:
+        with self._lock:
+            return dict(self._mappings.get(event_id, {}))
 
     # Participants --------------------------------------------------------------------------------
     def list_participants(self, event_id: str) -> list[Participant]:

@@ -22,6 +22,8 @@ from chalicelib.observability import log_refusal, logger
 
 STATUS: dict[type[e.DomainError], int] = {
     e.ValidationFailed: 400,
+    e.TooLarge: 413,
+    e.UnsupportedFile: 415,
     e.NotFound: 404,
     e.Conflict: 409,
     e.Unauthenticated: 401,

@@ -142,6 +142,22 @@ class ImportStore(Protocol):
         """Remove a participant's records from the event's chunks still waiting; how many chunks changed."""
         ...
 
+    def put_upload(self, event_id: str, upload_id: str, sealed: bytes, expires_at: datetime) -> None:
+        """Keep a sealed upload (``domain.pending``) between the mapping step and the import."""
+        ...
+
+    def get_upload(self, event_id: str, upload_id: str, now: datetime) -> bytes | None:
+        """The sealed upload, or None once dropped or past its expiry."""
+        ...
+
+    def drop_upload(self, event_id: str, upload_id: str) -> None: ...
+
+    def put_import_mapping(self, event_id: str, mapping: Mapping[str, str]) -> None:
+        """Remember the event's column mapping (a header name, normalised, to our field) for its next upload."""
+        ...
+
+    def import_mapping(self, event_id: str) -> dict[str, str]: ...
+
 
 class ParticipantStore(Protocol):
     """Participants of an event, and the cross-event look-up erasure needs."""

@@ -225,6 +225,28 @@ def test_imports_list_newest_first_and_read_back_whole(store: Store) -> None:
     assert store.list_imports("ev-2") == []
 
 
+def test_a_pending_upload_is_read_back_whole_until_dropped_or_expired(store: Store) -> None:
+    sealed = bytes(range(256)) * 5000  # over a megabyte: several parts in DynamoDB
+    store.put_upload("ev-1", "up_1", sealed, NOW + timedelta(hours=1))
+    store.put_upload("ev-1", "up_2", b"other", NOW + timedelta(hours=1))
+    assert store.get_upload("ev-1", "up_1", NOW) == sealed
+    assert store.get_upload("ev-2", "up_1", NOW) is None
+    assert store.get_upload("ev-1", "up_1", NOW + timedelta(hours=1)) is None  # TTL is lazy; the read is not
+    store.drop_upload("ev-1", "up_1")
+    assert store.get_upload("ev-1", "up_1", NOW) is None
+    assert store.get_upload("ev-1", "up_2", NOW) == b"other"
+    assert store.list_imports("ev-1") == []  # none of it is an import
+
+
+def test_an_events_column_mapping_is_remembered(store: Store) -> None:
+    assert store.import_mapping("ev-1") == {}
+    store.put_import_mapping("ev-1", {"courriel": "email", "pays": "country"})
+    store.put_import_mapping("ev-1", {"courriel": "email"})
+    assert store.import_mapping("ev-1") == {"courriel": "email"}
+    assert store.import_mapping("ev-2") == {}
+    assert store.list_imports("ev-1") == []
+
+
 def test_each_chunk_counts_once_and_the_last_one_finishes_the_import(store: Store) -> None:
     store.put_import(job("imp-1"), NOW + timedelta(days=7))
     later = NOW + timedelta(seconds=5)
