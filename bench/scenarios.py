@@ -15,7 +15,7 @@ from typing import Any
 
 from bench.calls import ResponseCalls, SendCalls
 
-SCENARIOS = ("summary", "throughput", "calls", "deployment", "programme", "next_send", "list_import")
+SCENARIOS = ("burst", "summary", "throughput", "calls", "deployment", "programme", "next_send", "list_import")
 
 
 @dataclass
@@ -45,6 +45,11 @@ def _run(name: str) -> Any:
         from bench import deployment
 
         return deployment.measure()
+    if name == "burst":  # its own moto, emulator and meter, and a reference run in a process of its own
+        from bench import burst
+
+        with contextlib.redirect_stdout(io.StringIO()):
+            return burst.run()
 
     # Local-only: moto's transactions snapshot only the items they touch (semantics unchanged), as the
     # local stack runs. It changes moto's speed, never what the app sends.

@@ -91,15 +91,16 @@ def _report(busy: StoreBusy, store_operation: str) -> StoreBusy:
     return busy
 
 
-# Counters: every cell's counters are spread over COUNTER_SHARDS items (``<dimension>#<value>!<shard>``), one
-# drawn at random for each write, so that the answers of a wave do not all queue on the item of a cell nearly
-# everyone is in (``sponsored#no``): DynamoDB cancels a transaction naming an item another transaction in progress
-# holds (TransactionConflict). A summary still reads a dimension in one Query and adds the shards up. Items
-# written before sharding have no suffix and count as one more shard.
+# Counters: a cell's counters live in ``<dimension>#<value>``, and, once a write to it met a transaction conflict,
+# also in shard items ``<dimension>#<value>!<n>`` (n in 1..COUNTER_SHARDS-1, drawn at random on every retry). So a
+# wave answered at a calm pace keeps one item per cell (a summary reads what it always read), and a burst spreads
+# only the cells it actually queued on (``sponsored#no``, ``language#en``) over up to COUNTER_SHARDS items: DynamoDB
+# cancels a transaction naming an item another transaction in progress holds (TransactionConflict). A summary
+# still reads a dimension in one Query and adds the shards up.
 COUNTER_SHARDS = 16
 # A transaction cancelled only because of conflicts or throttling (no condition failed) is tried again within
 # the request, at most TX_ATTEMPTS times in all, after a full-jitter exponential pause (at most TX_PAUSE_CAP).
-TX_ATTEMPTS = 6
+TX_ATTEMPTS = 8
 TX_PAUSE_BASE = 0.01
 TX_PAUSE_CAP = 0.2
 _random = random.SystemRandom()
@@ -107,11 +108,12 @@ _sleep = time.sleep
 
 
 def shard_key(cell: str) -> str:
-    return f"{cell}!{_random.randrange(COUNTER_SHARDS)}" if COUNTER_SHARDS > 1 else cell
+    """A shard of ``cell`` other than its own item, drawn at random."""
+    return f"{cell}!{_random.randrange(1, COUNTER_SHARDS)}" if COUNTER_SHARDS > 1 else cell
 
 
 def unshard(cell: str) -> str:
-    """The cell a counter item belongs to: its key without the shard suffix (none on items from before)."""
+    """The cell a counter item belongs to: its key without the shard suffix (none on a cell's own item)."""
     base, sep, shard = cell.rpartition("!")
     return base if sep and shard.isdigit() else cell
 
@@ -121,11 +123,17 @@ def tx_pause(attempt: int) -> float:
     return _random.uniform(0, min(TX_PAUSE_CAP, TX_PAUSE_BASE * 2**attempt))
 
 
-def _counter_update(wave_id: str, cell: str, actions: list[Any]) -> Callable[[TransactWrite], None]:
-    def add(tw: TransactWrite) -> None:
-        tw.update(t.AggregateItem(wave_id, shard_key(cell)), actions=actions)
+class _CounterUpdate:
+    """One cell's counter update in a transaction: on the cell's own item until it met a conflict, then on a
+    shard drawn again for every attempt."""
 
-    return add
+    def __init__(self, wave_id: str, cell: str, actions: list[Any]) -> None:
+        self.wave_id, self.cell, self.actions = wave_id, cell, actions
+        self.sharded = False
+
+    def __call__(self, tw: TransactWrite) -> None:
+        key = shard_key(self.cell) if self.sharded else self.cell
+        tw.update(t.AggregateItem(self.wave_id, key), actions=self.actions)
 
 
 class Tx:
@@ -140,6 +148,7 @@ class Tx:
     def __init__(self) -> None:
         self.groups: dict[str, list[str]] = {"check": [], "delete": [], "put": [], "update": []}
         self.ops: list[Callable[[TransactWrite], None]] = []
+        self.positioned: dict[str, list[Callable[[TransactWrite], None]]] = {k: [] for k in self.groups}
         self.wave_id: str | None = None
         self.attempts = 0
 
@@ -152,15 +161,15 @@ class Tx:
 
     def check(self, label: str, model: Any, hash_key: str, range_key: str | None = None, *, condition: Any) -> None:
         self.groups["check"].append(label)
-        self.ops.append(lambda tw: tw.condition_check(model, hash_key, range_key, condition=condition))
+        self._add("check", lambda tw: tw.condition_check(model, hash_key, range_key, condition=condition))
 
     def delete(self, label: str, item: Any) -> None:
         self.groups["delete"].append(label)
-        self.ops.append(lambda tw: tw.delete(item))
+        self._add("delete", lambda tw: tw.delete(item))
 
     def save(self, label: str, item: Any, *, condition: Any = None) -> None:
         self.groups["put"].append(label)
-        self.ops.append(lambda tw: tw.save(item, condition=condition))
+        self._add("put", lambda tw: tw.save(item, condition=condition))
 
     def update(
         self, label: str, item: Any, *, actions: list[Any], condition: Any = None, return_old: bool = False
@@ -168,7 +177,7 @@ class Tx:
         """``return_old``: when its condition fails, the cancellation carries the item (``old_item``)."""
         self.groups["update"].append(label)
         returned = "ALL_OLD" if return_old else None
-        self.ops.append(lambda tw: tw.update(item, actions=actions, condition=condition, return_values=returned))
+        self._add("update", lambda tw: tw.update(item, actions=actions, condition=condition, return_values=returned))
 
     def old_item(self, exc: TransactWriteError, label: str) -> dict[str, Any] | None:
         """The raw item at ``label``'s position as it was when its condition failed (``return_old``)."""
@@ -179,13 +188,17 @@ class Tx:
         return None
 
     def counters(self, wave_id: str, per_cell: Mapping[str, Mapping[str, int]]) -> None:
-        """Add the deltas to one shard of each cell, drawn again on every attempt."""
+        """Add the deltas to each cell's own item, or, once it met a conflict, to a shard of it."""
         self.wave_id = wave_id
         for cell, deltas in per_cell.items():
             actions = [Path([name]).add(delta) for name, delta in sorted(deltas.items()) if delta]
             if actions:
                 self.groups["update"].append("aggregate")
-                self.ops.append(_counter_update(wave_id, cell, actions))
+                self._add("update", _CounterUpdate(wave_id, cell, actions))
+
+    def _add(self, group: str, op: Callable[[TransactWrite], None]) -> None:
+        self.ops.append(op)
+        self.positioned[group].append(op)
 
     def _order(self) -> list[str]:
         return self.groups["check"] + self.groups["delete"] + self.groups["put"] + self.groups["update"]
@@ -215,6 +228,10 @@ class Tx:
                     raise
                 observability.logger.info("transaction cancelled, trying again", extra=fields)
                 observability.count("TransactionConflictRetries")
+                positions = [op for group in ("check", "delete", "put", "update") for op in self.positioned[group]]
+                for op, code in zip(positions, codes, strict=False):
+                    if code in _BUSY and isinstance(op, _CounterUpdate):
+                        op.sharded = True  # this cell queued: spread it from now on
                 _sleep(tx_pause(attempt))
 
     def failed(self, exc: TransactWriteError) -> set[str]:
