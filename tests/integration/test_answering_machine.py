@@ -113,11 +113,19 @@ class AnsweringMachine(AnsweringWorld, RuleBasedStateMachine):
         before = self._stored().get(key)
         with self._fault(fault) as outcome:
             r = self.http.post(f"/s/{token}", headers=FORM, body=body)
-        if outcome["surfaced"]:
+        if outcome["surfaced"] and invalid is not None and r.status_code == 422:
+            # Refused before any write; the page shows the mistakes from the questionnaire already read, even
+            # when the fault then stops the link from being read again (issue 17: nothing typed is lost).
+            assert b'role="alert"' in r.body
+        elif outcome["surfaced"]:
             self._failed_cleanly(r, json_body=False, own=person.tokens)
-            if r.headers.get("Retry-After") and invalid is None:  # the busy page: the form, every answer kept
+            if r.headers.get("Retry-After") and invalid is None:  # the busy page: every answer kept
                 for question, value in answers.items():
-                    assert f'name="{question}" value="{value}" checked'.encode() in r.body, question
+                    # ...as the form, or, when neither the link nor the questionnaire could be read, as the
+                    # page that carries every field as it came and sends it again
+                    shown = f'name="{question}" value="{value}" checked'.encode() in r.body
+                    carried = f'<input type="hidden" name="{question}" value="{value}">'.encode() in r.body
+                    assert shown or carried, question
         elif person.participant_id in self.erased:
             assert r.status_code == 404, r.status_code
         elif person.participant_id in self.opted_out:

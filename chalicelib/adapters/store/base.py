@@ -146,9 +146,13 @@ class Tx:
     """
 
     def __init__(self) -> None:
-        self.groups: dict[str, list[str]] = {"check": [], "delete": [], "put": [], "update": []}
-        self.ops: list[Callable[[TransactWrite], None]] = []
-        self.positioned: dict[str, list[Callable[[TransactWrite], None]]] = {k: [] for k in self.groups}
+        # Per kind of action, in PynamoDB's sending order: (label, the call that adds it to a TransactWrite).
+        self.groups: dict[str, list[tuple[str, Callable[[TransactWrite], None]]]] = {
+            "check": [],
+            "delete": [],
+            "put": [],
+            "update": [],
+        }
         self.wave_id: str | None = None
         self.attempts = 0
 
@@ -160,24 +164,22 @@ class Tx:
             self._commit()
 
     def check(self, label: str, model: Any, hash_key: str, range_key: str | None = None, *, condition: Any) -> None:
-        self.groups["check"].append(label)
-        self._add("check", lambda tw: tw.condition_check(model, hash_key, range_key, condition=condition))
+        self._add("check", label, lambda tw: tw.condition_check(model, hash_key, range_key, condition=condition))
 
     def delete(self, label: str, item: Any) -> None:
-        self.groups["delete"].append(label)
-        self._add("delete", lambda tw: tw.delete(item))
+        self._add("delete", label, lambda tw: tw.delete(item))
 
     def save(self, label: str, item: Any, *, condition: Any = None) -> None:
-        self.groups["put"].append(label)
-        self._add("put", lambda tw: tw.save(item, condition=condition))
+        self._add("put", label, lambda tw: tw.save(item, condition=condition))
 
     def update(
         self, label: str, item: Any, *, actions: list[Any], condition: Any = None, return_old: bool = False
     ) -> None:
         """``return_old``: when its condition fails, the cancellation carries the item (``old_item``)."""
-        self.groups["update"].append(label)
         returned = "ALL_OLD" if return_old else None
-        self._add("update", lambda tw: tw.update(item, actions=actions, condition=condition, return_values=returned))
+        self._add(
+            "update", label, lambda tw: tw.update(item, actions=actions, condition=condition, return_values=returned)
+        )
 
     def old_item(self, exc: TransactWriteError, label: str) -> dict[str, Any] | None:
         """The raw item at ``label``'s position as it was when its condition failed (``return_old``)."""
@@ -193,15 +195,17 @@ class Tx:
         for cell, deltas in per_cell.items():
             actions = [Path([name]).add(delta) for name, delta in sorted(deltas.items()) if delta]
             if actions:
-                self.groups["update"].append("aggregate")
-                self._add("update", _CounterUpdate(wave_id, cell, actions))
+                self._add("update", "aggregate", _CounterUpdate(wave_id, cell, actions))
 
-    def _add(self, group: str, op: Callable[[TransactWrite], None]) -> None:
-        self.ops.append(op)
-        self.positioned[group].append(op)
+    def _add(self, group: str, label: str, op: Callable[[TransactWrite], None]) -> None:
+        self.groups[group].append((label, op))
+
+    def _positions(self) -> list[tuple[str, Callable[[TransactWrite], None]]]:
+        """Every action, at its position in the request DynamoDB's cancellation reasons refer to."""
+        return [entry for group in self.groups.values() for entry in group]
 
     def _order(self) -> list[str]:
-        return self.groups["check"] + self.groups["delete"] + self.groups["put"] + self.groups["update"]
+        return [label for label, _ in self._positions()]
 
     def _commit(self) -> None:
         for attempt in range(1, TX_ATTEMPTS + 1):
@@ -209,7 +213,7 @@ class Tx:
             tw = TransactWrite(connection=t.connection())
             try:
                 with tw:
-                    for op in self.ops:
+                    for _, op in self._positions():
                         op(tw)
                 return
             except TransactWriteError as exc:
@@ -228,8 +232,7 @@ class Tx:
                     raise
                 observability.logger.info("transaction cancelled, trying again", extra=fields)
                 observability.count("TransactionConflictRetries")
-                positions = [op for group in ("check", "delete", "put", "update") for op in self.positioned[group]]
-                for op, code in zip(positions, codes, strict=False):
+                for (_, op), code in zip(self._positions(), codes, strict=False):
                     if code in _BUSY and isinstance(op, _CounterUpdate):
                         op.sharded = True  # this cell queued: spread it from now on
                 _sleep(tx_pause(attempt))
