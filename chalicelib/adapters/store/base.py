@@ -6,6 +6,7 @@ from __future__ import annotations
 import functools
 import inspect
 import random
+import threading
 import time
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
@@ -123,17 +124,38 @@ def tx_pause(attempt: int) -> float:
     return _random.uniform(0, min(TX_PAUSE_CAP, TX_PAUSE_BASE * 2**attempt))
 
 
+# Cells that met a conflict in this process lately: their updates go to a shard from the first attempt, for
+# HOT_SECONDS, so that a burst stops queuing on their own items once it has been seen (a Lambda container serves
+# many answers of a burst in turn).
+HOT_SECONDS = 60.0
+_hot: dict[tuple[str, str], float] = {}
+_hot_lock = threading.Lock()
+
+
+def _is_hot(wave_id: str, cell: str) -> bool:
+    with _hot_lock:
+        until = _hot.get((wave_id, cell))
+        return until is not None and until > time.monotonic()
+
+
+def _mark_hot(wave_id: str, cell: str) -> None:
+    with _hot_lock:
+        if len(_hot) > 4096:
+            _hot.clear()
+        _hot[(wave_id, cell)] = time.monotonic() + HOT_SECONDS
+
+
 class _CounterUpdate:
-    """One cell's counter update in a transaction: on the cell's own item until it met a conflict, then on a
-    shard drawn again for every attempt."""
+    """One cell's counter update in a transaction: on the cell's own item, unless the cell met a conflict lately
+    (in this transaction or in this process), then on a shard drawn again for every attempt."""
 
     def __init__(self, wave_id: str, cell: str, actions: list[Any]) -> None:
         self.wave_id, self.cell, self.actions = wave_id, cell, actions
         self.sharded = False
 
     def __call__(self, tw: TransactWrite) -> None:
-        key = shard_key(self.cell) if self.sharded else self.cell
-        tw.update(t.AggregateItem(self.wave_id, key), actions=self.actions)
+        sharded = self.sharded or _is_hot(self.wave_id, self.cell)
+        tw.update(t.AggregateItem(self.wave_id, shard_key(self.cell) if sharded else self.cell), actions=self.actions)
 
 
 class Tx:
@@ -233,8 +255,10 @@ class Tx:
                 observability.logger.info("transaction cancelled, trying again", extra=fields)
                 observability.count("TransactionConflictRetries")
                 for (_, op), code in zip(self._positions(), codes, strict=False):
-                    if code in _BUSY and isinstance(op, _CounterUpdate):
-                        op.sharded = True  # this cell queued: spread it from now on
+                    if isinstance(op, _CounterUpdate):
+                        op.sharded = True  # a burst: this transaction's counters spread from now on
+                        if code in _BUSY:
+                            _mark_hot(op.wave_id, op.cell)  # and this cell's, in this process, for a while
                 _sleep(tx_pause(attempt))
 
     def failed(self, exc: TransactWriteError) -> set[str]:
