@@ -19,7 +19,7 @@ from typing import Any
 import jinja2
 from markupsafe import Markup
 
-from chalicelib.domain.charts import LikertRow, likert_svg
+from chalicelib.domain.charts import Bar, LikertRow, TrendPoint, bars_svg, likert_svg, nps_svg, trend_svg
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 TEMPLATES = ROOT / "templates"
@@ -87,6 +87,26 @@ def likert_chart(
     return Markup(svg)  # noqa: S704 - every text in it is escaped  # nosec B704
 
 
+def bars_chart(bars: list[tuple[str, int, int]], *, title: str, chart_id: str, note: str = "") -> Markup:
+    """Horizontal bars with 95 % intervals: (label, count, n) each."""
+    svg = bars_svg([Bar(label, count, n) for label, count, n in bars], title=title, chart_id=chart_id, note=note)
+    return Markup(svg)  # noqa: S704 - every text in it is escaped  # nosec B704
+
+
+def nps_chart(
+    distribution: dict[str, int], *, score: float | None, labels: dict[str, str], title: str, chart_id: str
+) -> Markup:
+    """The NPS distribution with its score."""
+    svg = nps_svg(distribution, title=title, chart_id=chart_id, labels=labels, score=score)
+    return Markup(svg)  # noqa: S704 - every text in it is escaped  # nosec B704
+
+
+def trend_chart(points: list[dict[str, Any]], *, title: str, chart_id: str, suppressed_word: str) -> Markup:
+    """The programme's trend: one row per wave (``label``, ``n``, ``agree_pct``, ``ci95``), oldest first."""
+    rows = [TrendPoint(p["label"], int(p["n"]), p.get("agree_pct"), p.get("ci95")) for p in points]
+    return Markup(trend_svg(rows, title=title, chart_id=chart_id, suppressed_word=suppressed_word))  # noqa: S704  # nosec B704
+
+
 @lru_cache(maxsize=1)
 def template_dirs() -> tuple[str, ...]:
     found = [TEMPLATES] + [Path(p) / "templates" for p in sys.path if p and (Path(p) / "templates" / "pages").is_dir()]
@@ -111,6 +131,9 @@ def environment(lang: str) -> jinja2.Environment:
     env.install_gettext_translations(translations, newstyle=True)  # type: ignore[attr-defined]
     env.globals["lang"] = lang
     env.globals["likert_chart"] = likert_chart
+    env.globals["bars_chart"] = bars_chart
+    env.globals["nps_chart"] = nps_chart
+    env.globals["trend_chart"] = trend_chart
     env.filters["long_date"] = lambda value: long_date(value, lang)
     return env
 
