@@ -19,7 +19,7 @@ from chalicelib.adapters.auth import Principal
 from chalicelib.api.errors import csv_response, handled, html_response
 from chalicelib.api.request import body_bytes, query
 from chalicelib.api.session import verified
-from chalicelib.domain import catalogue, distribution, erasure, events, importing, planning, reports, waves
+from chalicelib.domain import catalogue, distribution, erasure, events, importing, planning, reports, shares, waves
 from chalicelib.domain.errors import (
     ConfigurationError,
     Forbidden,
@@ -309,3 +309,21 @@ def erase_participant(participant_id: str) -> dict[str, Any]:
     participant = store.find_participant(participant_id)
     _principal("admin").require_event(participant.event_id)
     return erasure.erase_participant(store, participant_id, now=container.now())
+
+
+@admin_route("/admin/events/{event_id}/shares", ["POST"], "admin")
+def create_share(event_id: str) -> Response:
+    share, token = shares.create_share(container.store(), event_id, _json_body(), now=container.now())
+    url = f"{container.settings().public_base_url}/r/{token}"
+    return _created({"share_id": share.share_id, "url": url, "expires_at": share.expires_at.isoformat()})
+
+
+@admin_route("/admin/events/{event_id}/shares", ["GET"], "admin")
+def list_shares(event_id: str) -> dict[str, Any]:
+    return {"event_id": event_id, "shares": shares.list_shares(container.store(), event_id)}
+
+
+@admin_route("/admin/events/{event_id}/shares/{share_id}", ["DELETE"], "admin")
+def revoke_share(event_id: str, share_id: str) -> dict[str, Any]:
+    shares.revoke_share(container.store(), event_id, share_id)
+    return {"share_id": share_id, "revoked": True}

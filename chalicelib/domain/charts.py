@@ -55,8 +55,11 @@ def _fmt(value: float) -> str:
     return f"{round(value)}"
 
 
+NBSP = "\u00a0"  # keeps "95 % CI 76–86 %" and "82 %" on one line when a label wraps
+
+
 def _interval(ci: Sequence[float] | None) -> str:
-    return f"95 % CI {_fmt(ci[0])}–{_fmt(ci[1])} %" if ci else ""
+    return f"95{NBSP}%{NBSP}CI{NBSP}{_fmt(ci[0])}–{_fmt(ci[1])}{NBSP}%" if ci else ""
 
 
 def _open(chart_id: str, height: int, title: str, desc: str) -> list[str]:
@@ -174,7 +177,7 @@ def likert_svg(rows: Sequence[LikertRow], *, title: str, labels: Mapping[str, st
         body += lines
         ci = row.ci95
         agree_pct = 100 * row.agree / row.n if row.n else 0.0
-        facts = f"n={row.n} · {_fmt(agree_pct)} % {agree_word}" + (f" ({_interval(ci)})" if ci else "")
+        facts = f"n={row.n} · {_fmt(agree_pct)}{NBSP}% {agree_word}" + (f" ({_interval(ci)})" if ci else "")
         lines, y = _facts(facts, y)
         body += lines
         for value, start, width in _segments(row):
@@ -259,7 +262,7 @@ def bars_svg(bars: Sequence[Bar], *, title: str, chart_id: str, note: str = "") 
         lines, y = _label_lines(wrap(bar.label), y)
         body += lines
         ci = bar.ci95
-        facts = f"{_fmt(bar.pct)} % · n={bar.n}" + (f" · {_interval(ci)}" if ci else "")
+        facts = f"{_fmt(bar.pct)}{NBSP}% · n={bar.n}" + (f" · {_interval(ci)}" if ci else "")
         lines, y = _facts(facts, y)
         body += lines
         body.append(f'<rect x="0" y="{y:.0f}" width="97%" height="{BAR}" fill="{TRACK}"/>')
@@ -359,7 +362,7 @@ def trend_svg(points: Sequence[TrendPoint], *, title: str, chart_id: str, suppre
             body.append(_text("0", y + LINE - 4, f"n={point.n} · {suppressed_word}", size=11, fill=MUTED))
             y += LINE + GAP
             continue
-        facts = f"{_fmt(point.pct)} % · n={point.n}" + (f" · {_interval(point.ci95)}" if point.ci95 else "")
+        facts = f"{_fmt(point.pct)}{NBSP}% · n={point.n}" + (f" · {_interval(point.ci95)}" if point.ci95 else "")
         lines, y = _facts(facts, y)
         body += lines
         mid = y + BAR / 2

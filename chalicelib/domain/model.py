@@ -167,6 +167,23 @@ class TokenGrant:
 
 
 @dataclass
+class Share:
+    """A read-only link to one wave's report, for people without a sign-in. Only the token's hash is stored;
+    the link itself is shown once, when it is made."""
+
+    token_hash: str
+    share_id: str
+    event_id: str
+    wave_id: str
+    by: str
+    lang: str
+    include_comments: bool
+    created_at: datetime
+    expires_at: datetime
+    views: int = 0
+
+
+@dataclass
 class Response:
     wave_id: str
     participant_id: str

@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -226,3 +226,57 @@ def test_a_user_scoped_to_one_event_sees_only_that_event_in_the_programme(client
         f"/admin/programme?year={year}&indicator=mutual_learning", headers=auth(tokens["viewer"])
     )
     assert wave_id in [w["wave_id"] for w in body(everyone)["waves"]]
+
+
+def test_a_shared_link_opens_without_sign_in_without_free_text_and_stops_when_revoked(
+    client, tokens, stack, monkeypatch
+):
+    event_id, wave_id, _ = seeded(client, tokens, stack)
+    admin = auth(tokens["admin"])
+    path = f"/admin/events/{event_id}/shares"
+    assert client.http.post(path, headers=auth(tokens["viewer"]), body=json.dumps({"wave": wave_id})).status_code == 403
+    for bad in ({"wave": wave_id, "expires_in_days": 366}, {"wave": wave_id, "expires_in_days": 0}, {"wave": "wv_x"}):
+        r = client.http.post(path, headers=admin, body=json.dumps(bad))
+        assert r.status_code in (400, 404) and "error" in body(r), r.body
+    r = client.http.post(path, headers=admin, body=json.dumps({"wave": wave_id}))
+    assert r.status_code == 201, r.body
+    made = body(r)
+    token = made["url"].rsplit("/r/", 1)[1]
+    expires = datetime.fromisoformat(made["expires_at"])
+    assert 29.9 < (expires - datetime.now(UTC)).total_seconds() / 86400 <= 30
+
+    page = client.http.get(f"/r/{token}")  # no Authorization header
+    assert page.status_code == 200, page.body
+    html = page.body.decode()
+    assert page.headers["X-Robots-Tag"] == "noindex, nofollow"
+    assert '<meta name="robots" content="noindex, nofollow">' in html
+    assert "<svg" in html and "n=12" in html
+    assert "Useful; call me" not in html and "Comments" not in html  # no free text by default
+    assert "suppressed" in html  # academia and media are below k
+    assert "person0@example.org" not in html
+
+    listed = body(client.http.get(path, headers=admin))["shares"]
+    assert [(s["share_id"], s["views"], s["include_comments"]) for s in listed] == [(made["share_id"], 1, False)]
+    # Only the token's hash is stored: the token appears nowhere in the tokens table.
+    from chalicelib.adapters import tables as t
+
+    assert token not in json.dumps([i.attribute_values for i in t.ShareItem.scan()], default=str)
+
+    r = client.http.post(path, headers=admin, body=json.dumps({"wave": wave_id, "include_comments": True}))
+    with_comments = body(r)["url"].rsplit("/r/", 1)[1]
+    html = client.http.get(f"/r/{with_comments}").body.decode()
+    assert "Useful; call me on [phone removed] or write to [email removed]" in html
+
+    gone = client.http.get("/r/" + "x" * 43)
+    assert gone.status_code == 404
+    r = client.http.delete(f"{path}/{made['share_id']}", headers=admin)
+    assert r.status_code == 200 and body(r)["revoked"] is True
+    revoked = client.http.get(f"/r/{token}")
+    assert revoked.status_code == 404 and revoked.body == gone.body  # the same page for every dead link
+    assert client.http.delete(f"{path}/{made['share_id']}", headers=admin).status_code == 404
+    assert [s["include_comments"] for s in body(client.http.get(path, headers=admin))["shares"]] == [True]
+
+    later = datetime.now(UTC) + timedelta(days=31)
+    monkeypatch.setattr(container, "now", lambda: later)
+    expired = client.http.get(f"/r/{with_comments}")
+    assert expired.status_code == 404 and expired.body == gone.body

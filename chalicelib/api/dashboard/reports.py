@@ -80,7 +80,17 @@ def dash_programme(ctx: Ctx) -> Response:
     indicator = wanted.get("indicator", "")
     if indicator not in indicators:
         indicator = "mutual_learning"
-    data = reports.programme(store, year, indicator, k=container.settings().suppression_k, only_events=principal.scope)
+    k = container.settings().suppression_k
+    data = reports.programme(store, year, indicator, k=k, only_events=principal.scope)
+    # The trend runs over every year the user sees, oldest wave first, so that one event is not one dot.
+    trend = [
+        row
+        for y in years
+        for row in (data if y == year else reports.programme(store, y, indicator, k=k, only_events=principal.scope))[
+            "waves"
+        ]
+    ]
+    trend.sort(key=lambda r: (r["starts_on"], r["wave_id"]))
     return render(
         "programme",
         session=ctx.session,
@@ -90,4 +100,8 @@ def dash_programme(ctx: Ctx) -> Response:
         indicator=indicator,
         indicators=indicators,
         rows=data["waves"],
+        trend=[
+            {**r, "label": f"{r['title']}, {r['starts_on']}", "agree_pct": None if r["suppressed"] else r["agree_pct"]}
+            for r in trend
+        ],
     )
