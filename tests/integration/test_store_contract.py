@@ -19,6 +19,7 @@ from chalicelib.domain.model import (
     OpenRule,
     Participant,
     Response,
+    Share,
     TokenGrant,
     Wave,
 )
@@ -692,3 +693,46 @@ def test_a_questionnaire_version_is_stored_once(store: Store) -> None:
     assert store.get_questionnaire_definition("post-event", 3) is None
     listed = sorted(store.list_questionnaire_definitions(), key=lambda d: d["version"])
     assert listed == [{"id": "post-event", "version": 1}, {"id": "post-event", "version": 2}]
+
+
+def share(token_hash: str, share_id: str, event_id: str = "ev-1", *, days: float = 30) -> Share:
+    now = datetime.now(UTC)
+    return Share(
+        token_hash=token_hash,
+        share_id=share_id,
+        event_id=event_id,
+        wave_id="w-1",
+        by="region",
+        lang="fr",
+        include_comments=True,
+        created_at=now,
+        expires_at=now + timedelta(days=days),
+    )
+
+
+def test_shared_links_are_stored_listed_counted_and_revoked(store: Store) -> None:
+    store.put_share(share("hash-a", "sh-a"))
+    store.put_share(share("hash-b", "sh-b"))
+    store.put_share(share("hash-c", "sh-c", "ev-2"))
+    store.put_share(share("hash-old", "sh-old", days=-1))
+    got = store.get_share("hash-a")
+    assert got is not None and (got.share_id, got.by, got.lang, got.include_comments, got.views) == (
+        "sh-a",
+        "region",
+        "fr",
+        True,
+        0,
+    )
+    assert store.get_share("hash-old") is None  # expired, whatever TTL has done yet
+    assert store.get_token("hash-a") is None  # a shared link opens no survey
+    store.count_share_view("hash-a")
+    store.count_share_view("hash-a")
+    store.count_share_view("hash-gone")  # nothing to count, no error
+    assert [(s.share_id, s.views) for s in store.list_shares("ev-1")] == [("sh-a", 2), ("sh-b", 0)]
+    assert store.delete_share("ev-2", "sh-a") is False  # another event's link
+    assert store.delete_share("ev-1", "sh-a") is True
+    assert store.delete_share("ev-1", "sh-a") is False
+    assert store.get_share("hash-a") is None
+    assert [s.share_id for s in store.list_shares("ev-1")] == ["sh-b"]
+    assert [s.share_id for s in store.list_shares("ev-2")] == ["sh-c"]
+    assert store.list_shares("ev-none") == []
