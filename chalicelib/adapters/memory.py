@@ -215,6 +215,12 @@ class MemoryStore(OutcomeMarks):
         raise NotFound("participant not found")
 
     # Waves ---------------------------------------------------------------------------------------
+    def rename_wave(self, event_id: str, wave_id: str, name: str | None) -> None:
+        with self._lock:
+            if (event_id, wave_id) not in self._waves:
+                raise NotFound("wave not found")
+            self._waves[(event_id, wave_id)].name = name
+
     def put_wave(self, wave: Wave) -> None:
         with self._lock:
             opens = (

@@ -19,71 +19,34 @@ from typing import Any
 import jinja2
 from markupsafe import Markup
 
+from chalicelib.domain import naming
 from chalicelib.domain.charts import Bar, LikertRow, TrendPoint, bars_svg, likert_svg, nps_svg, trend_svg
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 TEMPLATES = ROOT / "templates"
 LOCALES = ROOT / "chalicelib" / "locale"
-MONTHS = {
-    "en": (
-        "January",
-        "February",
-        "March",
-        "April",
-        "May",
-        "June",
-        "July",
-        "August",
-        "September",
-        "October",
-        "November",
-        "December",
-    ),
-    "fr": (
-        "janvier",
-        "février",
-        "mars",
-        "avril",
-        "mai",
-        "juin",
-        "juillet",
-        "août",
-        "septembre",
-        "octobre",
-        "novembre",
-        "décembre",
-    ),
-    "es": (
-        "enero",
-        "febrero",
-        "marzo",
-        "abril",
-        "mayo",
-        "junio",
-        "julio",
-        "agosto",
-        "septiembre",
-        "octubre",
-        "noviembre",
-        "diciembre",
-    ),
-}
 
 
 def long_date(value: datetime | None, lang: str) -> str:
-    if value is None:
-        return ""
-    months = MONTHS.get(lang, MONTHS["en"])
-    if lang == "es":
-        return f"{value.day} de {months[value.month - 1]} de {value.year}"
-    return f"{value.day} {months[value.month - 1]} {value.year}"
+    return naming.long_date(value, lang)
 
 
 def likert_chart(
-    rows: list[tuple[str, dict[str, int]]], *, labels: dict[str, str], title: str, chart_id: str
+    rows: list[tuple[str, dict[str, int]]],
+    *,
+    labels: dict[str, str],
+    title: str,
+    chart_id: str,
+    show_mean: bool = False,
 ) -> Markup:
     """A diverging stacked bar chart; its markup is built from escaped strings (see domain.charts)."""
-    svg = likert_svg([LikertRow(label, dist) for label, dist in rows], title=title, labels=labels, chart_id=chart_id)
+    svg = likert_svg(
+        [LikertRow(label, dist) for label, dist in rows],
+        title=title,
+        labels=labels,
+        chart_id=chart_id,
+        show_mean=show_mean,
+    )
     return Markup(svg)  # noqa: S704 - every text in it is escaped  # nosec B704
 
 

@@ -105,6 +105,7 @@ class WaveItem(Model):
     closes_at = UTCDateTimeAttribute(null=True)
     closes_epoch = NumberAttribute(null=True)
     created_at = UTCDateTimeAttribute()
+    name = UnicodeAttribute(null=True)  # set by an admin (UpdateItem); absent: the default name is computed
 
 
 class DueIndex(GlobalSecondaryIndex["InvitationItem"]):

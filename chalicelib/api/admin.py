@@ -132,7 +132,8 @@ def list_events() -> dict[str, Any]:
 def show_event(event_id: str) -> dict[str, Any]:
     store = container.store()
     view = events.event_view(store.get_event(event_id))
-    view["waves"] = [waves.wave_view(w) for w in store.list_waves(event_id)]
+    names = waves.wave_names(store, event_id)
+    view["waves"] = [{**waves.wave_view(w), "name": names[w.wave_id]} for w in store.list_waves(event_id)]
     return view
 
 
@@ -207,14 +208,20 @@ def create_wave(event_id: str) -> Response:
         panel_secret=container.settings().panel_secret,
         now=container.now(),
     )
-    return _created(waves.wave_view(wave))
+    names = waves.wave_names(container.store(), event_id)
+    return _created({**waves.wave_view(wave), "name": names[wave.wave_id]})
 
 
 @admin_route("/admin/events/{event_id}/waves", ["GET"], "viewer")
 def list_waves(event_id: str) -> dict[str, Any]:
     store = container.store()
-    store.get_event(event_id)
-    return {"waves": [waves.wave_view(w) for w in store.list_waves(event_id)]}
+    names = waves.wave_names(store, event_id)
+    return {"waves": [{**waves.wave_view(w), "name": names[w.wave_id]} for w in store.list_waves(event_id)]}
+
+
+@admin_route("/admin/events/{event_id}/waves/{wave_id}", ["PATCH"], "admin")
+def rename_wave(event_id: str, wave_id: str) -> dict[str, Any]:
+    return waves.rename_wave(container.store(), event_id, wave_id, _json_body())
 
 
 @admin_route("/admin/events/{event_id}/waves/{wave_id}/send", ["POST"], "admin")

@@ -12,7 +12,7 @@ and a ``<desc>`` stating every figure. Markup is built from escaped strings only
 
 from __future__ import annotations
 
-import textwrap
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from html import escape
@@ -36,6 +36,7 @@ TRACK = "#f0f0f0"
 NPS_FILL = {"detractor": "#b2182b", "passive": "#bdbdbd", "promoter": "#2166ac"}
 # Segment percentages narrower than this share of the whole width are hidden on narrow screens (the label
 # line, the desc and the table still give them).
+_SPACES = re.compile(r"[ \t\r\n\f\v]+")
 _STYLE = (
     "<style>.chart text{font-family:system-ui,-apple-system,'Segoe UI',Roboto,Arial,sans-serif}"
     "@media (max-width:36rem){.chart .narrow-hide{display:none}}</style>"
@@ -43,8 +44,15 @@ _STYLE = (
 
 
 def wrap(text: str, width: int = WRAP) -> list[str]:
-    """A label's lines: never longer than ``width`` unless one word is (then that word stands alone)."""
-    return textwrap.wrap(" ".join(text.split()), width=width, break_long_words=False) or [""]
+    """A label's lines: never longer than ``width`` unless one word is (then that word stands alone). Lines
+    break at ordinary spaces only, so a no-break space keeps "95 % CI 76–86 %" together."""
+    lines: list[str] = []
+    for word in _SPACES.split(text.strip()):
+        if lines and len(lines[-1]) + 1 + len(word) <= width:
+            lines[-1] += " " + word
+        elif word:
+            lines.append(word)
+    return lines or [""]
 
 
 def _pct(value: float) -> str:
@@ -141,6 +149,11 @@ class LikertRow:
         return int(self.distribution.get("4", 0)) + int(self.distribution.get("5", 0))
 
     @property
+    def mean(self) -> float | None:
+        total = sum(int(v) * int(self.distribution.get(v, 0)) for v in "12345")
+        return total / self.n if self.n else None
+
+    @property
     def ci95(self) -> tuple[float, float] | None:
         return wilson_interval(self.agree, self.n) if self.n else None
 
@@ -164,7 +177,9 @@ def _at(scale_pct: float) -> float:
     return 50 + scale_pct * 0.47  # 3 % of the width kept free at each end for a whisker's tick
 
 
-def likert_svg(rows: Sequence[LikertRow], *, title: str, labels: Mapping[str, str], chart_id: str) -> str:
+def likert_svg(
+    rows: Sequence[LikertRow], *, title: str, labels: Mapping[str, str], chart_id: str, show_mean: bool = False
+) -> str:
     """One chart, one bar per row; ``labels`` maps "1".."5" to the scale's words in the report language.
 
     Above each bar: the statement, then n, the per cent agreeing and its 95 % interval; the interval is also
@@ -177,7 +192,9 @@ def likert_svg(rows: Sequence[LikertRow], *, title: str, labels: Mapping[str, st
         body += lines
         ci = row.ci95
         agree_pct = 100 * row.agree / row.n if row.n else 0.0
-        facts = f"n={row.n} · {_fmt(agree_pct)}{NBSP}% {agree_word}" + (f" ({_interval(ci)})" if ci else "")
+        mean = row.mean
+        facts = f"n={row.n}" + (f" · {labels.get('mean', 'mean')} {mean:.2f}" if show_mean and mean else "")
+        facts += f" · {_fmt(agree_pct)}{NBSP}% {agree_word}" + (f" ({_interval(ci)})" if ci else "")
         lines, y = _facts(facts, y)
         body += lines
         for value, start, width in _segments(row):

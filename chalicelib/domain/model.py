@@ -120,6 +120,7 @@ class Wave:
     opened_at: datetime | None = None
     closes_at: datetime | None = None
     created_at: datetime | None = None
+    name: str | None = None  # an admin's name for it; None: named from its questionnaire and opening date
 
 
 @dataclass

@@ -66,7 +66,7 @@ class Audit:
     def table(self) -> str:
         lines = ["| page | path | width | axe violations |", "|---|---|---|---|"]
         for name, path, width, found in self.rows:
-            shown = re.sub(r"(ev|wv)_[0-9a-f]{12}", r"\1_…", path)
+            shown = re.sub(r"/r/[A-Za-z0-9_-]{43}", "/r/<token>", re.sub(r"(ev|wv)_[0-9a-f]{12}", r"\1_…", path))
             lines.append(f"| {name} | {shown} | {width} | {found or '0'} |")
         return "\n".join(lines)
 

@@ -424,3 +424,24 @@ def test_an_admin_shares_a_read_only_link_from_the_report_and_revokes_it(client,
         {"csrf": token, "wave": wave_id, "expires_in_days": "400"},
     )
     assert bad.status_code == 400 and "365" in page_text(bad)
+
+
+def test_an_admin_names_a_wave_and_the_name_replaces_its_id_on_the_pages(client, admin, viewer):
+    event_id = create_event(admin)
+    event_page = admin.get(f"/dashboard/events/{event_id}")
+    admin.post(
+        f"/dashboard/events/{event_id}/waves",
+        {"csrf": csrf_for(event_page, f"/dashboard/events/{event_id}/waves"), **WAVE_FORM},
+    )
+    wave_id = container.store().list_waves(event_id)[0].wave_id
+    event_page = admin.get(f"/dashboard/events/{event_id}")
+    text = page_text(event_page)
+    assert re.search(r"<h3>Workshop satisfaction survey, \d{1,2} [A-Z][a-z]+ \d{4}</h3>", text), text
+    action = f"/dashboard/events/{event_id}/waves/{wave_id}/name"
+    done = admin.post(action, {"csrf": csrf_for(event_page, action), "name": "Geneva round"})
+    assert done.status_code == 303 and "notice=wave-renamed" in done.headers["Location"]
+    assert "<h3>Geneva round</h3>" in page_text(admin.get(f"/dashboard/events/{event_id}"))
+    report = page_text(viewer.get(f"/dashboard/events/{event_id}/report"))
+    assert f'<option value="{wave_id}" selected>Geneva round</option>' in report
+    assert "Geneva round (scheduled)" in page_text(viewer.get("/dashboard"))
+    assert admin.post(action, {"csrf": "forged", "name": "x"}).status_code == 403

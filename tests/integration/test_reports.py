@@ -280,3 +280,25 @@ def test_a_shared_link_opens_without_sign_in_without_free_text_and_stops_when_re
     monkeypatch.setattr(container, "now", lambda: later)
     expired = client.http.get(f"/r/{with_comments}")
     assert expired.status_code == 404 and expired.body == gone.body
+
+
+def test_a_wave_has_a_name_editable_by_admins_and_exports_are_named_after_it(client, tokens, stack):
+    event_id, wave_id, _ = seeded(client, tokens, stack)
+    admin, viewer = auth(tokens["admin"]), auth(tokens["viewer"])
+    listed = body(client.http.get(f"/admin/events/{event_id}/waves", headers=viewer))["waves"]
+    default = listed[0]["name"]
+    assert default.startswith("Workshop satisfaction survey, ") and wave_id not in default
+    path = f"/admin/events/{event_id}/waves/{wave_id}"
+    assert client.http.patch(path, headers=viewer, body=json.dumps({"name": "x"})).status_code == 403
+    assert client.http.patch(path, headers=admin, body=json.dumps({"name": "x" * 121})).status_code == 400
+    r = client.http.patch(path, headers=admin, body=json.dumps({"name": "Genève — first round"}))
+    assert r.status_code == 200 and body(r)["name"] == "Genève — first round", r.body
+    summary = body(client.http.get(f"/admin/events/{event_id}/summary?wave={wave_id}", headers=viewer))
+    assert summary["wave_name"] == "Genève — first round" and summary["wave_id"] == wave_id
+    report = client.http.get(f"/admin/events/{event_id}/report?wave={wave_id}", headers=viewer).body.decode()
+    assert "Genève — first round" in report
+    export = client.http.get(f"/admin/events/{event_id}/export.csv?wave={wave_id}&kind=aggregates", headers=viewer)
+    disposition = export.headers["Content-Disposition"]
+    assert disposition.endswith('-geneve-first-round-aggregates.csv"') and disposition.isascii(), disposition
+    r = client.http.patch(path, headers=admin, body=json.dumps({"name": ""}))
+    assert body(r)["name"] == default

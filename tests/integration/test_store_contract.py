@@ -736,3 +736,18 @@ def test_shared_links_are_stored_listed_counted_and_revoked(store: Store) -> Non
     assert [s.share_id for s in store.list_shares("ev-1")] == ["sh-b"]
     assert [s.share_id for s in store.list_shares("ev-2")] == ["sh-c"]
     assert store.list_shares("ev-none") == []
+
+
+def test_a_wave_is_renamed_alone_and_back_to_no_name(store: Store) -> None:
+    store.put_wave(wave())
+    assert store.get_wave("ev-1", "w-1").name is None
+    store.rename_wave("ev-1", "w-1", "Geneva round")
+    renamed = store.get_wave("ev-1", "w-1")
+    assert (renamed.name, renamed.status, renamed.closes_at) == ("Geneva round", "open", NOW + timedelta(days=14))
+    store.put_wave(replace(renamed, status="closed"))  # a later write of the wave keeps its name
+    assert store.get_wave("ev-1", "w-1").name == "Geneva round"
+    store.rename_wave("ev-1", "w-1", None)
+    assert store.get_wave("ev-1", "w-1").name is None
+    with pytest.raises(NotFound):
+        store.rename_wave("ev-1", "w-unknown", "x")
+    assert [w.wave_id for w in store.list_waves("ev-1")] == ["w-1"]  # no item made for the unknown wave

@@ -35,7 +35,7 @@ def dash_report(ctx: Ctx, event_id: str) -> Response:
     listed = waves.waves_in_order(store, event_id)
     by = wanted.get("by") if wanted.get("by") in DIMENSIONS else "stakeholder_group"
     if not listed:
-        return render("report", session=ctx.session, event=event, waves=[], content="", by=by)
+        return render("report", session=ctx.session, event=event, waves=[], content="", by=by, notice="")
     wave_id = wanted.get("wave")
     if not any(w.wave_id == wave_id for w in listed):
         wave_id = listed[-1].wave_id
@@ -57,7 +57,7 @@ def dash_report(ctx: Ctx, event_id: str) -> Response:
         content=content,
         sentences=[(code, LANGUAGE_NAMES[code], sentences.get(code, [])) for code in LANGUAGES],
         shares=store.list_shares(event_id) if ctx.session.is_admin else [],
-        wave_names={w.wave_id: w.questionnaire_id.capitalize() for w in listed},
+        wave_names=waves.wave_names(store, event_id),
         language_names=LANGUAGE_NAMES,
         notice=NOTICES.get(wanted.get("notice", ""), ""),
         max_days=shares.MAX_DAYS,
@@ -86,6 +86,7 @@ def dash_share(ctx: Ctx, event_id: str) -> Response:
         event=store.get_event(event_id),
         share=share,
         url=f"{container.settings().public_base_url}/r/{token}",
+        wave_name=waves.wave_names(store, event_id)[share.wave_id],
         language_names=LANGUAGE_NAMES,
         status=201,
     )
@@ -149,7 +150,7 @@ def dash_programme(ctx: Ctx) -> Response:
         indicators=indicators,
         rows=data["waves"],
         trend=[
-            {**r, "label": f"{r['title']}, {r['starts_on']}", "agree_pct": None if r["suppressed"] else r["agree_pct"]}
+            {**r, "label": f"{r['title']}: {r['wave_name']}", "agree_pct": None if r["suppressed"] else r["agree_pct"]}
             for r in trend
         ],
     )
