@@ -244,7 +244,11 @@ def test_dashboard_admin_and_viewer_in_chromium(live: Live, browser: Any, capsys
     for kind in ("aggregates", "responses"):
         with page.expect_download() as download:
             page.get_by_role("link", name=f"{kind} (CSV)").click()
-        assert download.value.suggested_filename == f"{event_id}-{wave_id}-{kind}.csv"
+        # Named after the event and the wave, as people read them, in ASCII.
+        assert re.fullmatch(
+            rf"dashboard-workshop-{TAG}-workshop-satisfaction-survey-\d{{1,2}}-[a-z]+-\d{{4}}-{kind}\.csv",
+            download.value.suggested_filename,
+        ), download.value.suggested_filename
     print_report(page, "dashboard-report")
 
     # A read-only link: made on the report page, opened without signing in, free text left out, then revoked.
