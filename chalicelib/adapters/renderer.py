@@ -31,6 +31,18 @@ def long_date(value: datetime | None, lang: str) -> str:
     return naming.long_date(value, lang)
 
 
+def css_string(value: object) -> Markup:
+    """A CSS string literal (for ``content:`` in a ``<style>``): every character that could end the string,
+    the rule or the element is a CSS hex escape, so the result is safe unescaped."""
+    out = []
+    for char in str(value):
+        if char.isalnum() or char in " .,:;-–—·()/":
+            out.append(char)
+        else:
+            out.append(f"\\{ord(char):x} ")
+    return Markup('"' + "".join(out) + '"')  # noqa: S704 - built from escaped characters only  # nosec B704
+
+
 def likert_chart(
     rows: list[tuple[str, dict[str, int]]],
     *,
@@ -98,6 +110,7 @@ def environment(lang: str) -> jinja2.Environment:
     env.globals["nps_chart"] = nps_chart
     env.globals["trend_chart"] = trend_chart
     env.filters["long_date"] = lambda value: long_date(value, lang)
+    env.filters["css_string"] = css_string
     return env
 
 

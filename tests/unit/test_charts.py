@@ -134,3 +134,14 @@ def test_the_trend_names_each_wave_and_says_when_one_is_suppressed() -> None:
     assert "Workshop A, 2025-12-03" in shown and "70 % · n=40 · 95 % CI 55–82 %" in shown
     assert "n=3 · suppressed" in shown
     assert len(list(ET.fromstring(svg).iter(f"{NS}circle"))) == 1
+
+
+@given(st.text(max_size=80))
+def test_a_css_string_never_ends_its_string_its_rule_or_its_style_element(text: str) -> None:
+    from chalicelib.adapters.renderer import css_string
+
+    made = str(css_string(text))
+    inner = made[1:-1]
+    assert made.startswith('"') and made.endswith('"')
+    assert not any(c in inner for c in "\"'<>&{}\n\r")
+    assert "</" not in made
