@@ -228,7 +228,8 @@ def shared_report(token: str) -> Response:
     """A shared report: read-only, no sign-in, never indexed; 404 (one page) once revoked or expired."""
     store = container.store()
     share = shares.open_share(store, token, now=container.now())
-    data = reports.report_data(store, share.event_id, share.wave_id, share.by, k=container.settings().suppression_k)
+    k = container.settings().suppression_k
+    data = reports.report_data(store, share.event_id, share.wave_id, share.by, k=k, with_texts=share.include_comments)
     context = {**shares.shared_report(data, share), "report_lang": share.lang}
     html = container.renderer().render_page("report", share.lang, context)
     return html_response(html, headers={"X-Robots-Tag": "noindex, nofollow", "Cache-Control": "no-store"})

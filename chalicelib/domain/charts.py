@@ -376,7 +376,8 @@ def trend_svg(points: Sequence[TrendPoint], *, title: str, chart_id: str, suppre
         lines, y = _label_lines(wrap(point.label), y)
         body += lines
         if point.pct is None:
-            body.append(_text("0", y + LINE - 4, f"n={point.n} · {suppressed_word}", size=11, fill=MUTED))
+            why = suppressed_word if point.n else "no answers yet"
+            body.append(_text("0", y + LINE - 4, f"n={point.n} · {why}", size=11, fill=MUTED))
             y += LINE + GAP
             continue
         facts = f"{_fmt(point.pct)}{NBSP}% · n={point.n}" + (f" · {_interval(point.ci95)}" if point.ci95 else "")
@@ -408,7 +409,7 @@ def trend_svg(points: Sequence[TrendPoint], *, title: str, chart_id: str, suppre
     desc = "; ".join(
         f"{p.label}: "
         + (
-            suppressed_word
+            (suppressed_word if p.n else "no answers yet")
             if p.pct is None
             else f"{_fmt(p.pct)} % (n={p.n}{'; ' + _interval(p.ci95) if p.ci95 else ''})"
         )

@@ -71,8 +71,11 @@ def export_csv(store: Store, event_id: str, wave_id: str | None, kind: str, *, k
     raise ValidationFailed("kind must be aggregates or responses")
 
 
-def report_data(store: Store, event_id: str, wave_id: str | None, by: str | None, *, k: int) -> dict[str, Any]:
-    """Everything the HTML report shows: the summary, the other waves side by side, and the free text."""
+def report_data(
+    store: Store, event_id: str, wave_id: str | None, by: str | None, *, k: int, with_texts: bool = True
+) -> dict[str, Any]:
+    """Everything the HTML report shows: the summary, the other waves side by side, and (``with_texts``) the
+    free text, whose read is the only one that grows with the responses."""
     from chalicelib.domain.reporting import redact
 
     summary = summarize(store, event_id, wave_id, by, k=k)
@@ -99,7 +102,7 @@ def report_data(store: Store, event_id: str, wave_id: str | None, by: str | None
             }
         )
     texts: dict[str, list[str]] = {}
-    if summary["respondents"] >= k:
+    if with_texts and summary["respondents"] >= k:
         for response in store.list_responses(wave.wave_id):
             for q in questionnaire.questions:
                 value = response.answers.get(q.id)

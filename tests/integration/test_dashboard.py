@@ -444,4 +444,7 @@ def test_an_admin_names_a_wave_and_the_name_replaces_its_id_on_the_pages(client,
     report = page_text(viewer.get(f"/dashboard/events/{event_id}/report"))
     assert f'<option value="{wave_id}" selected>Geneva round</option>' in report
     assert "Geneva round (scheduled)" in page_text(viewer.get("/dashboard"))
+    programme = page_text(viewer.get("/dashboard/programme?indicator=mutual_learning"))
+    trend = re.search(r'<svg[^>]*id="trend".*?</svg>', programme, re.DOTALL)
+    assert trend and "Dialogue on Migration: Geneva round" in trend.group(0)  # the trend names the wave
     assert admin.post(action, {"csrf": "forged", "name": "x"}).status_code == 403

@@ -245,7 +245,13 @@ def test_a_shared_link_opens_without_sign_in_without_free_text_and_stops_when_re
     expires = datetime.fromisoformat(made["expires_at"])
     assert 29.9 < (expires - datetime.now(UTC)).total_seconds() / 86400 <= 30
 
+    from chalicelib.adapters.store import DynamoStore
+
+    read: list[str] = []
+    original = DynamoStore.list_responses
+    monkeypatch.setattr(DynamoStore, "list_responses", lambda self, w: read.append(w) or original(self, w))
     page = client.http.get(f"/r/{token}")  # no Authorization header
+    assert read == []  # without the comments, no response is even read
     assert page.status_code == 200, page.body
     html = page.body.decode()
     assert page.headers["X-Robots-Tag"] == "noindex, nofollow"
@@ -265,6 +271,7 @@ def test_a_shared_link_opens_without_sign_in_without_free_text_and_stops_when_re
     r = client.http.post(path, headers=admin, body=json.dumps({"wave": wave_id, "include_comments": True}))
     with_comments = body(r)["url"].rsplit("/r/", 1)[1]
     html = client.http.get(f"/r/{with_comments}").body.decode()
+    assert read == [wave_id]
     assert "Useful; call me on [phone removed] or write to [email removed]" in html
 
     gone = client.http.get("/r/" + "x" * 43)
