@@ -343,10 +343,9 @@ def nps_svg(
         f'<line x1="0" y1="{top + height:.0f}" x2="100%" y2="{top + height:.0f}" stroke="{INK}" stroke-width="1"/>'
     )
     y = top + height + 22
-    body.append(
-        _text("0", y + 10, labels.get("axis", "Score (0–10); per cent of respondents above each"), size=11, fill=MUTED)
-    )
-    y += 20
+    lines, y = _facts(labels.get("axis", "Score (0–10); per cent of respondents above each"), y)
+    body += lines
+    y += 6
     for group, pattern in (("detractor", "dis"), ("passive", None), ("promoter", "agr")):
         body += _swatch(chart_id, y, NPS_FILL[group], pattern, labels.get(group, group))
         y += 20

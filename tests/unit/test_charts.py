@@ -34,7 +34,10 @@ LONG = "The workshop served to identify measures of international cooperation an
 
 
 def texts(svg: str) -> list[str]:
-    return [(t.text or "").replace("\u00a0", " ") for t in ET.fromstring(svg).iter(f"{NS}text")]
+    """Every text of the drawing; none is longer than fits 320 px (so the drawing never cuts one)."""
+    found = [(t.text or "").replace("\u00a0", " ") for t in ET.fromstring(svg).iter(f"{NS}text")]
+    assert all(len(line) <= WRAP + 6 for line in found), [line for line in found if len(line) > WRAP + 6]
+    return found
 
 
 def percents(svg: str) -> list[float]:
