@@ -15,7 +15,7 @@ from typing import Any
 
 from bench.calls import ResponseCalls, SendCalls
 
-SCENARIOS = ("summary", "throughput", "calls", "deployment", "programme", "next_send")
+SCENARIOS = ("summary", "throughput", "calls", "deployment", "programme", "next_send", "list_import")
 
 
 @dataclass
@@ -75,4 +75,8 @@ def _run(name: str) -> Any:
             from bench import next_send
 
             return next_send.run(meter)
+        if name == "list_import":
+            from bench import list_import
+
+            return list_import.run(meter)
     raise ValueError(f"unknown scenario {name!r}")

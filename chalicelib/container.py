@@ -3,7 +3,7 @@ per settings, so tests can reset it and moto sees every client."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -129,7 +129,9 @@ def send_wave_now(event_id: str, wave_id: str) -> dict[str, Any]:
     )
 
 
-def start_import(event_id: str, csv_text: str) -> ImportReport | ImportJob:
+def start_import(
+    event_id: str, upload: str | bytes, *, sheet: str | None = None, columns: Mapping[str, str] | None = None
+) -> ImportReport | ImportJob:
     """An import as the dashboard and ``?background=1`` run it: at once when short, else in the background."""
     from chalicelib.domain.importing import start_import
 
@@ -138,7 +140,9 @@ def start_import(event_id: str, csv_text: str) -> ImportReport | ImportJob:
         store(),
         send_queue(),
         event_id,
-        csv_text,
+        upload,
+        sheet=sheet,
+        columns=columns,
         secret=s.pseudonym_secret,
         panel_secret=s.panel_secret,
         now=now(),

@@ -77,6 +77,7 @@ class LocalStack:
         self.pump = None
         self.thread: threading.Thread | None = None
         self.demo = None
+        self.conflicts = None
 
     def say(self, text: str) -> None:
         if not self.quiet:
@@ -91,6 +92,10 @@ class LocalStack:
         from devstack import moto_speedups
 
         moto_speedups.install()
+        from devstack import tx_conflicts
+
+        # EF_EMULATE_TX_CONFLICTS=1: DynamoDB's transaction conflicts, for every client of this endpoint.
+        self.conflicts = tx_conflicts.install_from_env()
         logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's per-request access log
         os.environ.update(FAKE_AWS)
         # The pump runs the handlers in this process: keep their logs and EMF metrics off the console.
@@ -132,7 +137,9 @@ class LocalStack:
         self.pump = Pump(endpoint_url=self.endpoint, outputs=outputs, outbox=self.outbox, ses_messages=accepted)
         self.api = subprocess.Popen(
             [
-                str(Path(sys.executable).with_name("chalice")),
+                sys.executable,
+                "-m",
+                "devstack.chalice_local",  # the chalice CLI, with a listen backlog that takes a burst
                 "local",
                 "--stage",
                 "local",
@@ -209,6 +216,13 @@ class LocalStack:
         self.say("event-feedback is running locally.")
         self.say(f"  API:              {base}   (health: {base}/health)")
         self.say(f"  Embedded AWS:     {self.endpoint}  (moto: DynamoDB, SES, SQS, SNS, Cognito)")
+        if getattr(self, "conflicts", None) is not None:
+            from devstack import tx_conflicts
+
+            self.say(
+                f"  Conflicts:        DynamoDB transaction conflicts are emulated (EF_EMULATE_TX_CONFLICTS=1): a "
+                f"transaction holds its items {tx_conflicts.duration() * 1000:.0f} ms"
+            )
         self.say(
             f"  Admin token:      {self.local / 'admin-token'}   (Authorization: Bearer $(cat .local/admin-token))"
         )

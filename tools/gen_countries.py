@@ -25,6 +25,13 @@ Sources, and what each one does and does not give:
   Bank's CLASS.xlsx every July and update ``WB_INCOME`` and ``INCOME_VINTAGE``.
 - Time zones: tzdata's ``zone.tab``, first zone listed for the country, with ``TZ_OVERRIDES`` where that
   zone is not where most people live.
+- Names that a registration list may hold instead of the code (``names``, per code): the CLDR names in
+  English, French and Spanish (Babel's ``Locale.territories``, short and variant forms included), the ISO
+  3166-1 alpha-3 code (CLDR's territory aliases), and the common variants in ``NAME_VARIANTS``. Babel is a
+  development dependency (it compiles the gettext catalogues); it never ships. Only this part can be
+  regenerated in the project venv, on the committed file:
+
+    .venv/bin/python tools/gen_countries.py --names
 
 Rules that are ours, not the World Bank's:
 
@@ -299,6 +306,94 @@ def build() -> tuple[dict[str, dict[str, str]], list[str]]:
     return countries, problems
 
 
+# Names people write that CLDR does not give in any of the three languages.
+NAME_VARIANTS = {
+    "CI": ("Ivory Coast", "Cote d'Ivoire", "Costa de Marfil"),
+    "US": ("USA", "U.S.A.", "U.S.", "United States of America", "America", "Estados Unidos de América",
+           "États-Unis d'Amérique"),
+    "GB": ("UK", "U.K.", "Great Britain", "England", "Scotland", "Wales", "Northern Ireland", "Angleterre",
+           "Inglaterra", "United Kingdom of Great Britain and Northern Ireland"),
+    "VN": ("Viet Nam", "Vietnam"),
+    "TR": ("Türkiye", "Turkey", "Turquía", "Turquie", "Turkiye"),
+    "CZ": ("Czech Republic", "République tchèque", "República Checa"),
+    "KR": ("South Korea", "Republic of Korea", "Korea, Republic of", "Corée du Sud", "Corea del Sur"),
+    "KP": ("North Korea", "Corée du Nord", "Corea del Norte"),
+    "RU": ("Russian Federation", "Fédération de Russie", "Federación de Rusia"),
+    "IR": ("Iran, Islamic Republic of", "Islamic Republic of Iran"),
+    "SY": ("Syrian Arab Republic",),
+    "LA": ("Lao PDR", "Lao People's Democratic Republic", "Laos"),
+    "BO": ("Bolivia, Plurinational State of", "Plurinational State of Bolivia"),
+    "VE": ("Venezuela, Bolivarian Republic of", "Bolivarian Republic of Venezuela"),
+    "TZ": ("Tanzania, United Republic of", "United Republic of Tanzania"),
+    "MD": ("Moldova, Republic of", "Republic of Moldova"),
+    "CD": ("DRC", "DR Congo", "Democratic Republic of the Congo", "RDC", "RD Congo", "Congo-Kinshasa"),
+    "CG": ("Republic of the Congo", "Congo-Brazzaville"),
+    "CV": ("Cape Verde", "Cabo Verde"),
+    "SZ": ("Swaziland", "Eswatini"),
+    "MK": ("Macedonia", "North Macedonia", "Macédoine"),
+    "MM": ("Burma", "Myanmar"),
+    "NL": ("Holland", "The Netherlands"),
+    "PS": ("Palestine", "State of Palestine", "État de Palestine", "Estado de Palestina"),
+    "TL": ("East Timor", "Timor-Leste"),
+    "VA": ("Holy See", "Vatican", "Vatican City"),
+    "FM": ("Micronesia, Federated States of", "Federated States of Micronesia"),
+    "BS": ("The Bahamas",),
+    "GM": ("The Gambia",),
+    "AE": ("UAE", "EAU", "EAU (Émirats arabes unis)"),
+    "CH": ("Suisse", "Suiza", "Schweiz", "Svizzera"),
+}  # fmt: skip
+
+
+def names_for(codes: list[str]) -> tuple[dict[str, list[str]], list[str]]:
+    """Every code's names in English, French and Spanish (CLDR), its alpha-3 code and the variants above."""
+    from babel import Locale
+    from babel.core import get_global
+
+    problems: list[str] = []
+    locales = [Locale.parse(tag) for tag in ("en", "fr", "es")]
+    alpha3: dict[str, str] = {}
+    for alias, targets in get_global("territory_aliases").items():
+        if len(alias) == 3 and alias.isalpha() and len(targets) == 1 and targets[0] in codes:
+            alpha3.setdefault(targets[0], alias)
+    names: dict[str, list[str]] = {}
+    for code in codes:
+        found: list[str] = []
+        for locale in locales:
+            for key in (code, f"{code}-alt-short", f"{code}-alt-variant"):
+                name = locale.territories.get(key)
+                if name and name not in found:
+                    found.append(name)
+        if code in alpha3:
+            found.append(alpha3[code])
+        elif code != "XK":
+            problems.append(f"{code}: no alpha-3 code in CLDR's territory aliases")
+        for name in NAME_VARIANTS.get(code, ()):
+            if name not in found:
+                found.append(name)
+        if not found:
+            problems.append(f"{code}: no CLDR name")
+        names[code] = found
+    if unknown := sorted(set(NAME_VARIANTS) - set(codes)):
+        problems.append(f"NAME_VARIANTS names unknown codes: {' '.join(unknown)}")
+    return names, problems
+
+
+def names_source() -> str:
+    import babel
+
+    return f"names people write: CLDR via Babel {babel.__version__} (en, fr, es, alpha-3) and NAME_VARIANTS"
+
+
+def add_names(document: dict[str, object]) -> list[str]:
+    countries = document["countries"]
+    assert isinstance(countries, dict)
+    names, problems = names_for(sorted(countries))
+    for code, entry in countries.items():
+        entry["names"] = names[code]
+    document["names_source"] = names_source()
+    return problems
+
+
 def source_line() -> str:
     import tzdata
 
@@ -312,12 +407,22 @@ def source_line() -> str:
 
 
 def main() -> int:
+    if sys.argv[1:] == ["--names"]:
+        document = json.loads(OUT.read_text(encoding="utf-8"))
+        problems = add_names(document)
+        if problems:
+            print("\n".join(problems), file=sys.stderr)
+            return 1
+        OUT.write_text(json.dumps(document, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+        print(f"wrote the names of {len(document['countries'])} codes to {OUT}")
+        return 0
     countries, problems = build()
+    document = {"source": source_line(), "countries": countries}
+    problems += add_names(document)
     if problems:
         print("\n".join(problems), file=sys.stderr)
         return 1
     OUT.parent.mkdir(parents=True, exist_ok=True)
-    document = {"source": source_line(), "countries": countries}
     OUT.write_text(json.dumps(document, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
 
     def having(field: str, value: str) -> list[str]:

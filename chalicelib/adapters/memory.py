@@ -37,7 +37,7 @@ from chalicelib.domain.model import (
     TokenGrant,
     Wave,
 )
-from chalicelib.domain.ports import ClaimOutcome, Deltas, SendingRead, Store, SubmitOutcome
+from chalicelib.domain.ports import ClaimOutcome, Deltas, LinkState, SendingRead, Store, SubmitOutcome
 
 T = TypeVar("T")
 
@@ -75,6 +75,8 @@ class MemoryStore(OutcomeMarks):
         self._events: dict[str, Event] = {}
         self._imports: dict[tuple[str, str], ImportJob] = {}
         self._chunks: dict[tuple[str, str, int], list[dict[str, Any]]] = {}
+        self._uploads: dict[tuple[str, str], tuple[bytes, datetime]] = {}
+        self._mappings: dict[str, dict[str, str]] = {}
         self._participants: dict[tuple[str, str], Participant] = {}
         self._waves: dict[tuple[str, str], Wave] = {}
         self._invitations: dict[tuple[str, str], _InvitationRow] = {}
@@ -175,6 +177,27 @@ class MemoryStore(OutcomeMarks):
                     changed += 1
             return changed
 
+    def put_upload(self, event_id: str, upload_id: str, sealed: bytes, expires_at: datetime) -> None:
+        with self._lock:
+            self._uploads[(event_id, upload_id)] = (bytes(sealed), expires_at)
+
+    def get_upload(self, event_id: str, upload_id: str, now: datetime) -> bytes | None:
+        with self._lock:
+            found = self._uploads.get((event_id, upload_id))
+            return found[0] if found is not None and now < found[1] else None
+
+    def drop_upload(self, event_id: str, upload_id: str) -> None:
+        with self._lock:
+            self._uploads.pop((event_id, upload_id), None)
+
+    def put_import_mapping(self, event_id: str, mapping: Mapping[str, str]) -> None:
+        with self._lock:
+            self._mappings[event_id] = dict(mapping)
+
+    def import_mapping(self, event_id: str) -> dict[str, str]:
+        with self._lock:
+            return dict(self._mappings.get(event_id, {}))
+
     # Participants --------------------------------------------------------------------------------
     def list_participants(self, event_id: str) -> list[Participant]:
         with self._lock:
@@ -249,6 +272,9 @@ class MemoryStore(OutcomeMarks):
                 raise NotFound("wave not found")
             return _copy(self._waves[(event_id, wave_id)])
 
+    def get_wave_cached(self, event_id: str, wave_id: str) -> Wave:
+        return self.get_wave(event_id, wave_id)  # nothing to save: the twin reads memory
+
     def list_waves(self, event_id: str) -> list[Wave]:
         with self._lock:
             mine = [w for (eid, _), w in self._waves.items() if eid == event_id]
@@ -293,6 +319,20 @@ class MemoryStore(OutcomeMarks):
             if row is None:
                 raise NotFound("invitation not found")
             return _copy(row.invitation)
+
+    def open_link(self, wave_id: str, participant_id: str, cells: Mapping[str, str], now: datetime) -> LinkState:
+        with self._lock:
+            row = self._invitations.get((wave_id, participant_id))
+            if row is None:
+                raise NotFound("invitation not found")
+            inv = row.invitation
+            first = inv.opened_at is None
+            if first:
+                inv.opened_at = _utc(now)
+                self._count(wave_id, spread(cells, {"f:opened": 1}))
+            return LinkState(
+                first_open=first, opted_out=inv.opted_out_at is not None, completed=inv.completed_at is not None
+            )
 
     def due_invitations(self, now: datetime, limit: int) -> Iterator[Invitation]:
         cutoff = _second(now)
@@ -544,8 +584,6 @@ class MemoryStore(OutcomeMarks):
     ) -> SubmitOutcome:
         with self._lock:
             key = (response.wave_id, response.participant_id)
-            if not _open(self._waves.get((response.event_id, response.wave_id)), now):
-                return SubmitOutcome.CLOSED
             row = self._invitations.get(key)
             if row is None or row.invitation.opted_out_at is not None:
                 return SubmitOutcome.OPTED_OUT

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from pynamodb.attributes import (
+    BinaryAttribute,
     BooleanAttribute,
     ListAttribute,
     MapAttribute,
@@ -332,6 +333,33 @@ class ImportChunkItem(Model):
     expires_at = TTLAttribute(null=True)
 
 
+class ImportUploadItem(Model):
+    """imports, too: one part (under 300 kB) of a sealed upload waiting between the dashboard's mapping step
+    and "Import" (``domain.pending``: ciphertext whose key only the admin's form holds). Range key
+    ``#upload#<upload_id>#<n>``. Deleted by the import; past ``expires_at`` it is never read, and TTL
+    removes it."""
+
+    class Meta(_Meta):
+        logical = "imports"
+
+    event_id = UnicodeAttribute(hash_key=True)
+    import_id = UnicodeAttribute(range_key=True)
+    data = BinaryAttribute(legacy_encoding=False)
+    expires_at = TTLAttribute()
+
+
+class ImportMappingItem(Model):
+    """imports, too: the event's column mapping, remembered for its next upload (range key ``#mapping``):
+    header names and field names, nothing personal."""
+
+    class Meta(_Meta):
+        logical = "imports"
+
+    event_id = UnicodeAttribute(hash_key=True)
+    import_id = UnicodeAttribute(range_key=True)
+    mapping = UnicodeAttribute()  # JSON object: normalised header name to field
+
+
 MODELS: tuple[type[Model], ...] = (
     EventItem,
     ParticipantItem,
@@ -347,6 +375,8 @@ MODELS: tuple[type[Model], ...] = (
     AuthAttemptItem,
     ImportItem,
     ImportChunkItem,  # a second kind of item in the imports table
+    ImportUploadItem,  # and a third
+    ImportMappingItem,  # and a fourth
 )
 
 _bound: tuple[str, str | None, str] | None = None

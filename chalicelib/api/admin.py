@@ -19,16 +19,29 @@ from chalicelib.adapters.auth import Principal
 from chalicelib.api.errors import csv_response, handled, html_response
 from chalicelib.api.request import body_bytes, query
 from chalicelib.api.session import verified
-from chalicelib.domain import catalogue, distribution, erasure, events, importing, planning, reports, shares, waves
+from chalicelib.domain import (
+    catalogue,
+    distribution,
+    erasure,
+    events,
+    importing,
+    planning,
+    registration,
+    reports,
+    shares,
+    waves,
+)
 from chalicelib.domain.errors import (
     ConfigurationError,
     Forbidden,
     TemporarilyUnavailable,
+    TooLarge,
     Unauthenticated,
     ValidationFailed,
 )
 from chalicelib.domain.importing import MAX_CSV
 from chalicelib.domain.model import ImportJob
+from chalicelib.domain.registration import UPLOAD_TYPES
 from chalicelib.observability import log_refusal, logger, traced
 
 bp = Blueprint(__name__)
@@ -147,29 +160,30 @@ def update_event(event_id: str) -> dict[str, Any]:
     "/admin/events/{event_id}/participants",
     ["POST"],
     "admin",
-    content_types=["text/csv", "text/plain", "application/csv"],
+    content_types=list(UPLOAD_TYPES),
 )
 def import_participants(event_id: str) -> dict[str, Any] | Response:
     raw = body_bytes(bp.current_request)
     if len(raw) > MAX_CSV:
-        raise ValidationFailed(f"the CSV is larger than {MAX_CSV // (1024 * 1024)} MB; split it")
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise ValidationFailed("the CSV must be UTF-8") from None
-    if query(bp.current_request).get("background") not in ("1", "true"):
+        raise TooLarge(f"the file is larger than {MAX_CSV // (1024 * 1024)} MB; split it")
+    params = query(bp.current_request)
+    columns = registration.parse_columns_parameter(params["columns"]) if params.get("columns") else None
+    sheet = params.get("sheet") or None
+    if params.get("background") not in ("1", "true"):
         s = container.settings()
         report = planning.import_participants(
             container.store(),
             event_id,
-            text,
+            raw,
             secret=s.pseudonym_secret,
             panel_secret=s.panel_secret,
             now=container.now(),
+            sheet=sheet,
+            columns=columns,
         )
         return report.view()
     # ?background=1: a long list is written in the background; the counts and rejections come at once.
-    outcome = container.start_import(event_id, text)
+    outcome = container.start_import(event_id, raw, sheet=sheet, columns=columns)
     if not isinstance(outcome, ImportJob):
         return {**outcome.view(), "status": "done"}
     view = importing.job_view(outcome, container.now())

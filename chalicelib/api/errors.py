@@ -22,6 +22,8 @@ from chalicelib.observability import log_refusal, logger
 
 STATUS: dict[type[e.DomainError], int] = {
     e.ValidationFailed: 400,
+    e.TooLarge: 413,
+    e.UnsupportedFile: 415,
     e.NotFound: 404,
     e.Conflict: 409,
     e.Unauthenticated: 401,
@@ -141,6 +143,11 @@ def classify(exc: Exception, *, unexpected: str = "unhandled error") -> Outcome:
         return Outcome(status, code, message, exc)
     logger.exception(unexpected)
     return Outcome(500, "internal", INTERNAL_MESSAGE)
+
+
+def classify_unexpected(what: str) -> None:
+    """Log an unexpected error that a view answers itself (with its masked traceback, as ``classify`` does)."""
+    logger.exception(what)
 
 
 def json_outcome(outcome: Outcome) -> Response:

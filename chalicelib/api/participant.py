@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -15,12 +16,12 @@ from chalice import Blueprint
 from chalice.app import Response
 
 from chalicelib import container
-from chalicelib.api.errors import classify, handled, html_response, participant_error_page
+from chalicelib.api.errors import classify, classify_unexpected, handled, html_response, participant_error_page
 from chalicelib.api.request import base_path, body_bytes, query
-from chalicelib.domain import answering, reports, shares
+from chalicelib.domain import answering, catalogue, reports, shares
 from chalicelib.domain.errors import DomainError, NotFound, OptedOut, TemporarilyUnavailable, WaveClosed
 from chalicelib.domain.model import LANGUAGES
-from chalicelib.domain.questionnaires import check_answers
+from chalicelib.domain.questionnaires import Questionnaire, check_answers
 from chalicelib.observability import count, log_event
 
 bp = Blueprint(__name__)
@@ -73,20 +74,47 @@ def _form_page(
     version: int,
     sealed: str = "",
 ) -> Response:
+    return _questionnaire_form(
+        survey.questionnaire,
+        survey.language,
+        token,
+        values=values,
+        errors=errors,
+        status=status,
+        version=version,
+        sealed=sealed,
+        closes_at=survey.wave.closes_at,
+        editing=survey.previous is not None,
+    )
+
+
+def _questionnaire_form(
+    questionnaire: Questionnaire,
+    language: str,
+    token: str,
+    *,
+    values: dict[str, Any],
+    errors: dict[str, str],
+    status: int,
+    version: int,
+    sealed: str = "",
+    closes_at: datetime | None = None,
+    editing: bool = False,
+) -> Response:
     body = render(
         "survey",
-        survey.language,
+        language,
         {
-            "questionnaire": survey.questionnaire,
-            "q_lang": survey.language,
+            "questionnaire": questionnaire,
+            "q_lang": language,
             "token": token,
             "values": values,
             "errors": errors,
             "version": version,
             "sealed": sealed,
-            "closes_at": survey.wave.closes_at,
-            "editing": survey.previous is not None,
-            "languages": survey.questionnaire.languages,
+            "closes_at": closes_at,
+            "editing": editing,
+            "languages": questionnaire.languages,
         },
     )
     return html_response(body, status)
@@ -160,25 +188,40 @@ def survey_submit(token: str) -> Response:
     now = container.now()
     try:
         result = answering.submit(store, token, form, now=now, lang=_override(), form_key=_form_key())
+    except (NotFound, WaveClosed, OptedOut):
+        raise  # their own pages: the answers cannot be stored, and trying again would not help
     except TemporarilyUnavailable:
-        return _busy_page(token, form)
+        return _kept(token, form, 503)
+    except Exception:  # noqa: BLE001 - whatever failed, the participant keeps what they typed
+        classify_unexpected("the answers could not be stored")
+        return _kept(token, form, 500)
     if not result.stored:
-        survey = answering.open_survey(store, token, now=now, lang=_override(), mark_open=False)
-        blocked = _state_page(survey)
-        if blocked is not None:
-            return blocked
         errors = dict(result.check.errors)
         if result.check.unknown:
             errors["_form"] = "unknown_field"
-        raw_version = (form.get("_v") or ["0"])[-1]
-        version = int(raw_version) if raw_version.isdigit() else 0
+        try:
+            survey = answering.open_survey(store, token, now=now, lang=_override(), mark_open=False)
+        except Exception:  # noqa: BLE001 - the form still shows, from the questionnaire already read
+            return _questionnaire_form(
+                result.questionnaire,
+                result.survey_language,
+                token,
+                values=result.check.answers,
+                errors=errors,
+                status=422,
+                version=_version(form),
+                sealed=_sealed_from(form),
+            )
+        blocked = _state_page(survey)
+        if blocked is not None:
+            return blocked
         return _form_page(
             survey,
             token,
             values=result.check.answers,
             errors=errors,
             status=422,
-            version=version,
+            version=_version(form),
             sealed=_sealed_from(form),
         )
     count("ResponsesStored")
@@ -194,19 +237,61 @@ def survey_submit(token: str) -> Response:
     )
 
 
-def _busy_page(token: str, form: dict[str, list[str]]) -> Response:
-    """The database is throttling: show the form again with every answer kept, and ask to resend."""
+def _version(form: dict[str, list[str]]) -> int:
+    raw = (form.get("_v") or ["0"])[-1]
+    return int(raw) if raw.isdigit() else 0
+
+
+def _kept(token: str, form: dict[str, list[str]], status: int) -> Response:
+    """The answers could not be stored: the form again, every value as entered, and "please send again" in
+    the participant's language, however much of the store still answers. With the link readable, the real
+    form; without it, the form of the questionnaire the page said it showed (``_q``); without that either, a
+    page that carries every field as it came and sends it again as it is."""
+    lang = _override()
     try:
-        survey = answering.open_survey(container.store(), token, now=container.now(), lang=_override(), mark_open=False)
-    except DomainError:
-        return participant_error_page(503)
-    kept = check_answers(survey.questionnaire, form).answers
-    raw_version = (form.get("_v") or ["0"])[-1]
-    version = int(raw_version) if raw_version.isdigit() else 0
-    sealed = _sealed_from(form)
-    response = _form_page(
-        survey, token, values=kept, errors={"_form": "unavailable"}, status=503, version=version, sealed=sealed
+        survey = answering.open_survey(container.store(), token, now=container.now(), lang=lang, mark_open=False)
+    except Exception:  # noqa: BLE001 - a link that cannot be read now must not lose the answers either
+        survey = None
+    if survey is not None:
+        blocked = _state_page(survey)
+        if blocked is not None:
+            return blocked
+        questionnaire, language = survey.questionnaire, survey.language
+    else:
+        try:
+            questionnaire = _shown_questionnaire(form)
+        except Exception:  # noqa: BLE001
+            return _resend_page(token, form, status, lang or request_language())
+        language = lang if lang in questionnaire.languages else questionnaire.languages[0]
+    response = _questionnaire_form(
+        questionnaire,
+        language,
+        token,
+        values=check_answers(questionnaire, form).answers,
+        errors={"_form": "unavailable"},
+        status=status,
+        version=_version(form),
+        sealed=_sealed_from(form),
+        closes_at=survey.wave.closes_at if survey else None,
+        editing=survey.previous is not None if survey else _version(form) > 0,
     )
+    response.headers["Retry-After"] = "30"
+    return response
+
+
+def _shown_questionnaire(form: dict[str, list[str]]) -> Questionnaire:
+    """The questionnaire a submitted form says it was (``_q``: id and version): only for showing the form
+    again; what is stored always follows the link."""
+    questionnaire_id, _, version = (form.get("_q") or [""])[-1].partition(":")
+    if not questionnaire_id or not version.isdigit():
+        raise NotFound("the form did not say its questionnaire")
+    return catalogue.resolve(container.store(), questionnaire_id, int(version))
+
+
+def _resend_page(token: str, form: dict[str, list[str]], status: int, lang: str) -> Response:
+    fields = [(name, value) for name, values in form.items() for value in values]
+    body = render("resend", lang, {"token": token, "fields": fields, "lang": lang})
+    response = html_response(body, status)
     response.headers["Retry-After"] = "30"
     return response
 

@@ -19,7 +19,7 @@ from chalicelib.domain.ports import Store, SubmitOutcome
 from chalicelib.domain.questionnaires import AnswerCheck, Questionnaire, aggregate_deltas, check_answers
 from chalicelib.domain.tokens import hash_token, looks_like_token
 
-MAX_STALE_RETRIES = 3
+MAX_STALE_RETRIES = 8  # edits of one link racing each other: each is applied in turn on the stored answers
 MAX_SEALED = 16 * 1024  # a larger copy of the stored answers is not carried: the edit reads them instead
 
 
@@ -47,25 +47,32 @@ def resolve_token(store: Store, token: str) -> TokenGrant:
 
 
 def open_survey(store: Store, token: str, *, now: datetime, lang: str | None = None, mark_open: bool = True) -> Survey:
-    """Load the form for a token: questionnaire, previous answers, and whether it can still be answered."""
+    """Load the form for a token: questionnaire, previous answers, and whether it can still be answered.
+
+    A first open costs two calls, the link's read and the write that marks it opened and says what the
+    invitation holds (``open_link``); the wave comes from the store's short cache, a built-in questionnaire
+    from the code. Answers already given are read too (an edit's form)."""
     grant = resolve_token(store, token)
-    wave = store.get_wave(grant.event_id, grant.wave_id)
+    wave = store.get_wave_cached(grant.event_id, grant.wave_id)
     questionnaire = catalogue.resolve(store, grant.questionnaire_id, grant.questionnaire_version)
-    invitation = store.get_invitation(grant.wave_id, grant.participant_id)
     language = lang if lang in questionnaire.languages else grant.language
     if language not in questionnaire.languages:
         language = questionnaire.languages[0]
     closed = wave.closes_at is None or wave.closes_at <= now
-    previous = store.get_response(grant.wave_id, grant.participant_id) if invitation.completed_at else None
-    if mark_open and invitation.opened_at is None and not closed:
-        store.mark_opened(grant.wave_id, grant.participant_id, grant.cells, now)
+    if mark_open and not closed:
+        state = store.open_link(grant.wave_id, grant.participant_id, grant.cells, now)
+        opted_out, completed = state.opted_out, state.completed
+    else:
+        invitation = store.get_invitation(grant.wave_id, grant.participant_id)
+        opted_out, completed = invitation.opted_out_at is not None, invitation.completed_at is not None
+    previous = store.get_response(grant.wave_id, grant.participant_id) if completed else None
     return Survey(
         grant=grant,
         questionnaire=questionnaire,
         wave=wave,
         language=language,
         previous=previous,
-        opted_out=invitation.opted_out_at is not None,
+        opted_out=opted_out,
         closed=closed,
     )
 
@@ -142,12 +149,17 @@ def submit(
 ) -> SubmitResult:
     """Validate and store the answers of one personal link: one response, edited in place until closing.
 
-    Two calls: the token read and one transaction. An edit takes the stored answers from the form's sealed
+    Two calls: the token read and one transaction (the wave is read through the store's short cache). Submits of
+    one link racing each other store one first answer; the others become edits of it, in turn, or, when they
+    carry the same answers, are already done. An edit takes the stored answers from the form's sealed
     copy (``form_key``); only when that copy is missing, forged or stale does it read them (a third call).
     """
     grant = resolve_token(store, token)
     questionnaire = catalogue.resolve(store, grant.questionnaire_id, grant.questionnaire_version)
     language = lang if lang in questionnaire.languages else grant.language
+    wave = store.get_wave_cached(grant.event_id, grant.wave_id)
+    if wave.closes_at is None or wave.closes_at <= now:
+        raise WaveClosed("the survey is closed")
     check = check_answers(questionnaire, form)
     if not check.ok:
         return SubmitResult(False, check, language, questionnaire, grant.wave_id)
@@ -193,11 +205,13 @@ def submit(
         outcome = store.store_response(response, previous=previous, deltas=deltas, now=now)
         if outcome is SubmitOutcome.STORED:
             return SubmitResult(True, check, language, questionnaire, grant.wave_id, previous is not None)
-        if outcome is SubmitOutcome.CLOSED:
-            raise WaveClosed("the survey is closed")
         if outcome is SubmitOutcome.OPTED_OUT:
             raise OptedOut("the participant opted out")
         previous = store.get_response(grant.wave_id, grant.participant_id)
+        if previous is not None and previous.answers == check.answers:
+            # The same answers are already stored: a double click, or the same form sent from two tabs.
+            # Nothing to write; the participant sees the thank-you page as for the first.
+            return SubmitResult(True, check, language, questionnaire, grant.wave_id, True)
     raise TemporarilyUnavailable("the answers changed while saving; please submit again")
 
 

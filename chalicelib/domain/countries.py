@@ -65,6 +65,36 @@ def is_valid(code: str) -> bool:
     return lookup(code) is not None
 
 
+@cache
+def _names() -> dict[str, str]:
+    """Every listed name and alpha-3 code, normalised, to its alpha-2 code; a name two codes share is left
+    out (it cannot say which one)."""
+    from chalicelib.domain.registration import normalise_value
+
+    document = json.loads(DATA_FILE.read_text(encoding="utf-8"))
+    index: dict[str, str] = {}
+    shared: set[str] = set()
+    for code, entry in document["countries"].items():
+        for name in entry.get("names", ()):
+            key = normalise_value(name)
+            if index.get(key, code) != code:
+                shared.add(key)
+            index[key] = code
+    for key in shared:
+        del index[key]
+    return index
+
+
+def resolve(text: str) -> str | None:
+    """The alpha-2 code for a code (alpha-2 or alpha-3) or a name in English, French or Spanish, or None."""
+    if (found := lookup(text)) is not None:
+        return found.code
+    from chalicelib.domain.registration import normalise_value
+
+    key = normalise_value(text)
+    return _names().get(key) if key else None
+
+
 def all_countries() -> tuple[Country, ...]:
     """Every known country and territory, sorted by code."""
     return tuple(sorted(_table().values(), key=lambda country: country.code))

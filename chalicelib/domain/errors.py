@@ -22,6 +22,18 @@ class ValidationFailed(DomainError):
     code = "invalid"
 
 
+class TooLarge(ValidationFailed):
+    """An upload over the size or row limit."""
+
+    code = "too_large"
+
+
+class UnsupportedFile(ValidationFailed):
+    """An upload that is neither text nor a workbook."""
+
+    code = "unsupported_media_type"
+
+
 class NotFound(DomainError):
     code = "not_found"
 

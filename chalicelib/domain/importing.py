@@ -15,12 +15,12 @@ from dataclasses import asdict
 from datetime import datetime, timedelta
 from typing import Any
 
-from chalicelib.domain import planning
+from chalicelib.domain import planning, registration
 from chalicelib.domain.errors import NotFound
 from chalicelib.domain.model import ImportJob, Participant
 from chalicelib.domain.ports import Store
 
-MAX_CSV = 5 * 1024 * 1024  # the largest list an upload takes, in bytes: split a larger one
+MAX_CSV = registration.MAX_BYTES  # the largest list an upload takes, in bytes: split a larger one
 CHUNK_ROWS = 200  # about 70 kB of JSON: one SQS message, and a few seconds of writes
 KEPT_REJECTIONS = 1000  # the job item stays far below DynamoDB's 400 kB
 KEEP_JOB = timedelta(days=30)
@@ -38,20 +38,24 @@ def start_import(
     store: Store,
     queue: Any,
     event_id: str,
-    csv_text: str,
+    upload: str | bytes,
     *,
     secret: str,
     panel_secret: str,
     now: datetime,
     inline_rows: int,
     chunk_rows: int = CHUNK_ROWS,
+    sheet: str | None = None,
+    columns: Mapping[str, str] | None = None,
 ) -> planning.ImportReport | ImportJob:
     """Import at once when at most ``inline_rows`` participants change; else start a background job."""
-    event, parsed, merge = planning.prepare_import(store, event_id, csv_text, secret=secret, now=now)
+    event, parsed, merge = planning.prepare_import(
+        store, event_id, upload, secret=secret, now=now, sheet=sheet, columns=columns
+    )
     if len(merge.to_write) <= inline_rows:
         planned = planning.write_participants(store, event, merge.to_write, panel_secret=panel_secret, now=now)
         return planning.ImportReport(
-            merge.imported, merge.updated + merge.unchanged, merge.unchanged, parsed.rejected, planned
+            merge.imported, merge.updated + merge.unchanged, merge.unchanged, parsed.rejected, planned, parsed.detected
         )
     job = ImportJob(
         event_id=event_id,
@@ -64,6 +68,7 @@ def start_import(
         rejected=parsed.rejected[:KEPT_REJECTIONS],
         rejected_count=len(parsed.rejected),
         created_at=now,
+        detected=parsed.detected,
     )
     store.put_import(job, now + KEEP_JOB)
     # The rows wait in the store, where an erasure reaches them; the queue (and its dead-letter queue) sees IDs.
@@ -146,6 +151,7 @@ def job_view(job: ImportJob, now: datetime) -> dict[str, Any]:
         "invitations_planned": job.invitations_planned,
         "created_at": job.created_at.isoformat(),
         "finished_at": job.finished_at.isoformat() if job.finished_at else None,
+        **({"detected": job.detected} if job.detected else {}),
     }
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Literal
+from typing import Any, Literal
 
 STAKEHOLDER_GROUPS = (
     "government",
@@ -219,6 +219,7 @@ class ImportJob:
     invitations_planned: int = 0
     finished_at: datetime | None = None
     progressed_at: datetime | None = None  # when the last chunk was written
+    detected: dict[str, Any] = field(default_factory=dict)  # in the answer to the upload only: never stored
 
     @property
     def chunks(self) -> int:

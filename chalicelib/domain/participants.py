@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import hmac
-import io
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cache
+from typing import Any
 from zoneinfo import available_timezones
 
-from chalicelib.domain.errors import ValidationFailed
+from chalicelib.domain import registration
 from chalicelib.domain.model import LANGUAGES, STAKEHOLDER_GROUPS, Participant
 from chalicelib.domain.text import one_line_problem
 
@@ -26,7 +26,7 @@ CSV_HEADER = (
     "timezone",
     "sponsored",
 )
-MAX_ROWS = 20000
+MAX_ROWS = registration.MAX_ROWS
 MAX_FIELD = 300
 # Deliberately simple: one @, a dot in the domain, no spaces or angle brackets. SES rejects the rest.
 _EMAIL = re.compile(r"^[^@\s<>(),;:\"\[\]]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9-]+)+$")
@@ -51,6 +51,7 @@ class Row:
 class ParsedList:
     rows: list[Row] = field(default_factory=list)
     rejected: list[dict[str, object]] = field(default_factory=list)
+    detected: dict[str, Any] = field(default_factory=dict)  # the format, the mapping, the ignored columns
 
 
 def normalise_email(email: str) -> str:
@@ -70,87 +71,124 @@ def participant_id_for(event_id: str, key: str) -> str:
 
 
 def parse_registration_csv(text: str, country_valid: Callable[[str], bool]) -> ParsedList:
-    """Validate every row; a rejected row is reported with its reason and never half-imported."""
+    """A list already decoded to text (the contract's header or any other): see ``parse_registration``."""
     if text.startswith("\ufeff"):
         text = text[1:]
-    reader = csv.reader(io.StringIO(text, newline=""))
-    try:
-        header = next(reader)
-    except StopIteration:
-        raise ValidationFailed("the CSV is empty; expected the header " + ",".join(CSV_HEADER)) from None
-    except csv.Error as exc:
-        raise ValidationFailed(f"the CSV cannot be read: {exc}") from None
-    normalised = tuple(h.strip().lower() for h in header)
-    if normalised != CSV_HEADER:
-        raise ValidationFailed(
-            "the CSV header must be exactly: " + ",".join(CSV_HEADER),
-            details={"got": list(normalised)},
-        )
-    parsed = ParsedList()
+    table = registration.read_text_table(text.encode("utf-8"))
+    table.detected.pop("encoding", None)
+    return parse_registration(table, lambda c: c.strip().upper() if country_valid(c) else None)
+
+
+def parse_registration(
+    table: registration.Table,
+    country_code: Callable[[str], str | None],
+    columns: Mapping[str, str] | None = None,
+) -> ParsedList:
+    """Validate every row; a rejected row is reported with its number, column and reason, and never
+    half-imported. ``columns`` (our field to the file's header name) overrides the automatic match."""
+    header = table.header
+    mapping = registration.explicit_mapping(header, columns) if columns else registration.guess_mapping(header)
+    registration.check_mapping(header, mapping)
+    parsed = ParsedList(
+        detected={**table.detected, "columns": mapping.view(header), "ignored_columns": mapping.ignored}
+    )
     seen: dict[str, int] = {}
-    zones = available_timezones()
-    try:
-        # Spreadsheet row numbers: the header is row 1 and each record is one row, even when a quoted
-        # field spans several physical lines (reader.line_num would give the record's last line).
-        for number, line in enumerate(reader, start=2):
-            if not any(cell.strip() for cell in line):
-                continue
-            if len(parsed.rows) + len(parsed.rejected) >= MAX_ROWS:
-                raise ValidationFailed(f"the CSV has more than {MAX_ROWS} rows; split it")
-            reason = _row_problem(line, seen, zones, country_valid)
-            if reason:
-                parsed.rejected.append({"row": number, "reason": reason})
-                continue
-            cells = [c.strip() for c in line]
-            email = normalise_email(cells[0])
-            seen[email] = number
-            parsed.rows.append(
-                Row(
-                    number=number,
-                    email=email,
-                    full_name=cells[1],
-                    organisation=cells[2],
-                    stakeholder_group=cells[3].lower(),
-                    country=cells[4].upper(),
-                    language=cells[5].lower(),
-                    timezone=cells[6],
-                    sponsored=cells[7].lower() == "yes",
-                )
-            )
-    except csv.Error as exc:
-        raise ValidationFailed(f"the CSV cannot be read near line {reader.line_num}: {exc}") from None
+    zones = _zones()
+    strict_width = table.detected.get("format") != "xlsx"
+    for number, line in table.rows:
+        problem = _row_problem(line, header, mapping, seen, zones, country_code, strict_width)
+        if isinstance(problem, tuple):
+            column, reason = problem
+            parsed.rejected.append({"row": number, "column": column, "reason": reason})
+            continue
+        parsed.rows.append(Row(number=number, **problem))
+        seen[problem["email"]] = number
     return parsed
 
 
+@cache
+def _zones() -> dict[str, str]:
+    return {zone.casefold(): zone for zone in available_timezones()}
+
+
 def _row_problem(
-    line: list[str], seen: dict[str, int], zones: set[str], country_valid: Callable[[str], bool]
-) -> str | None:
-    if len(line) != len(CSV_HEADER):
-        return f"expected {len(CSV_HEADER)} fields, found {len(line)}"
-    cells = [c.strip() for c in line]
-    email, name, _organisation, group, country, language, timezone, sponsored = cells
-    if any(len(c) > MAX_FIELD for c in cells):
-        return f"a field is longer than {MAX_FIELD} characters"
-    for column, cell in zip(CSV_HEADER, cells, strict=True):
-        if (problem := one_line_problem(cell)) is not None:
-            return f"{column} must be one line of text: it holds {problem}"
+    line: list[str],
+    header: list[str],
+    mapping: registration.Mapping_,
+    seen: dict[str, int],
+    zones: dict[str, str],
+    country_code: Callable[[str], str | None],
+    strict_width: bool,
+) -> tuple[str | None, str] | dict[str, Any]:
+    """The row's values, or the column and reason it is rejected for."""
+    if len(line) != len(header) and (strict_width or any(c.strip() for c in line[len(header) :])):
+        return None, f"expected {len(header)} fields, found {len(line)}"
+    cols = mapping.columns
+
+    def cell(name: str) -> str:
+        return line[cols[name]].strip() if name in cols and cols[name] < len(line) else ""
+
+    def column(name: str) -> str:
+        return header[cols[name]] if name in cols else name
+
+    for name, index in cols.items():
+        value = line[index].strip() if index < len(line) else ""
+        if len(value) > MAX_FIELD:
+            return column(name), f"{column(name)} is longer than {MAX_FIELD} characters"
+        if (problem := one_line_problem(value)) is not None:
+            return column(name), f"{_label(name)} must be one line of text: it holds {problem}"
+    email = cell("email")
     if not _EMAIL.match(email) or len(email) > 254:
-        return "invalid email address"
+        return column("email"), "invalid email address"
     if normalise_email(email) in seen:
-        return f"email repeats row {seen[normalise_email(email)]}"
+        return column("email"), f"email repeats row {seen[normalise_email(email)]}"
+    name = cell("full_name") or " ".join(p for p in (cell("first_name"), cell("last_name")) if p)
+    if len(name) > MAX_FIELD:
+        return column("full_name"), f"full_name is longer than {MAX_FIELD} characters"
     if not name:
-        return "full_name is empty"
-    if group.lower() not in STAKEHOLDER_GROUPS:
-        return f"unknown stakeholder_group {group!r}; expected one of {', '.join(STAKEHOLDER_GROUPS)}"
-    if not country_valid(country):
-        return f"unknown country {country!r}; expected an ISO 3166-1 alpha-2 code"
-    if language.lower() not in LANGUAGES:
-        return f"unsupported language {language!r}; expected one of {', '.join(LANGUAGES)}"
-    if timezone and timezone not in zones:
-        return f"unknown timezone {timezone!r}; expected an IANA name such as Europe/Geneva"
-    if sponsored.lower() not in ("yes", "no"):
-        return "sponsored must be yes or no"
-    return None
+        return column("full_name" if "full_name" in cols else "first_name"), "full_name is empty"
+    group = registration.stakeholder_group(cell("stakeholder_group"))
+    if group is None:
+        return column("stakeholder_group"), (
+            f"unknown stakeholder_group {cell('stakeholder_group')!r}; expected one of "
+            + ", ".join(STAKEHOLDER_GROUPS)
+            + " (or their names in English, French or Spanish)"
+        )
+    country = country_code(cell("country"))
+    if country is None:
+        return column("country"), (
+            f"unknown country {cell('country')!r}; expected an ISO 3166-1 alpha-2 code"
+            " (or alpha-3, or the country's name in English, French or Spanish)"
+        )
+    language = registration.language(cell("language"))
+    if language is None or language not in LANGUAGES:
+        return column("language"), (
+            f"unsupported language {cell('language')!r}; expected one of {', '.join(LANGUAGES)}"
+            " (or English, Français, Español)"
+        )
+    timezone = cell("timezone")
+    if timezone:
+        found = zones.get(timezone.casefold())
+        if found is None:
+            return column("timezone"), f"unknown timezone {timezone!r}; expected an IANA name such as Europe/Geneva"
+        timezone = found
+    sponsored = registration.yes_no(cell("sponsored"))
+    if sponsored is None:
+        return column("sponsored"), "sponsored must be yes or no (or oui/non, sí/no, true/false, 1/0, x or empty)"
+    return {
+        "email": normalise_email(email),
+        "full_name": name,
+        "organisation": cell("organisation"),
+        "stakeholder_group": group,
+        "country": country,
+        "language": language,
+        "timezone": timezone,
+        "sponsored": sponsored,
+    }
+
+
+def _label(name: str) -> str:
+    return "full_name" if name in registration.NAME_PARTS else name
 
 
 @dataclass

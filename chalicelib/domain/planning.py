@@ -3,14 +3,14 @@ participant's local opening time."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from chalicelib.domain import countries
+from chalicelib.domain import countries, registration
 from chalicelib.domain.model import INVITATION, Event, Invitation, Participant, Wave
-from chalicelib.domain.participants import merge_participants, parse_registration_csv
+from chalicelib.domain.participants import ParsedList, merge_participants, parse_registration
 from chalicelib.domain.ports import Store
 from chalicelib.domain.schedule import invitation_due
 from chalicelib.domain.tokens import panel_id
@@ -37,6 +37,7 @@ class ImportReport:
     unchanged: int
     rejected: list[dict[str, object]]
     invitations_planned: int
+    detected: dict[str, Any] = field(default_factory=dict)
 
     def view(self) -> dict[str, Any]:
         return {
@@ -45,14 +46,34 @@ class ImportReport:
             "unchanged": self.unchanged,
             "rejected": self.rejected,
             "invitations_planned": self.invitations_planned,
+            "detected": self.detected,
         }
 
 
-def prepare_import(store: Store, event_id: str, csv_text: str, *, secret: str, now: datetime) -> tuple[Event, Any, Any]:
+def read_list(upload: str | bytes, *, sheet: str | None = None, columns: Mapping[str, str] | None = None) -> ParsedList:
+    """Validate a registration list (text already decoded, or the bytes of any accepted file)."""
+    if isinstance(upload, str):
+        table = registration.read_text_table(upload.removeprefix("\ufeff").encode("utf-8"))
+        table.detected.pop("encoding", None)
+    else:
+        table = registration.read_table(upload, sheet=sheet)
+    return parse_registration(table, countries.resolve, columns)
+
+
+def prepare_import(
+    store: Store,
+    event_id: str,
+    upload: str | bytes,
+    *,
+    secret: str,
+    now: datetime,
+    sheet: str | None = None,
+    columns: Mapping[str, str] | None = None,
+) -> tuple[Event, ParsedList, Any]:
     """Validate the list and match it to the stored participants: (event, parsed list, merge). Pure work
     after one GetItem and one Query; nothing is written."""
     event = store.get_event(event_id)
-    parsed = parse_registration_csv(csv_text, countries.is_valid)
+    parsed = read_list(upload, sheet=sheet, columns=columns)
     existing = store.list_participants(event_id)
     merge = merge_participants(event_id, parsed.rows, existing, secret=secret, now=now, place=region_and_income)
     return event, parsed, merge
@@ -75,12 +96,22 @@ def write_participants(
 
 
 def import_participants(
-    store: Store, event_id: str, csv_text: str, *, secret: str, panel_secret: str, now: datetime
+    store: Store,
+    event_id: str,
+    upload: str | bytes,
+    *,
+    secret: str,
+    panel_secret: str,
+    now: datetime,
+    sheet: str | None = None,
+    columns: Mapping[str, str] | None = None,
 ) -> ImportReport:
     """Import the registration list idempotently, then plan invitations for the event's live waves."""
-    event, parsed, merge = prepare_import(store, event_id, csv_text, secret=secret, now=now)
+    event, parsed, merge = prepare_import(store, event_id, upload, secret=secret, now=now, sheet=sheet, columns=columns)
     planned = write_participants(store, event, merge.to_write, panel_secret=panel_secret, now=now)
-    return ImportReport(merge.imported, merge.updated + merge.unchanged, merge.unchanged, parsed.rejected, planned)
+    return ImportReport(
+        merge.imported, merge.updated + merge.unchanged, merge.unchanged, parsed.rejected, planned, parsed.detected
+    )
 
 
 def plan_wave(

@@ -24,11 +24,19 @@ class ClaimOutcome(enum.Enum):
     ERASED = "erased"  # the participant was erased: nothing is sent, no link written
 
 
+@dataclass(frozen=True)
+class LinkState:
+    """What opening a personal link found, from the one write that marks it opened (``open_link``)."""
+
+    first_open: bool  # this open was the participant's first: counted in the funnel now
+    opted_out: bool
+    completed: bool  # they have answered: the form shows their answers (read apart)
+
+
 class SubmitOutcome(enum.Enum):
     STORED = "stored"
     STALE = "stale"  # the response changed since it was read (or exists, on a first submit)
     OPTED_OUT = "opted_out"
-    CLOSED = "closed"
 
 
 @dataclass(frozen=True)
@@ -134,6 +142,22 @@ class ImportStore(Protocol):
         """Remove a participant's records from the event's chunks still waiting; how many chunks changed."""
         ...
 
+    def put_upload(self, event_id: str, upload_id: str, sealed: bytes, expires_at: datetime) -> None:
+        """Keep a sealed upload (``domain.pending``) between the mapping step and the import."""
+        ...
+
+    def get_upload(self, event_id: str, upload_id: str, now: datetime) -> bytes | None:
+        """The sealed upload, or None once dropped or past its expiry."""
+        ...
+
+    def drop_upload(self, event_id: str, upload_id: str) -> None: ...
+
+    def put_import_mapping(self, event_id: str, mapping: Mapping[str, str]) -> None:
+        """Remember the event's column mapping (a header name, normalised, to our field) for its next upload."""
+        ...
+
+    def import_mapping(self, event_id: str) -> dict[str, str]: ...
+
 
 class ParticipantStore(Protocol):
     """Participants of an event, and the cross-event look-up erasure needs."""
@@ -160,6 +184,10 @@ class WaveStore(Protocol):
         ...
 
     def get_wave(self, event_id: str, wave_id: str) -> Wave: ...
+
+    def get_wave_cached(self, event_id: str, wave_id: str) -> Wave:
+        """The wave for a participant's page: possibly read a few seconds ago (the store says how long)."""
+        ...
 
     def list_waves(self, event_id: str) -> list[Wave]: ...
 
@@ -217,6 +245,11 @@ class InvitationStore(Protocol):
 
     def mark_opened(self, wave_id: str, participant_id: str, cells: Mapping[str, str], now: datetime) -> bool: ...
 
+    def open_link(self, wave_id: str, participant_id: str, cells: Mapping[str, str], now: datetime) -> LinkState:
+        """Mark the invitation opened (counted once) and say what it holds, in one write: a participant who
+        opens their form for the first time costs the link's read and this. NotFound without an invitation."""
+        ...
+
     def mark_opted_out(self, wave_id: str, participant_id: str, cells: Mapping[str, str], now: datetime) -> bool: ...
 
     def mark_suppressed(self, wave_id: str, participant_id: str, cells: Mapping[str, str]) -> bool:
@@ -253,7 +286,12 @@ class ResponseStore(Protocol):
         previous: Response | None,
         deltas: Deltas,
         now: datetime,
-    ) -> SubmitOutcome: ...
+    ) -> SubmitOutcome:
+        """The response and its counters, atomically; STALE when it changed since ``previous`` was read (or
+        exists, on a first submit), OPTED_OUT when the participant opted out or has no invitation. Whether
+        the wave is still open is the caller's check (``answering``), against ``get_wave_cached``: a
+        condition on the wave's item would make every answer of the wave conflict with every other."""
+        ...
 
     def read_cells(self, wave_id: str, dimension: str) -> dict[str, dict[str, int]]: ...
 

@@ -261,7 +261,7 @@ def _parse_question(
 
 # Answer validation ---------------------------------------------------------------------------------
 
-RESERVED_FIELDS = frozenset({"_v", "_p", "lang", "csrf"})
+RESERVED_FIELDS = frozenset({"_v", "_p", "_q", "lang", "csrf"})
 
 
 @dataclass

@@ -78,13 +78,24 @@ def assert_no_personal_data_in_stack_output(log: Path) -> None:
 
 @pytest.fixture(scope="session")
 def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
+    """Started as `EF_EMULATE_TX_CONFLICTS=1 make run` starts it: every client of the embedded DynamoDB sees
+    DynamoDB's transaction conflicts (devstack/tx_conflicts.py), so every e2e test runs on them."""
+    from devstack import tx_conflicts
+
     local = tmp_path_factory.mktemp("local")
     log = local / "stack-output.log"
+    saved = os.environ.get(tx_conflicts.ENV_FLAG)
+    os.environ[tx_conflicts.ENV_FLAG] = "1"
     stack = _recording_stack(log)(aws_port=free_port(), port=free_port(), seed=False, quiet=False, local_dir=local)
-    stack.start()
     try:
+        stack.start()
         yield Live(base=f"http://127.0.0.1:{stack.port}", token=stack.admin_token, outbox=stack.outbox, stack=stack)
         stack.banner()
     finally:
         stack.stop()
+        tx_conflicts.uninstall()
+        if saved is None:
+            os.environ.pop(tx_conflicts.ENV_FLAG, None)
+        else:
+            os.environ[tx_conflicts.ENV_FLAG] = saved
     assert_no_personal_data_in_stack_output(log)

@@ -1,6 +1,8 @@
 """The dashboard in Debian's Chromium against the local stack (moto server, chalice local, the pump).
 
-An admin signs in, creates an event, uploads a CSV with good and bad rows, sees the rejections, creates a
+An admin signs in, creates an event, uploads the list a French Excel writes (Windows-1252, semicolons,
+French column names and labels) with good and bad rows, checks the mapping step, sees the rejections and
+downloads them, creates a
 satisfaction wave and sends it; participants answer through links from the outbox; the admin sees the
 funnel move and opens the report with its SVG chart; a viewer sees the report and is refused an import.
 axe-core (WCAG 2.2 AA tags) runs on every page visited at 320, 768 and 1280 px, each is screenshotted, and none
@@ -40,6 +42,22 @@ CSV = HEADER + "".join(
 )
 CSV += "not-an-email,Bad Row,Nowhere,government,FR,en,,no\n"
 CSV += f"bad.country.{TAG}@example.org,Bad Country,Nowhere,government,XX,en,,no\n"
+# The same people as a French Excel saves them as "CSV": Windows-1252, semicolons, a first and a last name,
+# labels and country names in French, Excel's quoting (a quoted field holding the separator).
+FRENCH = {"government": "Gouvernement", "academia": "Milieu universitaire", "civil_society": "Société civile",
+          "media": "Médias"}  # fmt: skip
+COUNTRIES_FR = {"CO": "Colombie", "FR": "France", "NG": "Nigéria", "CN": "Chine", "JO": "Jordanie", "IT": "Italie"}
+LANGUAGES_FR = {"es": "Espagnol", "fr": "Français", "en": "Anglais"}
+EXCEL_FR = (
+    "Courriel;Prénom;Nom;Organisme;Catégorie;Pays;Langue;Fuseau horaire;Sponsorisé\r\n"
+    + "".join(
+        f'{key}.{TAG}@example.org;{name.split()[0]};{name.split()[1]};"{org}; siège";{FRENCH[group]};'
+        f"{COUNTRIES_FR[country]};{LANGUAGES_FR[lang]};;Non\r\n"
+        for key, name, org, group, country, lang in GOOD
+    )
+    + "not-an-email;Bad;Row;Nowhere;Gouvernement;France;Anglais;;Non\r\n"
+    + f"bad.country.{TAG}@example.org;Bad;Country;Nowhere;Gouvernement;Atlantide;Anglais;;Non\r\n"
+).encode("cp1252")
 
 
 class Audit:
@@ -52,10 +70,10 @@ class Audit:
     def watch(self, page: Any) -> None:
         page.on("console", lambda m: self.console.append(m.text) if m.type in ("error", "warning") else None)
 
-    def check(self, page: Any, name: str) -> None:
+    def check(self, page: Any, name: str, widths: tuple[int, ...] = WIDTHS) -> None:
         page.wait_for_load_state("load")
         path = urllib.parse.urlsplit(page.url).path
-        for width in WIDTHS:
+        for width in widths:
             page.set_viewport_size({"width": width, "height": 900})
             violations = axe_violations(page)
             self.rows.append((name, path, width, ", ".join(v["id"] for v in violations) or ""))
@@ -170,9 +188,19 @@ def test_dashboard_admin_and_viewer_in_chromium(live: Live, browser: Any, capsys
     expect(page.get_by_text("The event was created.")).to_be_visible()
     audit.check(page, "event-new")
 
-    # Upload the registration list: six good rows and two bad ones.
-    page.set_input_files("#csv", files=[{"name": "participants.csv", "mimeType": "text/csv", "buffer": CSV.encode()}])
-    page.get_by_role("button", name="Upload and import").click()
+    # Upload the registration list: six good rows and two bad ones, as a French Excel writes it.
+    page.set_input_files("#csv", files=[{"name": "inscrits.csv", "mimeType": "text/csv", "buffer": EXCEL_FR}])
+    page.get_by_role("button", name="Upload", exact=True).click()
+    page.wait_for_load_state("load")
+    expect(page.get_by_role("heading", name="Check the columns")).to_be_visible()
+    expect(page.locator("#detected-format")).to_contain_text("Windows-1252, separated by semicolons")
+    expect(page.get_by_role("cell", name="Société civile")).to_be_visible()
+    assert page.get_by_label("Column “Courriel”").input_value() == "email"
+    assert page.get_by_label("Column “Prénom”").input_value() == "first_name"
+    assert page.get_by_label("Column “Nom”").input_value() == "last_name"
+    assert page.get_by_label("Column “Sponsorisé”").input_value() == "sponsored"
+    audit.check(page, "import-mapping", widths=(320, 768, 1280))
+    page.get_by_role("button", name="Import").click()
     page.wait_for_load_state("load")
     expect(page.get_by_role("heading", name="Import finished")).to_be_visible()
     status = page.get_by_role("status").first.inner_text()
@@ -181,7 +209,12 @@ def test_dashboard_admin_and_viewer_in_chromium(live: Live, browser: Any, capsys
     assert len(rejected) == 2
     assert rejected[0].startswith("8") and "email" in rejected[0]
     assert rejected[1].startswith("9") and "country" in rejected[1]
-    audit.check(page, "import-result")
+    audit.check(page, "import-result", widths=(320, 768, 1280))
+    with page.expect_download() as download:
+        page.get_by_role("link", name="Download the rejected rows (CSV)").click()
+    assert download.value.suggested_filename == "rejected-rows.csv"
+    fixed = download.value.path().read_text(encoding="utf-8-sig")
+    assert fixed.startswith('"Courriel","Prénom","Nom"') and '"not-an-email","Bad","Row"' in fixed
 
     # Create a satisfaction wave with the default rules.
     page.get_by_role("link", name="Back to the event").click()
@@ -369,9 +402,12 @@ def test_a_long_list_imports_in_the_background_and_the_event_can_be_edited(live:
         f"big{n:05d}.{TAG}@example.org,Big Person {n:05d},Org {n % 50},academia,{('FR', 'SN', 'MX')[n % 3]},en,,no\n"
         for n in range(2000)
     )
-    big = CSV.splitlines(keepends=True)[0] + rows + "not-an-email,Bad Row,Nowhere,government,FR,en,,no\n"
+    big = HEADER + rows + "not-an-email,Bad Row,Nowhere,government,FR,en,,no\n"  # the contract's header
     page.set_input_files("#csv", files=[{"name": "big.csv", "mimeType": "text/csv", "buffer": big.encode()}])
-    page.get_by_role("button", name="Upload and import").click()
+    page.get_by_role("button", name="Upload", exact=True).click()
+    page.wait_for_load_state("load")
+    assert page.get_by_label("Column “email”").input_value() == "email"
+    page.get_by_role("button", name="Import").click()
     page.wait_for_url(re.compile(rf"/dashboard/events/{event_id}/imports/im_"))
     expect(page.get_by_role("heading", name="Import running")).to_be_visible()
     assert "2000 participants to write" in page.get_by_role("status").first.inner_text()

@@ -50,6 +50,7 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, pr
 
 from chalicelib import container
 from chalicelib.adapters import tables as t
+from chalicelib.adapters.store.base import unshard
 from chalicelib.api.session import SESSION_COOKIE
 from chalicelib.domain import answering
 from chalicelib.domain.errors import DomainError, TemporarilyUnavailable
@@ -512,11 +513,13 @@ class AnsweringMachine(AnsweringWorld, RuleBasedStateMachine):
         aggregates = self._raw("aggregates")
         for name in (A, B):
             wave_id = self.wave[name]
-            stored = {
-                raw["cell"]["S"]: {k: int(v["N"]) for k, v in raw.items() if "N" in v}
-                for raw in aggregates
-                if raw["wave_id"]["S"] == wave_id
-            }
+            stored: dict[str, dict[str, int]] = {}
+            for raw in aggregates:
+                if raw["wave_id"]["S"] == wave_id:  # the shards of a cell add up (issue 17)
+                    bucket = stored.setdefault(unshard(raw["cell"]["S"]), {})
+                    for k, v in raw.items():
+                        if "N" in v:
+                            bucket[k] = bucket.get(k, 0) + int(v["N"])
             rebuilt = recount(
                 self.questionnaire,
                 [r for r in responses if r.wave_id == wave_id],

@@ -13,6 +13,7 @@ from urllib.parse import urlencode
 import pytest
 
 from chalicelib import observability
+from chalicelib.adapters.store import base
 from tests.support.api import sent_wave
 from tests.support.data import FORM
 from tests.support.machines import ATTEMPTS, DynamoFaults
@@ -52,11 +53,12 @@ def test_a_throttled_read_is_logged_with_its_operation_and_code(client, tokens, 
 
 
 def test_a_cancelled_transaction_names_the_items_it_could_not_write(client, tokens, stack, caplog, counted):
+    """Once every attempt the store makes was cancelled (issue 17: a cancelled transaction is tried again)."""
     sent_wave(client, tokens["admin"], stack)
     token = link_token(stack.ses_messages()[0])
     faults = DynamoFaults()
     with faults.installed(), caplog.at_level(logging.WARNING):
-        faults.throttle(1, "TransactionCanceledException", ("TransactWriteItems",))
+        faults.throttle(base.TX_ATTEMPTS, "TransactionCanceledException", ("TransactWriteItems",))
         r = client.http.post(f"/s/{token}", headers=FORM, body=urlencode(ANSWERS).encode())
     assert r.status_code == 503
     (record,) = busy_records(caplog)
@@ -65,3 +67,21 @@ def test_a_cancelled_transaction_names_the_items_it_could_not_write(client, toke
     assert record["error_code"] == "ThrottlingError"
     assert record["items"] and set(record["items"]) <= {"response", "invitation", "aggregate", "wave", "token"}
     assert counted.count("DatabaseBusy") == 1
+    assert counted.count("TransactionConflictRetries") == base.TX_ATTEMPTS - 1
+    assert counted.count("TransactionConflictGaveUp") == 1
+    (gave_up,) = [r.__dict__ for r in caplog.records if r.getMessage() == "transaction cancelled, giving up"]
+    assert gave_up["attempt"] == base.TX_ATTEMPTS and gave_up["codes"] == ["ThrottlingError"]
+    assert token not in json.dumps(gave_up, default=str)
+
+
+def test_a_transaction_cancelled_once_is_tried_again_and_stored(client, tokens, stack, caplog, counted):
+    sent_wave(client, tokens["admin"], stack)
+    token = link_token(stack.ses_messages()[0])
+    faults = DynamoFaults()
+    with faults.installed(), caplog.at_level(logging.INFO):
+        faults.throttle(1, "TransactionCanceledException", ("TransactWriteItems",))
+        r = client.http.post(f"/s/{token}", headers=FORM, body=urlencode(ANSWERS).encode())
+    assert r.status_code == 303
+    assert counted.count("TransactionConflictRetries") == 1 and "DatabaseBusy" not in counted
+    (retry,) = [r.__dict__ for r in caplog.records if r.getMessage() == "transaction cancelled, trying again"]
+    assert retry["attempt"] == 1 and retry["wave_id"].startswith("wv_")

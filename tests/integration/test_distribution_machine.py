@@ -30,13 +30,14 @@ from moto import mock_aws
 from moto.core import DEFAULT_ACCOUNT_ID
 
 from chalicelib import clients, container
+from chalicelib.adapters.store.base import TX_ATTEMPTS
 from chalicelib.domain import answering, distribution, erasure, events, planning, waves
 from chalicelib.domain.errors import DomainError, TemporarilyUnavailable
 from chalicelib.domain.participants import email_key
 from chalicelib.domain.tokens import hash_token
 from chalicelib.jobs import handlers
 from chalicelib.settings import reset_settings
-from devstack import ses_events
+from devstack import ses_events, tx_conflicts
 from devstack.provision import provision
 from tests.support.data import HEADER, YEAR, row
 from tests.support.machines import DynamoFaults, StepCounter, attempts_for, isolated_transactions
@@ -57,13 +58,14 @@ ENDS = date(YEAR, 6, 10)
 STEPS = StepCounter("distribution")
 # DynamoDB throttles on the claim and mark writes (TransactWriteItems) of a delivery: (code, how many in a
 # row). botocore makes 4 attempts: 1 or 3 are absorbed, 4 fail one claim, 9 two; a transaction cancelled
-# for throttling is not retried. Half of the deliveries: none.
+# for throttling is not retried by botocore, but by the store (TX_ATTEMPTS in all). Half of the deliveries: none.
 DYNAMO_THROTTLES = [
     ("ProvisionedThroughputExceededException", 1),
     ("ThrottlingException", 3),
     ("ProvisionedThroughputExceededException", 4),
     ("ThrottlingException", 9),
-    ("TransactionCanceledException", 1),
+    ("TransactionCanceledException", 1),  # the store tries the transaction again (issue 17)
+    ("TransactionCanceledException", TX_ATTEMPTS),  # and gives up: the claim is busy, the job retried
 ]
 THROTTLE = st.one_of(st.none(), st.sampled_from(DYNAMO_THROTTLES))
 
@@ -101,6 +103,7 @@ class DistributionMachine(RuleBasedStateMachine):
         # The concurrent-delivery rule needs the isolation DynamoDB gives transactions.
         self.isolation = isolated_transactions()
         self.isolation.__enter__()
+        tx_conflicts.install(duration=0.005)  # and the conflicts of overlapping transactions (issue 17)
 
         self.ses_backend = ses_backends[DEFAULT_ACCOUNT_ID]["us-east-1"]
         self.ses_backend.sent_messages.clear()
@@ -445,6 +448,7 @@ class DistributionMachine(RuleBasedStateMachine):
             if hasattr(self, "ses"):
                 self.ses.meta.events.unregister("before-call.ses.SendRawEmail", self._before_ses)
                 self.ses.meta.events.unregister("after-call.ses.SendRawEmail", self._after_ses)
+            tx_conflicts.uninstall()
             if hasattr(self, "isolation"):
                 self.isolation.__exit__(None, None, None)
             self._faults_cm.__exit__(None, None, None)

@@ -431,7 +431,7 @@ def test_every_dashboard_page_stays_inside_the_way_in(client, users, stack, gate
         f"/dashboard/events/{event_id}/waves/{wave_id}/preview/form",
         "/dashboard/static/copy.js",
     } <= paths, sorted(paths)
-    assert all(code == 200 for code in seen.values()), seen
+    assert all(code == 200 for code in seen.values()), {u: c for u, c in seen.items() if c != 200}
 
     # The forms on the pages reached by GET (the report's wave picker, the programme's filters).
     report_url = inside(gateway, f"/dashboard/events/{event_id}/report")

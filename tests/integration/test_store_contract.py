@@ -23,7 +23,7 @@ from chalicelib.domain.model import (
     TokenGrant,
     Wave,
 )
-from chalicelib.domain.ports import ClaimOutcome, Store, SubmitOutcome
+from chalicelib.domain.ports import ClaimOutcome, LinkState, Store, SubmitOutcome
 
 NOW = datetime(2026, 7, 1, 9, 30, 15, 123456, tzinfo=UTC)
 CELLS = {
@@ -224,6 +224,28 @@ def test_imports_list_newest_first_and_read_back_whole(store: Store) -> None:
     assert [j.import_id for j in store.list_imports("ev-1", limit=2)] == ["imp-6", "imp-5"]
     assert store.get_import("ev-1", "imp-3") == job("imp-3")
     assert store.list_imports("ev-2") == []
+
+
+def test_a_pending_upload_is_read_back_whole_until_dropped_or_expired(store: Store) -> None:
+    sealed = bytes(range(256)) * 5000  # over a megabyte: several parts in DynamoDB
+    store.put_upload("ev-1", "up_1", sealed, NOW + timedelta(hours=1))
+    store.put_upload("ev-1", "up_2", b"other", NOW + timedelta(hours=1))
+    assert store.get_upload("ev-1", "up_1", NOW) == sealed
+    assert store.get_upload("ev-2", "up_1", NOW) is None
+    assert store.get_upload("ev-1", "up_1", NOW + timedelta(hours=1)) is None  # TTL is lazy; the read is not
+    store.drop_upload("ev-1", "up_1")
+    assert store.get_upload("ev-1", "up_1", NOW) is None
+    assert store.get_upload("ev-1", "up_2", NOW) == b"other"
+    assert store.list_imports("ev-1") == []  # none of it is an import
+
+
+def test_an_events_column_mapping_is_remembered(store: Store) -> None:
+    assert store.import_mapping("ev-1") == {}
+    store.put_import_mapping("ev-1", {"courriel": "email", "pays": "country"})
+    store.put_import_mapping("ev-1", {"courriel": "email"})
+    assert store.import_mapping("ev-1") == {"courriel": "email"}
+    assert store.import_mapping("ev-2") == {}
+    assert store.list_imports("ev-1") == []
 
 
 def test_each_chunk_counts_once_and_the_last_one_finishes_the_import(store: Store) -> None:
@@ -489,6 +511,23 @@ def test_an_expired_link_opens_nothing(store: Store) -> None:
     assert store.get_token("never-issued") is None
 
 
+def test_opening_a_link_marks_it_opened_once_and_says_what_the_invitation_holds(store: Store) -> None:
+    sent_wave(store, "p-1", "p-2", "p-3")
+    later = NOW + timedelta(minutes=1)
+    assert store.open_link("w-1", "p-1", CELLS, later) == LinkState(first_open=True, opted_out=False, completed=False)
+    assert store.open_link("w-1", "p-1", CELLS, later) == LinkState(first_open=False, opted_out=False, completed=False)
+    assert store.get_invitation("w-1", "p-1").opened_at == later
+    # Opted out, and answered, without ever opening the form: told so, and counted opened once.
+    store.mark_opted_out("w-1", "p-2", CELLS, later)
+    assert store.open_link("w-1", "p-2", CELLS, later) == LinkState(first_open=True, opted_out=True, completed=False)
+    assert store.store_response(response("p-3"), previous=None, deltas={}, now=later) is SubmitOutcome.STORED
+    assert store.open_link("w-1", "p-3", CELLS, later) == LinkState(first_open=True, opted_out=False, completed=True)
+    assert store.open_link("w-1", "p-3", CELLS, later) == LinkState(first_open=False, opted_out=False, completed=True)
+    assert store.read_cells("w-1", "language")["en"]["f:opened"] == 3
+    with pytest.raises(NotFound):
+        store.open_link("w-1", "nobody", CELLS, later)
+
+
 # Outcomes ----------------------------------------------------------------------------------------------------
 def test_each_notification_is_recorded_and_counted_once(store: Store) -> None:
     sent_wave(store, "p-1", "p-2", "p-3")
@@ -591,15 +630,23 @@ def test_an_edit_applies_only_on_top_of_the_version_it_read(store: Store) -> Non
     assert [r.participant_id for r in store.list_responses("w-1")] == ["p-1"]
 
 
-def test_no_answer_is_stored_once_the_wave_closed_or_the_participant_opted_out(store: Store) -> None:
+def test_no_answer_is_stored_once_the_participant_opted_out(store: Store) -> None:
     sent_wave(store, "p-1", "p-2")
     store.mark_opted_out("w-1", "p-2", CELLS, NOW)
-    closed = NOW + timedelta(days=14)
-    assert store.store_response(response("p-1"), previous=None, deltas={}, now=closed) is SubmitOutcome.CLOSED
     assert store.store_response(response("p-2"), previous=None, deltas={}, now=NOW) is SubmitOutcome.OPTED_OUT
     assert store.store_response(response("gone"), previous=None, deltas={}, now=NOW) is SubmitOutcome.OPTED_OUT
     assert list(store.list_responses("w-1")) == []
-    assert store.get_invitation("w-1", "p-1").completed_at is None
+    assert store.get_invitation("w-1", "p-2").completed_at is None
+
+
+def test_a_cached_wave_is_the_wave_and_a_write_is_seen_at_once_by_this_process(store: Store) -> None:
+    sent_wave(store, "p-1")
+    wave = store.get_wave_cached("ev-1", "w-1")
+    assert wave == store.get_wave("ev-1", "w-1")
+    wave.closes_at = NOW  # the caller's copy: the cache keeps its own
+    assert store.get_wave_cached("ev-1", "w-1").closes_at != NOW
+    store.put_wave(replace(store.get_wave("ev-1", "w-1"), closes_at=NOW + timedelta(minutes=1)))
+    assert store.get_wave_cached("ev-1", "w-1").closes_at == NOW + timedelta(minutes=1)
 
 
 def test_read_cells_reads_one_dimension_of_one_wave(store: Store) -> None:

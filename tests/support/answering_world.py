@@ -26,10 +26,11 @@ from moto.core import DEFAULT_ACCOUNT_ID
 
 from app import app  # imported first: Chalice configures its app logger (see tests/support/machines.Output)
 from chalicelib import container
+from chalicelib.adapters.store.base import TX_ATTEMPTS
 from chalicelib.domain import catalogue
 from chalicelib.jobs import handlers
 from chalicelib.settings import reset_settings
-from devstack import identity
+from devstack import identity, tx_conflicts
 from devstack.provision import provision
 from tests.support.api import auth
 from tests.support.data import HEADER
@@ -116,7 +117,8 @@ FAULTS: st.SearchStrategy[Fault] = st.one_of(
             ("ProvisionedThroughputExceededException", 4, ("Query", "Scan"), 0),
             ("ProvisionedThroughputExceededException", 5, None, 0),
             ("ThrottlingException", 12, None, 0),
-            ("TransactionCanceledException", 1, ("TransactWriteItems",), 0),
+            ("TransactionCanceledException", 1, ("TransactWriteItems",), 0),  # the store tries again
+            ("TransactionCanceledException", TX_ATTEMPTS, ("TransactWriteItems",), 0),  # ...and gives up
             ("lost_reply", 1, ("TransactWriteItems",), 0),
             ("lost_reply", 1, ("PutItem", "UpdateItem", "BatchWriteItem"), 0),
         ]
@@ -219,6 +221,9 @@ class AnsweringWorld:
         # The two-submits rule needs the isolation DynamoDB gives transactions.
         self.isolation = isolated_transactions()
         self.isolation.__enter__()
+        # ...and DynamoDB's conflicts between transactions that overlap (issue 17): the double click's two
+        # submits, and the burst's, meet on their items as they would on DynamoDB.
+        tx_conflicts.install(duration=0.01)
 
         self.ses_backend = ses_backends[DEFAULT_ACCOUNT_ID]["us-east-1"]
         self.ses_backend.sent_messages.clear()
@@ -401,6 +406,7 @@ class AnsweringWorld:
 
     def teardown(self) -> None:
         try:
+            tx_conflicts.uninstall()
             if hasattr(self, "isolation"):
                 self.isolation.__exit__(None, None, None)
         finally:

@@ -386,7 +386,17 @@ class Driver:
         ).encode()
         headers = {"Content-Type": f"multipart/form-data; boundary={boundary}"}
         path = f"/dashboard/events/{event_id}/participants"
-        return self._status(self.request("POST", path, headers=headers, body=body), expected, "upload")
+        mapping = self._status(self.request("POST", path, headers=headers, body=body), 200, "upload")
+        # The mapping step: "Import" with every column as it was guessed.
+        text = page_text(mapping)
+        fields = {
+            "csrf": csrf_for(mapping, f"/dashboard/events/{event_id}/participants/mapped"),
+            "state": re.search(r'name="state" value="([^"]+)"', text).group(1),  # type: ignore[union-attr]
+        }
+        for select in re.finditer(r'<select id="[^"]+" name="(col-\d+)"[^>]*>(.*?)</select>', text, re.S):
+            chosen = re.search(r'<option value="([^"]*)" selected>', select.group(2))
+            fields[select.group(1)] = chosen.group(1) if chosen else ""
+        return self.form(f"/dashboard/events/{event_id}/participants/mapped", fields, expected)
 
     def missed(self) -> list[str]:
         """Routes and handlers of the app that this run never reached."""

@@ -49,8 +49,11 @@ class _Fault:
 
 
 def attempts_for(code: str) -> int:
-    """How many consecutive errors make one call fail: botocore does not retry a cancelled transaction."""
-    return 1 if code == "TransactionCanceledException" else ATTEMPTS
+    """How many consecutive errors make one call fail: botocore does not retry a cancelled transaction, the
+    store does, TX_ATTEMPTS times in all (issue 17)."""
+    from chalicelib.adapters.store.base import TX_ATTEMPTS
+
+    return TX_ATTEMPTS if code == "TransactionCanceledException" else ATTEMPTS
 
 
 def _error(request: Any, code: str) -> AWSResponse:

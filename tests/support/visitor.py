@@ -51,7 +51,30 @@ class Visitor:
         headers = self._headers({"Content-Type": "application/x-www-form-urlencoded"})
         return self._keep(self.client.http.post(path, headers=headers, body=body))
 
-    def upload(self, path: str, fields: dict[str, str], filename: str, content: bytes) -> Any:
+    def upload(self, path: str, fields: dict[str, str], filename: str, content: bytes, *, confirm: bool = True) -> Any:
+        """Upload a list; with ``confirm``, also press "Import" on the mapping step as it was pre-filled."""
+        response = self.upload_only(path, fields, filename, content)
+        if confirm and response.status_code == 200 and "/participants/mapped" in page_text(response):
+            return self.confirm_mapping(response)
+        return response
+
+    def confirm_mapping(self, response: Any, changes: dict[str, str] | None = None) -> Any:
+        """Post the mapping step's form with its selects as shown, but for ``changes`` (``col-N`` to a field)."""
+        text = page_text(response)
+        action = re.search(r'<form method="post" action="([^"]*/participants/mapped)"', text)
+        assert action, text
+        form = text[action.start() : text.index("</form>", action.start())]
+        fields: dict[str, str] = {
+            "csrf": re.search(r'name="csrf" value="([^"]+)"', form).group(1),  # type: ignore[union-attr]
+            "state": re.search(r'name="state" value="([^"]+)"', form).group(1),  # type: ignore[union-attr]
+        }
+        for select in re.finditer(r'<select id="[^"]+" name="(col-\d+)"[^>]*>(.*?)</select>', form, re.S):
+            chosen = re.search(r'<option value="([^"]*)" selected>', select.group(2))
+            fields[select.group(1)] = chosen.group(1) if chosen else ""
+        fields.update(changes or {})
+        return self.post(action.group(1), fields)
+
+    def upload_only(self, path: str, fields: dict[str, str], filename: str, content: bytes) -> Any:
         boundary = "----dashboard" + uuid.uuid4().hex
         parts = [
             f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'.encode()

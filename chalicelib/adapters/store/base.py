@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import functools
 import inspect
+import random
+import time
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any, TypeVar
@@ -89,50 +91,139 @@ def _report(busy: StoreBusy, store_operation: str) -> StoreBusy:
     return busy
 
 
-class Tx:
-    """A PynamoDB transaction that remembers which item each position is, so a cancellation can be read.
+# Counters: every cell's counters are spread over COUNTER_SHARDS items (``<dimension>#<value>!<shard>``), one
+# drawn at random for each write, so that the answers of a wave do not all queue on the item of a cell nearly
+# everyone is in (``sponsored#no``): DynamoDB cancels a transaction naming an item another transaction in progress
+# holds (TransactionConflict). A summary still reads a dimension in one Query and adds the shards up. Items
+# written before sharding have no suffix and count as one more shard.
+COUNTER_SHARDS = 16
+# A transaction cancelled only because of conflicts or throttling (no condition failed) is tried again within
+# the request, at most TX_ATTEMPTS times in all, after a full-jitter exponential pause (at most TX_PAUSE_CAP).
+TX_ATTEMPTS = 6
+TX_PAUSE_BASE = 0.01
+TX_PAUSE_CAP = 0.2
+_random = random.SystemRandom()
+_sleep = time.sleep
 
-    PynamoDB sends condition checks, then deletes, then puts, then updates, whatever the call order.
+
+def shard_key(cell: str) -> str:
+    return f"{cell}!{_random.randrange(COUNTER_SHARDS)}" if COUNTER_SHARDS > 1 else cell
+
+
+def unshard(cell: str) -> str:
+    """The cell a counter item belongs to: its key without the shard suffix (none on items from before)."""
+    base, sep, shard = cell.rpartition("!")
+    return base if sep and shard.isdigit() else cell
+
+
+def tx_pause(attempt: int) -> float:
+    """Full jitter: uniform in [0, min(cap, base * 2^attempt)]."""
+    return _random.uniform(0, min(TX_PAUSE_CAP, TX_PAUSE_BASE * 2**attempt))
+
+
+def _counter_update(wave_id: str, cell: str, actions: list[Any]) -> Callable[[TransactWrite], None]:
+    def add(tw: TransactWrite) -> None:
+        tw.update(t.AggregateItem(wave_id, shard_key(cell)), actions=actions)
+
+    return add
+
+
+class Tx:
+    """A PynamoDB transaction that remembers which item each position is, so a cancellation can be read, and
+    that tries again, with fresh counter shards, when DynamoDB cancelled it for a conflict or throttling only.
+
+    The operations are recorded in the ``with`` block and sent when it ends: PynamoDB sends condition checks,
+    then deletes, then puts, then updates, whatever the call order. Every retry and every give-up is logged
+    (item kinds and IDs only) and counted (``TransactionConflictRetries``, ``TransactionConflictGaveUp``).
     """
 
     def __init__(self) -> None:
-        self.tx = TransactWrite(connection=t.connection())
         self.groups: dict[str, list[str]] = {"check": [], "delete": [], "put": [], "update": []}
+        self.ops: list[Callable[[TransactWrite], None]] = []
+        self.wave_id: str | None = None
+        self.attempts = 0
 
     def __enter__(self) -> Tx:
-        self.tx.__enter__()
         return self
 
-    def __exit__(self, *exc: Any) -> None:
-        self.tx.__exit__(*exc)
+    def __exit__(self, exc_type: Any, *exc: Any) -> None:
+        if exc_type is None:
+            self._commit()
 
     def check(self, label: str, model: Any, hash_key: str, range_key: str | None = None, *, condition: Any) -> None:
         self.groups["check"].append(label)
-        self.tx.condition_check(model, hash_key, range_key, condition=condition)
+        self.ops.append(lambda tw: tw.condition_check(model, hash_key, range_key, condition=condition))
 
     def delete(self, label: str, item: Any) -> None:
         self.groups["delete"].append(label)
-        self.tx.delete(item)
+        self.ops.append(lambda tw: tw.delete(item))
 
     def save(self, label: str, item: Any, *, condition: Any = None) -> None:
         self.groups["put"].append(label)
-        self.tx.save(item, condition=condition)
+        self.ops.append(lambda tw: tw.save(item, condition=condition))
 
-    def update(self, label: str, item: Any, *, actions: list[Any], condition: Any = None) -> None:
+    def update(
+        self, label: str, item: Any, *, actions: list[Any], condition: Any = None, return_old: bool = False
+    ) -> None:
+        """``return_old``: when its condition fails, the cancellation carries the item (``old_item``)."""
         self.groups["update"].append(label)
-        self.tx.update(item, actions=actions, condition=condition)
+        returned = "ALL_OLD" if return_old else None
+        self.ops.append(lambda tw: tw.update(item, actions=actions, condition=condition, return_values=returned))
+
+    def old_item(self, exc: TransactWriteError, label: str) -> dict[str, Any] | None:
+        """The raw item at ``label``'s position as it was when its condition failed (``return_old``)."""
+        reasons = exc.cancellation_reasons or []
+        for position, name in enumerate(self._order()):
+            if name == label and position < len(reasons) and reasons[position] is not None:
+                return reasons[position].raw_item  # type: ignore[union-attr]
+        return None
 
     def counters(self, wave_id: str, per_cell: Mapping[str, Mapping[str, int]]) -> None:
+        """Add the deltas to one shard of each cell, drawn again on every attempt."""
+        self.wave_id = wave_id
         for cell, deltas in per_cell.items():
             actions = [Path([name]).add(delta) for name, delta in sorted(deltas.items()) if delta]
             if actions:
-                self.update("aggregate", t.AggregateItem(wave_id, cell), actions=actions)
+                self.groups["update"].append("aggregate")
+                self.ops.append(_counter_update(wave_id, cell, actions))
+
+    def _order(self) -> list[str]:
+        return self.groups["check"] + self.groups["delete"] + self.groups["put"] + self.groups["update"]
+
+    def _commit(self) -> None:
+        for attempt in range(1, TX_ATTEMPTS + 1):
+            self.attempts = attempt
+            tw = TransactWrite(connection=t.connection())
+            try:
+                with tw:
+                    for op in self.ops:
+                        op(tw)
+                return
+            except TransactWriteError as exc:
+                codes = cancellation_codes(exc)
+                if "ConditionalCheckFailed" in codes or not any(code in _BUSY for code in codes):
+                    raise
+                items = sorted({label for label, code in zip(self._order(), codes, strict=False) if code in _BUSY})
+                from chalicelib import observability
+
+                fields = {"attempt": attempt, "items": items, "codes": sorted(set(codes) & set(_BUSY))}
+                if self.wave_id:
+                    fields["wave_id"] = self.wave_id
+                if attempt == TX_ATTEMPTS:
+                    observability.logger.warning("transaction cancelled, giving up", extra=fields)
+                    observability.count("TransactionConflictGaveUp")
+                    raise
+                observability.logger.info("transaction cancelled, trying again", extra=fields)
+                observability.count("TransactionConflictRetries")
+                _sleep(tx_pause(attempt))
 
     def failed(self, exc: TransactWriteError) -> set[str]:
         """Labels whose condition failed; raises TemporarilyUnavailable when the cause was load."""
-        order = self.groups["check"] + self.groups["delete"] + self.groups["put"] + self.groups["update"]
+        order = self._order()
         codes = cancellation_codes(exc)
-        if any(code in _BUSY for code in codes) or (not codes and throttled(exc)):
+        if "ConditionalCheckFailed" not in codes and (
+            any(code in _BUSY for code in codes) or (not codes and throttled(exc))
+        ):
             refused = tuple(dict.fromkeys(label for label, code in zip(order, codes, strict=False) if code in _BUSY))
             raise StoreBusy.from_error(exc, refused) from exc
         return {label for label, code in zip(order, codes, strict=False) if code == "ConditionalCheckFailed"}

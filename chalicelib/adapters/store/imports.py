@@ -16,6 +16,9 @@ from chalicelib.domain.errors import NotFound
 from chalicelib.domain.model import ImportJob
 
 CHUNK_PREFIX = "#chunk#"  # "#" sorts before any import id (letters and digits): the imports are the keys > "$"
+UPLOAD_PREFIX = "#upload#"
+MAPPING_KEY = "#mapping"
+UPLOAD_PART = 300 * 1024  # DynamoDB's item limit is 400 kB
 
 
 def _chunk_key(import_id: str, chunk: int) -> str:
@@ -129,6 +132,47 @@ class DynamoImports:
             item.save()
             changed += 1
         return changed
+
+    def put_upload(self, event_id: str, upload_id: str, sealed: bytes, expires_at: datetime) -> None:
+        with t.ImportUploadItem.batch_write() as batch:
+            for number, start in enumerate(range(0, max(len(sealed), 1), UPLOAD_PART)):
+                batch.save(
+                    t.ImportUploadItem(
+                        event_id,
+                        f"{UPLOAD_PREFIX}{upload_id}#{number:04d}",
+                        data=sealed[start : start + UPLOAD_PART],
+                        expires_at=expires_at,
+                    )
+                )
+
+    def _upload_parts(self, event_id: str, upload_id: str) -> list[t.ImportUploadItem]:
+        prefix = f"{UPLOAD_PREFIX}{upload_id}#"
+        return list(
+            t.ImportUploadItem.query(event_id, t.ImportUploadItem.import_id.startswith(prefix), consistent_read=True)
+        )
+
+    def get_upload(self, event_id: str, upload_id: str, now: datetime) -> bytes | None:
+        parts = self._upload_parts(event_id, upload_id)
+        if not parts or any(p.expires_at is None or p.expires_at <= now for p in parts):
+            return None
+        return b"".join(bytes(p.data) for p in parts)
+
+    def drop_upload(self, event_id: str, upload_id: str) -> None:
+        parts = self._upload_parts(event_id, upload_id)
+        with t.ImportUploadItem.batch_write() as batch:
+            for part in parts:
+                batch.delete(part)
+
+    def put_import_mapping(self, event_id: str, mapping: Mapping[str, str]) -> None:
+        t.ImportMappingItem(event_id, MAPPING_KEY, mapping=json.dumps(dict(mapping), sort_keys=True)).save()
+
+    def import_mapping(self, event_id: str) -> dict[str, str]:
+        try:
+            item = t.ImportMappingItem.get(event_id, MAPPING_KEY)
+        except DoesNotExist:
+            return {}
+        value = json.loads(item.mapping)
+        return {str(k): str(v) for k, v in value.items()} if isinstance(value, dict) else {}
 
     @staticmethod
     def _import(item: t.ImportItem) -> ImportJob:

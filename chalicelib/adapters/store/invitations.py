@@ -3,16 +3,18 @@ the sparse ``wave-due`` index that gives a wave's next send."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import datetime
 from typing import Any
 
-from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
+from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError, UpdateError
 
 from chalicelib.adapters import tables as t
-from chalicelib.adapters.store.base import DUE_SHARD, StoreBusy, iso_second, plain, throttled
+from chalicelib.adapters.store.base import DUE_SHARD, StoreBusy, Tx, iso_second, plain, throttled
+from chalicelib.domain.cells import spread
 from chalicelib.domain.errors import NotFound
 from chalicelib.domain.model import Invitation
+from chalicelib.domain.ports import LinkState
 from chalicelib.domain.schedule import parse_instant
 
 
@@ -57,6 +59,43 @@ class DynamoInvitations:
             return self._invitation(t.InvitationItem.get(wave_id, participant_id, consistent_read=True))
         except DoesNotExist:
             raise NotFound("invitation not found") from None
+
+    def open_link(self, wave_id: str, participant_id: str, cells: Mapping[str, str], now: datetime) -> LinkState:
+        """One transaction: ``opened_at`` set and counted if the invitation is fresh (never opened, answered or
+        opted out); otherwise the cancellation returns the item, which says which. A participant who answered
+        or opted out without ever opening the form (a direct POST) is then marked opened apart (rare)."""
+        inv = t.InvitationItem
+        fresh = (
+            inv.participant_id.exists()
+            & inv.opened_at.does_not_exist()
+            & inv.completed_at.does_not_exist()
+            & inv.opted_out_at.does_not_exist()
+        )
+        tx = Tx()
+        try:
+            with tx:
+                tx.update(
+                    "invitation",
+                    inv(wave_id, participant_id),
+                    actions=[inv.opened_at.set(now)],
+                    condition=fresh,
+                    return_old=True,
+                )
+                tx.counters(wave_id, spread(cells, {"f:opened": 1}))
+        except TransactWriteError as exc:
+            if "invitation" not in tx.failed(exc):
+                raise
+            raw = tx.old_item(exc, "invitation")
+            if raw is None:
+                raise NotFound("invitation not found") from None
+            found = self._invitation(inv.from_raw_data(raw))
+            first = found.opened_at is None and self.mark_opened(wave_id, participant_id, cells, now)  # type: ignore[attr-defined]
+            return LinkState(
+                first_open=bool(first),
+                opted_out=found.opted_out_at is not None,
+                completed=found.completed_at is not None,
+            )
+        return LinkState(first_open=True, opted_out=False, completed=False)
 
     def due_invitations(self, now: datetime, limit: int) -> Iterator[Invitation]:
         query = t.InvitationItem.due.query(

@@ -1,7 +1,12 @@
-"""DynamoStore, waves: queried by event; ``closes_epoch`` is what every claim and submit condition-checks."""
+"""DynamoStore, waves: queried by event; ``closes_epoch`` is what every claim condition-checks. A participant's
+page reads its wave through a short cache (``get_wave_cached``): every answer of a wave would otherwise read,
+or condition-check, that one item, and a condition check holds it like a write (TransactionConflict)."""
 
 from __future__ import annotations
 
+import threading
+import time
+from copy import deepcopy
 from typing import Any
 
 from pynamodb.exceptions import DoesNotExist, UpdateError
@@ -16,9 +21,22 @@ from chalicelib.domain.model import (
 )
 from chalicelib.domain.schedule import parse_instant
 
+# How old a wave a participant's page may act on. Only a change to a wave (an event's dates edited, a wave
+# opened with a relative closing) is seen this late by other containers; closing at ``closes_at`` is exact,
+# since every page compares it with the time. This process forgets a wave as soon as it writes it.
+WAVE_CACHE_SECONDS = 10.0
+_wave_cache: dict[tuple[str, str, str], tuple[float, Wave]] = {}
+_wave_cache_lock = threading.Lock()
+
+
+def _cache_key(event_id: str, wave_id: str) -> tuple[str, str, str]:
+    return (t.WaveItem.Meta.table_name, event_id, wave_id)
+
 
 class DynamoWaves:
     def put_wave(self, wave: Wave) -> None:
+        with _wave_cache_lock:
+            _wave_cache.pop(_cache_key(wave.event_id, wave.wave_id), None)
         opens: dict[str, Any] = {}
         if wave.opens.at is not None:
             opens["at"] = iso_second(wave.opens.at)
@@ -58,6 +76,20 @@ class DynamoWaves:
             return self._wave(t.WaveItem.get(event_id, wave_id))
         except DoesNotExist:
             raise NotFound("wave not found") from None
+
+    def get_wave_cached(self, event_id: str, wave_id: str) -> Wave:
+        """The wave as read at most WAVE_CACHE_SECONDS ago in this process (a GetItem when older)."""
+        key = _cache_key(event_id, wave_id)
+        with _wave_cache_lock:
+            hit = _wave_cache.get(key)
+        if hit is not None and time.monotonic() - hit[0] < WAVE_CACHE_SECONDS:
+            return deepcopy(hit[1])
+        wave = self.get_wave(event_id, wave_id)
+        with _wave_cache_lock:
+            if len(_wave_cache) > 512:
+                _wave_cache.clear()
+            _wave_cache[key] = (time.monotonic(), deepcopy(wave))
+        return wave
 
     def list_waves(self, event_id: str) -> list[Wave]:
         return [self._wave(i) for i in t.WaveItem.query(event_id)]

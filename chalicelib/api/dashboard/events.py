@@ -9,6 +9,7 @@ from chalice.app import Response
 
 from chalicelib import container
 from chalicelib.api.dashboard.framework import LANGUAGE_NAMES, Ctx, Session, page, params, redirect, render
+from chalicelib.api.dashboard.imports import template_links
 from chalicelib.domain import catalogue, events, importing, naming, reports, waves
 from chalicelib.domain.errors import Conflict, ValidationFailed
 from chalicelib.domain.importing import MAX_CSV
@@ -213,6 +214,7 @@ def event_page(
         funnel_stages=FUNNEL,
         language_names=LANGUAGE_NAMES,
         max_mb=MAX_CSV // (1024 * 1024),
+        templates=template_links(),
         imports=[importing.job_view(j, now) for j in importing.running(store.list_imports(event_id))],
         now=now,
     )
