@@ -33,6 +33,7 @@ from chalicelib.domain.model import (
     OpenRule,
     Participant,
     Response,
+    Share,
     TokenGrant,
     Wave,
 )
@@ -83,6 +84,7 @@ class MemoryStore(OutcomeMarks):
         self._cells: dict[str, dict[str, dict[str, int]]] = {}
         self._suppressions: dict[str, tuple[str, datetime]] = {}
         self._tokens: dict[str, TokenGrant] = {}
+        self._shares: dict[str, Share] = {}
         self._questionnaires: dict[tuple[str, int], str] = {}
 
     # Events --------------------------------------------------------------------------------------
@@ -236,6 +238,12 @@ class MemoryStore(OutcomeMarks):
         raise NotFound("participant not found")
 
     # Waves ---------------------------------------------------------------------------------------
+    def rename_wave(self, event_id: str, wave_id: str, name: str | None) -> None:
+        with self._lock:
+            if (event_id, wave_id) not in self._waves:
+                raise NotFound("wave not found")
+            self._waves[(event_id, wave_id)].name = name
+
     def put_wave(self, wave: Wave) -> None:
         with self._lock:
             opens = (
@@ -516,6 +524,37 @@ class MemoryStore(OutcomeMarks):
                 return False
             self._suppressions[email_key] = (reason, now)
             return True
+
+    # Shared report links -------------------------------------------------------------------------
+    def put_share(self, share: Share) -> None:
+        with self._lock:
+            self._shares[share.token_hash] = _copy(share)
+
+    def get_share(self, token_hash: str) -> Share | None:
+        with self._lock:
+            share = self._shares.get(token_hash)
+            if share is None or share.expires_at <= datetime.now(UTC):
+                return None
+            return _copy(share)
+
+    def list_shares(self, event_id: str) -> list[Share]:
+        with self._lock:
+            now = datetime.now(UTC)
+            mine = [s for s in self._shares.values() if s.event_id == event_id and s.expires_at > now]
+            return _copy(sorted(mine, key=lambda s: (s.created_at, s.share_id)))
+
+    def delete_share(self, event_id: str, share_id: str) -> bool:
+        with self._lock:
+            for share in self.list_shares(event_id):
+                if share.share_id == share_id:
+                    del self._shares[share.token_hash]
+                    return True
+            return False
+
+    def count_share_view(self, token_hash: str) -> None:
+        with self._lock:
+            if token_hash in self._shares:
+                self._shares[token_hash].views += 1
 
     # Tokens and responses ------------------------------------------------------------------------
     def get_token(self, token_hash: str) -> TokenGrant | None:

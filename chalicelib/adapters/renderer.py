@@ -19,71 +19,68 @@ from typing import Any
 import jinja2
 from markupsafe import Markup
 
-from chalicelib.domain.charts import LikertRow, likert_svg
+from chalicelib.domain import naming
+from chalicelib.domain.charts import Bar, LikertRow, TrendPoint, bars_svg, likert_svg, nps_svg, trend_svg
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 TEMPLATES = ROOT / "templates"
 LOCALES = ROOT / "chalicelib" / "locale"
-MONTHS = {
-    "en": (
-        "January",
-        "February",
-        "March",
-        "April",
-        "May",
-        "June",
-        "July",
-        "August",
-        "September",
-        "October",
-        "November",
-        "December",
-    ),
-    "fr": (
-        "janvier",
-        "février",
-        "mars",
-        "avril",
-        "mai",
-        "juin",
-        "juillet",
-        "août",
-        "septembre",
-        "octobre",
-        "novembre",
-        "décembre",
-    ),
-    "es": (
-        "enero",
-        "febrero",
-        "marzo",
-        "abril",
-        "mayo",
-        "junio",
-        "julio",
-        "agosto",
-        "septiembre",
-        "octubre",
-        "noviembre",
-        "diciembre",
-    ),
-}
 
 
 def long_date(value: datetime | None, lang: str) -> str:
-    if value is None:
-        return ""
-    months = MONTHS.get(lang, MONTHS["en"])
-    if lang == "es":
-        return f"{value.day} de {months[value.month - 1]} de {value.year}"
-    return f"{value.day} {months[value.month - 1]} {value.year}"
+    return naming.long_date(value, lang)
+
+
+def css_string(value: object) -> Markup:
+    """A CSS string literal (for ``content:`` in a ``<style>``): every character that could end the string,
+    the rule or the element is a CSS hex escape, so the result is safe unescaped."""
+    out = []
+    for char in str(value):
+        if char.isalnum() or char in " .,:;-–—·()/":
+            out.append(char)
+        else:
+            out.append(f"\\{ord(char):x} ")
+    literal = '"' + "".join(out) + '"'
+    return Markup(literal)  # noqa: S704 - built from escaped characters only  # nosec B704
 
 
 def likert_chart(
-    rows: list[tuple[str, dict[str, int]]], *, labels: dict[str, str], title: str, chart_id: str
+    rows: list[tuple[str, dict[str, int]]],
+    *,
+    labels: dict[str, str],
+    title: str,
+    chart_id: str,
+    show_mean: bool = False,
 ) -> Markup:
     """A diverging stacked bar chart; its markup is built from escaped strings (see domain.charts)."""
-    svg = likert_svg([LikertRow(label, dist) for label, dist in rows], title=title, labels=labels, chart_id=chart_id)
+    svg = likert_svg(
+        [LikertRow(label, dist) for label, dist in rows],
+        title=title,
+        labels=labels,
+        chart_id=chart_id,
+        show_mean=show_mean,
+    )
+    return Markup(svg)  # noqa: S704 - every text in it is escaped  # nosec B704
+
+
+def bars_chart(bars: list[tuple[str, int, int]], *, title: str, chart_id: str, note: str = "") -> Markup:
+    """Horizontal bars with 95 % intervals: (label, count, n) each."""
+    svg = bars_svg([Bar(label, count, n) for label, count, n in bars], title=title, chart_id=chart_id, note=note)
+    return Markup(svg)  # noqa: S704 - every text in it is escaped  # nosec B704
+
+
+def nps_chart(
+    distribution: dict[str, int], *, score: float | None, labels: dict[str, str], title: str, chart_id: str
+) -> Markup:
+    """The NPS distribution with its score."""
+    svg = nps_svg(distribution, title=title, chart_id=chart_id, labels=labels, score=score)
+    return Markup(svg)  # noqa: S704 - every text in it is escaped  # nosec B704
+
+
+def trend_chart(points: list[dict[str, Any]], *, title: str, chart_id: str, suppressed_word: str) -> Markup:
+    """The programme's trend: one row per wave (``label``, ``n``, ``agree_pct``, ``ci95``), oldest first."""
+    rows = [TrendPoint(p["label"], int(p["n"]), p.get("agree_pct"), p.get("ci95")) for p in points]
+    svg = trend_svg(rows, title=title, chart_id=chart_id, suppressed_word=suppressed_word)
     return Markup(svg)  # noqa: S704 - every text in it is escaped  # nosec B704
 
 
@@ -111,7 +108,11 @@ def environment(lang: str) -> jinja2.Environment:
     env.install_gettext_translations(translations, newstyle=True)  # type: ignore[attr-defined]
     env.globals["lang"] = lang
     env.globals["likert_chart"] = likert_chart
+    env.globals["bars_chart"] = bars_chart
+    env.globals["nps_chart"] = nps_chart
+    env.globals["trend_chart"] = trend_chart
     env.filters["long_date"] = lambda value: long_date(value, lang)
+    env.filters["css_string"] = css_string
     return env
 
 

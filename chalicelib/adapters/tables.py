@@ -106,6 +106,7 @@ class WaveItem(Model):
     closes_at = UTCDateTimeAttribute(null=True)
     closes_epoch = NumberAttribute(null=True)
     created_at = UTCDateTimeAttribute()
+    name = UnicodeAttribute(null=True)  # set by an admin (UpdateItem); absent: the default name is computed
 
 
 class DueIndex(GlobalSecondaryIndex["InvitationItem"]):
@@ -183,6 +184,39 @@ class TokenItem(Model):
     questionnaire_version = NumberAttribute()
     created_at = UTCDateTimeAttribute()
     expires_at = TTLAttribute(null=True)
+
+
+class ShareItem(Model):
+    """tokens, kind "share": GetItem by the SHA-256 of a shared report link's token (PutItem on creation,
+    UpdateItem ADD views on each view, DeleteItem to revoke). The same table as the survey links, so that a
+    link is a link: hash-only, expiring by TTL. ``get_token`` refuses this kind."""
+
+    class Meta(_Meta):
+        logical = "tokens"
+
+    token_hash = UnicodeAttribute(hash_key=True)
+    kind = UnicodeAttribute(default="share")
+    share_id = UnicodeAttribute()
+    event_id = UnicodeAttribute()
+    wave_id = UnicodeAttribute()
+    by = UnicodeAttribute()
+    lang = UnicodeAttribute()
+    include_comments = BooleanAttribute(default=False)
+    created_at = UTCDateTimeAttribute()
+    expires_at = TTLAttribute()
+    views = NumberAttribute(default=0)
+
+
+class ShareListItem(Model):
+    """tokens, key "shares#<event_id>": the hashes of an event's shared links (UpdateItem ADD/DELETE on the
+    set), so that listing them is one GetItem and one BatchGetItem, never a Scan."""
+
+    class Meta(_Meta):
+        logical = "tokens"
+
+    token_hash = UnicodeAttribute(hash_key=True)
+    kind = UnicodeAttribute(default="share-list")
+    hashes = UnicodeSetAttribute(null=True)
 
 
 class ResponseItem(Model):
@@ -332,6 +366,8 @@ MODELS: tuple[type[Model], ...] = (
     WaveItem,
     InvitationItem,
     TokenItem,
+    ShareItem,
+    ShareListItem,
     ResponseItem,
     AggregateItem,
     SuppressionItem,

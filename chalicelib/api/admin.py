@@ -28,6 +28,7 @@ from chalicelib.domain import (
     planning,
     registration,
     reports,
+    shares,
     waves,
 )
 from chalicelib.domain.errors import (
@@ -144,7 +145,8 @@ def list_events() -> dict[str, Any]:
 def show_event(event_id: str) -> dict[str, Any]:
     store = container.store()
     view = events.event_view(store.get_event(event_id))
-    view["waves"] = [waves.wave_view(w) for w in store.list_waves(event_id)]
+    names = waves.wave_names(store, event_id)
+    view["waves"] = [{**waves.wave_view(w), "name": names[w.wave_id]} for w in store.list_waves(event_id)]
     return view
 
 
@@ -220,14 +222,20 @@ def create_wave(event_id: str) -> Response:
         panel_secret=container.settings().panel_secret,
         now=container.now(),
     )
-    return _created(waves.wave_view(wave))
+    names = waves.wave_names(container.store(), event_id)
+    return _created({**waves.wave_view(wave), "name": names[wave.wave_id]})
 
 
 @admin_route("/admin/events/{event_id}/waves", ["GET"], "viewer")
 def list_waves(event_id: str) -> dict[str, Any]:
     store = container.store()
-    store.get_event(event_id)
-    return {"waves": [waves.wave_view(w) for w in store.list_waves(event_id)]}
+    names = waves.wave_names(store, event_id)
+    return {"waves": [{**waves.wave_view(w), "name": names[w.wave_id]} for w in store.list_waves(event_id)]}
+
+
+@admin_route("/admin/events/{event_id}/waves/{wave_id}", ["PATCH"], "admin")
+def rename_wave(event_id: str, wave_id: str) -> dict[str, Any]:
+    return waves.rename_wave(container.store(), event_id, wave_id, _json_body())
 
 
 @admin_route("/admin/events/{event_id}/waves/{wave_id}/send", ["POST"], "admin")
@@ -322,3 +330,21 @@ def erase_participant(participant_id: str) -> dict[str, Any]:
     participant = store.find_participant(participant_id)
     _principal("admin").require_event(participant.event_id)
     return erasure.erase_participant(store, participant_id, now=container.now())
+
+
+@admin_route("/admin/events/{event_id}/shares", ["POST"], "admin")
+def create_share(event_id: str) -> Response:
+    share, token = shares.create_share(container.store(), event_id, _json_body(), now=container.now())
+    url = f"{container.settings().public_base_url}/r/{token}"
+    return _created({"share_id": share.share_id, "url": url, "expires_at": share.expires_at.isoformat()})
+
+
+@admin_route("/admin/events/{event_id}/shares", ["GET"], "admin")
+def list_shares(event_id: str) -> dict[str, Any]:
+    return {"event_id": event_id, "shares": shares.list_shares(container.store(), event_id)}
+
+
+@admin_route("/admin/events/{event_id}/shares/{share_id}", ["DELETE"], "admin")
+def revoke_share(event_id: str, share_id: str) -> dict[str, Any]:
+    shares.revoke_share(container.store(), event_id, share_id)
+    return {"share_id": share_id, "revoked": True}

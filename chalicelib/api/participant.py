@@ -18,7 +18,7 @@ from chalice.app import Response
 from chalicelib import container
 from chalicelib.api.errors import classify, classify_unexpected, handled, html_response, participant_error_page
 from chalicelib.api.request import base_path, body_bytes, query
-from chalicelib.domain import answering, catalogue
+from chalicelib.domain import answering, catalogue, reports, shares
 from chalicelib.domain.errors import DomainError, NotFound, OptedOut, TemporarilyUnavailable, WaveClosed
 from chalicelib.domain.model import LANGUAGES
 from chalicelib.domain.questionnaires import Questionnaire, check_answers
@@ -305,6 +305,19 @@ def survey_thanks(token: str) -> Response:
     wave = store.get_wave(grant.event_id, grant.wave_id)
     body = render("thanks", lang, {"token": token, "closes_at": wave.closes_at})
     return html_response(body)
+
+
+@bp.route("/r/{token}", methods=["GET"])
+@handled(as_json=False)
+def shared_report(token: str) -> Response:
+    """A shared report: read-only, no sign-in, never indexed; 404 (one page) once revoked or expired."""
+    store = container.store()
+    share = shares.open_share(store, token, now=container.now())
+    k = container.settings().suppression_k
+    data = reports.report_data(store, share.event_id, share.wave_id, share.by, k=k, with_texts=share.include_comments)
+    context = {**shares.shared_report(data, share), "report_lang": share.lang}
+    html = container.renderer().render_page("report", share.lang, context)
+    return html_response(html, headers={"X-Robots-Tag": "noindex, nofollow", "Cache-Control": "no-store"})
 
 
 @bp.route("/u/{token}", methods=["GET"])

@@ -120,6 +120,7 @@ class Wave:
     opened_at: datetime | None = None
     closes_at: datetime | None = None
     created_at: datetime | None = None
+    name: str | None = None  # an admin's name for it; None: named from its questionnaire and opening date
 
 
 @dataclass
@@ -164,6 +165,23 @@ class TokenGrant:
     questionnaire_id: str
     questionnaire_version: int
     expires_at: datetime | None = None
+
+
+@dataclass
+class Share:
+    """A read-only link to one wave's report, for people without a sign-in. Only the token's hash is stored;
+    the link itself is shown once, when it is made."""
+
+    token_hash: str
+    share_id: str
+    event_id: str
+    wave_id: str
+    by: str
+    lang: str
+    include_comments: bool
+    created_at: datetime
+    expires_at: datetime
+    views: int = 0
 
 
 @dataclass

@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
-    from chalicelib.domain.model import Event, ImportJob, Invitation, Participant, Response, TokenGrant, Wave
+    from chalicelib.domain.model import Event, ImportJob, Invitation, Participant, Response, Share, TokenGrant, Wave
 
 # Per aggregate cell, the counter deltas one write applies.
 Deltas = Mapping[str, Mapping[str, int]]
@@ -179,6 +179,10 @@ class WaveStore(Protocol):
 
     def put_wave(self, wave: Wave) -> None: ...
 
+    def rename_wave(self, event_id: str, wave_id: str, name: str | None) -> None:
+        """Set (or, with None, clear) the wave's name and nothing else; NotFound for an unknown wave."""
+        ...
+
     def get_wave(self, event_id: str, wave_id: str) -> Wave: ...
 
     def get_wave_cached(self, event_id: str, wave_id: str) -> Wave:
@@ -308,6 +312,30 @@ class TokenStore(Protocol):
         ...
 
 
+class ShareStore(Protocol):
+    """Read-only report links, by the hash of their token, listed by event."""
+
+    def put_share(self, share: Share) -> None:
+        """Store a new link and list it under its event."""
+        ...
+
+    def get_share(self, token_hash: str) -> Share | None:
+        """None for an unknown, revoked or expired link (DynamoDB's TTL deletes lazily)."""
+        ...
+
+    def list_shares(self, event_id: str) -> list[Share]:
+        """The event's links that still work, oldest first."""
+        ...
+
+    def delete_share(self, event_id: str, share_id: str) -> bool:
+        """Revoke one link of the event; False when it is not one of the event's live links."""
+        ...
+
+    def count_share_view(self, token_hash: str) -> None:
+        """Add one to the link's views (atomically; nothing when the link is gone)."""
+        ...
+
+
 class ErasureStore(Protocol):
     """Erasure of one participant's personal data."""
 
@@ -335,6 +363,7 @@ class Store(
     ResponseStore,
     SuppressionStore,
     TokenStore,
+    ShareStore,
     ErasureStore,
     QuestionnaireStore,
     Protocol,

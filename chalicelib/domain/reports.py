@@ -8,7 +8,8 @@ from typing import Any
 
 from chalicelib.domain import catalogue
 from chalicelib.domain.errors import ValidationFailed
-from chalicelib.domain.model import DIMENSIONS, Wave
+from chalicelib.domain.model import DIMENSIONS, LANGUAGES, Wave
+from chalicelib.domain.naming import slug, wave_name
 from chalicelib.domain.ports import Store
 from chalicelib.domain.sentences import report_sentences
 from chalicelib.domain.summary import build_summary
@@ -28,6 +29,7 @@ def summarize(store: Store, event_id: str, wave_id: str | None, by: str | None, 
         event_id=event_id, wave_id=wave.wave_id, questionnaire=questionnaire, cells=cells, by=dimension, k=k
     )
     summary["event_title"] = event.title
+    summary["wave_name"] = wave_name(event, wave, questionnaire)
     summary["sentences"] = report_sentences(questionnaire, summary["questions"], k=k)
     return summary
 
@@ -56,26 +58,30 @@ def export_csv(store: Store, event_id: str, wave_id: str | None, kind: str, *, k
     """(filename, CSV text) for ``kind`` aggregates or responses, suppression applied."""
     from chalicelib.domain.reporting import aggregates_csv, responses_csv, summaries_for_export
 
-    store.get_event(event_id)
+    event = store.get_event(event_id)
     wave, questionnaire = _wave_and_questionnaire(store, event_id, wave_id)
+    # Named as people read it, in ASCII only, so that the Content-Disposition header is safe everywhere.
+    base = slug(f"{event.title[:40]} {wave_name(event, wave, questionnaire)}", limit=90)
     if kind == "aggregates":
         cells = {dim: store.read_cells(wave.wave_id, dim) for dim in DIMENSIONS}
         summaries = summaries_for_export(event_id, wave.wave_id, questionnaire, cells, k)
-        return f"{event_id}-{wave.wave_id}-aggregates.csv", aggregates_csv(summaries, questionnaire)
+        return f"{base}-aggregates.csv", aggregates_csv(summaries, questionnaire)
     if kind == "responses":
-        return f"{event_id}-{wave.wave_id}-responses.csv", responses_csv(
-            questionnaire, store.list_responses(wave.wave_id), k
-        )
+        return f"{base}-responses.csv", responses_csv(questionnaire, store.list_responses(wave.wave_id), k)
     raise ValidationFailed("kind must be aggregates or responses")
 
 
-def report_data(store: Store, event_id: str, wave_id: str | None, by: str | None, *, k: int) -> dict[str, Any]:
-    """Everything the HTML report shows: the summary, the other waves side by side, and the free text."""
+def report_data(
+    store: Store, event_id: str, wave_id: str | None, by: str | None, *, k: int, with_texts: bool = True
+) -> dict[str, Any]:
+    """Everything the HTML report shows: the summary, the other waves side by side, and (``with_texts``) the
+    free text, whose read is the only one that grows with the responses."""
     from chalicelib.domain.reporting import redact
 
     summary = summarize(store, event_id, wave_id, by, k=k)
     wave, questionnaire = _wave_and_questionnaire(store, event_id, summary["wave_id"])
     comparison = []
+    event = store.get_event(event_id)
     for other in waves_in_order(store, event_id):
         other_q = catalogue.resolve(store, other.questionnaire_id, other.questionnaire_version)
         cells = store.read_cells(other.wave_id, "stakeholder_group")
@@ -85,6 +91,7 @@ def report_data(store: Store, event_id: str, wave_id: str | None, by: str | None
         comparison.append(
             {
                 "wave_id": other.wave_id,
+                "name": {lang: wave_name(event, other, other_q, lang) for lang in LANGUAGES},
                 "questionnaire": other.questionnaire_id,
                 "respondents": other_summary["respondents"],
                 "indicators": {
@@ -95,7 +102,7 @@ def report_data(store: Store, event_id: str, wave_id: str | None, by: str | None
             }
         )
     texts: dict[str, list[str]] = {}
-    if summary["respondents"] >= k:
+    if with_texts and summary["respondents"] >= k:
         for response in store.list_responses(wave.wave_id):
             for q in questionnaire.questions:
                 value = response.answers.get(q.id)
@@ -107,7 +114,8 @@ def report_data(store: Store, event_id: str, wave_id: str | None, by: str | None
         "wave": wave,
         "comparison": comparison,
         "texts": texts,
-        "event": store.get_event(event_id),
+        "event": event,
+        "wave_title": {lang: wave_name(event, wave, questionnaire, lang) for lang in LANGUAGES},
     }
 
 
@@ -149,6 +157,7 @@ def programme(
                         "title": event.title,
                         "starts_on": event.starts_on.isoformat(),
                         "wave_id": wave.wave_id,
+                        "wave_name": wave_name(event, wave, questionnaire),
                         "questionnaire": wave.questionnaire_id,
                         "n": entry["n"],
                         "agree_pct": entry.get("agree_pct"),

@@ -10,16 +10,24 @@ from chalicelib.domain.questionnaires import Questionnaire
 
 LEAD = {
     "en": "{pct} of respondents indicated that {statement}",
-    "fr": "{pct} des répondants ont indiqué que {statement}",
+    "fr": "{pct} des répondants ont indiqué {que}{statement}",
     "es": "{pct} de los encuestados indicó que {statement}",
 }
-FOLLOW = {"en": "{pct} that {statement}", "fr": "{pct} que {statement}", "es": "{pct} que {statement}"}
+FOLLOW = {"en": "{pct} that {statement}", "fr": "{pct} {que}{statement}", "es": "{pct} que {statement}"}
 LAST_JOIN = {"en": ", and ", "fr": " et ", "es": " y "}
 FOOTNOTE = {
     "en": "({agree} of {n} respondents; 95% confidence interval {low}–{high} per cent)",
     "fr": "({agree} sur {n} répondants ; intervalle de confiance à 95 % : {low}–{high} pour cent)",
     "es": "({agree} de {n} encuestados; intervalo de confianza del 95 %: {low}–{high} por ciento)",
 }
+
+
+_VOWELS = "aeiouyàâäéèêëîïôöûüœæ"
+
+
+def _que(statement: str) -> str:
+    """French elides "que" before a vowel: "qu'il avait", "qu'elles", but "que le"."""
+    return "qu'" if statement[:1].lower() in _VOWELS else "que "
 
 
 def _fmt(value: float) -> str:
@@ -52,7 +60,8 @@ def report_sentences(
             value, qualifier = report_percent(float(entry["agree_pct"]))
             phrase = percent_phrase(value, lang, sentence_start=index == 0, qualifier=qualifier)
             template = LEAD[lang] if index == 0 else FOLLOW[lang]
-            parts.append(template.format(pct=phrase, statement=question.statement[lang]))  # type: ignore[index]
+            statement = question.statement[lang]  # type: ignore[index]
+            parts.append(template.format(pct=phrase, statement=statement, que=_que(statement)))
         if len(parts) > 1:
             sentences.append(", ".join(parts[:-1]) + LAST_JOIN[lang] + parts[-1] + ".")
         for question, entry in usable:
@@ -64,7 +73,11 @@ def report_sentences(
             low, high = entry["ci95"]
             note = FOOTNOTE[lang].format(agree=agree, n=n, low=_fmt(low), high=_fmt(high))
             sentences.append(
-                LEAD[lang].format(pct=phrase, statement=question.statement[lang])  # type: ignore[index]
+                LEAD[lang].format(
+                    pct=phrase,
+                    statement=question.statement[lang],  # type: ignore[index]
+                    que=_que(question.statement[lang]),  # type: ignore[index]
+                )
                 + " "
                 + note
                 + "."

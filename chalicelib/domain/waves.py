@@ -23,6 +23,29 @@ def waves_in_order(store: Store, event_id: str) -> list[Wave]:
     return sorted(store.list_waves(event_id), key=lambda w: (w.created_at or _BEFORE_ANY, w.wave_id))
 
 
+def wave_names(store: Store, event_id: str, lang: str = "en") -> dict[str, str]:
+    """Every wave of the event by ID, named as people read it (an admin's name, else the default in ``lang``)."""
+    from chalicelib.domain.naming import wave_name
+
+    event = store.get_event(event_id)
+    return {
+        w.wave_id: wave_name(event, w, catalogue.resolve(store, w.questionnaire_id, w.questionnaire_version), lang)
+        for w in store.list_waves(event_id)
+    }
+
+
+def rename_wave(store: Store, event_id: str, wave_id: str, body: Any) -> dict[str, Any]:
+    """Give a wave a name of its own, or (an empty or null name) go back to the default one."""
+    from chalicelib.domain.naming import clean_name
+
+    if not isinstance(body, dict) or "name" not in body:
+        raise ValidationFailed('the body must be a JSON object with "name"')
+    name = clean_name(body["name"])
+    store.get_wave(event_id, wave_id)
+    store.rename_wave(event_id, wave_id, name)
+    return {**wave_view(store.get_wave(event_id, wave_id)), "name": wave_names(store, event_id)[wave_id]}
+
+
 def latest_wave(store: Store, event_id: str) -> Wave:
     """The wave a summary or report shows when none is named: the newest."""
     waves = waves_in_order(store, event_id)
@@ -101,6 +124,7 @@ def wave_view(wave: Wave) -> dict[str, Any]:
         "status": wave.status,
         "opened_at": wave.opened_at.isoformat() if wave.opened_at else None,
         "closes_at": wave.closes_at.isoformat() if wave.closes_at else None,
+        "custom_name": wave.name,
     }
 
 

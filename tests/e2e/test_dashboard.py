@@ -5,11 +5,14 @@ French column names and labels) with good and bad rows, checks the mapping step,
 downloads them, creates a
 satisfaction wave and sends it; participants answer through links from the outbox; the admin sees the
 funnel move and opens the report with its SVG chart; a viewer sees the report and is refused an import.
-axe-core (WCAG 2.2 AA tags) runs on every page visited at 768 and 1280 px, and each is screenshotted.
+axe-core (WCAG 2.2 AA tags) runs on every page visited at 320, 768 and 1280 px, each is screenshotted, and none
+may scroll sideways. The report is also shared as a read-only link, opened without signing in, printed to an A4
+PDF, and revoked.
 """
 
 from __future__ import annotations
 
+import io
 import re
 import time
 import urllib.parse
@@ -23,7 +26,7 @@ from tests.support.data import HEADER
 from tests.support.live import Live, axe_violations, token_for
 from tests.support.paths import ARTIFACTS
 
-WIDTHS = (768, 1280)
+WIDTHS = (320, 768, 1280)
 TAG = "dash" + str(int(time.time()))
 GOOD = [
     ("ana", "Ana Ruiz", "Ministerio", "government", "CO", "es"),
@@ -58,7 +61,7 @@ EXCEL_FR = (
 
 
 class Audit:
-    """axe at both widths and a screenshot at each, for every page visited; the table is printed at the end."""
+    """axe at each width and a screenshot at each, for every page visited; the table is printed at the end."""
 
     def __init__(self) -> None:
         self.rows: list[tuple[str, str, int, str]] = []
@@ -82,12 +85,46 @@ class Audit:
     def table(self) -> str:
         lines = ["| page | path | width | axe violations |", "|---|---|---|---|"]
         for name, path, width, found in self.rows:
-            shown = re.sub(r"(ev|wv)_[0-9a-f]{12}", r"\1_…", path)
+            shown = re.sub(r"/r/[A-Za-z0-9_-]{43}", "/r/<token>", re.sub(r"(ev|wv)_[0-9a-f]{12}", r"\1_…", path))
             lines.append(f"| {name} | {shown} | {width} | {found or '0'} |")
         return "\n".join(lines)
 
     def failures(self) -> list[tuple[str, str, int, str]]:
         return [row for row in self.rows if row[3]]
+
+
+def print_report(page: Any, name: str, title: str) -> None:
+    """The report as Chromium prints it to A4: a few pages, each headed by the event and numbered, no chart or
+    figure split across two pages (computed break-inside, and each figure's first label and its caption on the
+    same page of the PDF), no navigation, the sentences first."""
+    from pypdf import PdfReader
+
+    page.emulate_media(media="print")
+    try:
+        charts = page.locator("svg.chart")
+        assert charts.count() >= 2
+        for i in range(charts.count()):
+            assert charts.nth(i).evaluate("e => getComputedStyle(e).breakInside") == "avoid"
+        assert page.locator("header.top").evaluate("e => getComputedStyle(e).display") == "none"
+        assert page.locator(".report-body h2").first.inner_text() == "Ready-to-use sentences"
+        pdf = page.pdf(format="A4", print_background=True, path=str(ARTIFACTS / f"{name}.pdf"))
+    finally:
+        page.emulate_media(media="screen")
+    texts = [" ".join(p.extract_text().split()) for p in PdfReader(io.BytesIO(pdf)).pages]
+    assert 2 <= len(texts) <= 12, f"{name} prints on {len(texts)} A4 pages"
+    for number, text in enumerate(texts, 1):
+        assert text.startswith(title), (number, text[:120])  # the running head
+        assert f"Page {number} of {len(texts)}" in text
+    assert "Ready-to-use sentences" in texts[0] and "Event feedback dashboard" not in " ".join(texts)
+
+    def first_page(words: str) -> int:
+        return next(i for i, text in enumerate(texts) if words in text)
+
+    for label, caption in (
+        ("The workshop furthered mutual learning", "Each bar is 100 % of those who answered"),
+        ("Overall, how", "Poor ratings left of the line"),  # "satisfied" prints with a ligature
+    ):
+        assert first_page(label) == first_page(caption), f"{name}: the chart of {label!r} is split"
 
 
 def sign_in(page: Any, live: Live, email: str, password: str) -> None:
@@ -256,10 +293,42 @@ def test_dashboard_admin_and_viewer_in_chromium(live: Live, browser: Any, capsys
     for kind in ("aggregates", "responses"):
         with page.expect_download() as download:
             page.get_by_role("link", name=f"{kind} (CSV)").click()
-        assert download.value.suggested_filename == f"{event_id}-{wave_id}-{kind}.csv"
+        # Named after the event and the wave, as people read them, in ASCII.
+        assert re.fullmatch(
+            rf"dashboard-workshop-{TAG}-workshop-satisfaction-survey-\d{{1,2}}-[a-z]+-\d{{4}}-{kind}\.csv",
+            download.value.suggested_filename,
+        ), download.value.suggested_filename
+    print_report(page, "dashboard-report", f"Dashboard workshop {TAG}")
+
+    # A read-only link: made on the report page, opened without signing in, free text left out, then revoked.
+    page.get_by_role("button", name=re.compile("^Make a read-only link")).click()
+    page.wait_for_load_state("load")
+    expect(page.get_by_role("heading", name="Read-only link made")).to_be_visible()
+    audit.check(page, "share-created")
+    url = page.get_by_label("The link").input_value()
+    assert "/r/" in url
+    stranger = browser.new_context(viewport={"width": 1280, "height": 900})
+    shared = stranger.new_page()
+    audit.watch(shared)
+    response = shared.goto(url)
+    assert response.status == 200 and response.headers["x-robots-tag"] == "noindex, nofollow"
+    assert shared.locator('meta[name="robots"]').get_attribute("content") == "noindex, nofollow"
+    assert shared.locator("svg.chart").count() >= 2
+    assert shared.get_by_role("heading", name="Comments").count() == 0
+    audit.check(shared, "shared-report")
+    page.goto(f"{live.base}/dashboard/events/{event_id}/report?wave={wave_id}")
+    page.locator("#h-share").scroll_into_view_if_needed()
+    audit.check(page, "report-with-link")
+    page.get_by_role("button", name=re.compile("^Revoke")).click()
+    page.wait_for_load_state("load")
+    expect(page.get_by_text("The shared link was revoked")).to_be_visible()
+    assert shared.goto(url).status == 404
+    stranger.close()
 
     page.get_by_role("link", name="Programme").click()
-    page.get_by_label("Year").select_option(str(ends.year - 1 if ends.month == 1 and ends.day < 3 else ends.year))
+    page.get_by_label("Year", exact=True).select_option(
+        str(ends.year - 1 if ends.month == 1 and ends.day < 3 else ends.year)
+    )
     page.get_by_label("Indicator").select_option("mutual_learning")
     page.get_by_role("button", name="Show").click()
     expect(page.get_by_role("link", name=f"Dashboard workshop {TAG}")).to_be_visible()

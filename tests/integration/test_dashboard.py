@@ -383,3 +383,68 @@ def test_an_invalid_event_form_comes_back_with_the_values_kept(client, admin):
 def test_unknown_event_gets_a_not_found_page(client, admin):
     r = admin.get("/dashboard/events/ev_000000000000")
     assert r.status_code == 404 and "Not found" in page_text(r)
+
+
+def test_an_admin_shares_a_read_only_link_from_the_report_and_revokes_it(client, admin, viewer, stack):
+    event_id = create_event(admin)
+    event_page = admin.get(f"/dashboard/events/{event_id}")
+    admin.post(
+        f"/dashboard/events/{event_id}/waves",
+        {"csrf": csrf_for(event_page, f"/dashboard/events/{event_id}/waves"), **WAVE_FORM},
+    )
+    wave_id = container.store().list_waves(event_id)[0].wave_id
+    report = admin.get(f"/dashboard/events/{event_id}/report?wave={wave_id}")
+    assert "Share a read-only link" in page_text(report) and "No live link yet." in page_text(report)
+    assert "Share a read-only link" not in page_text(viewer.get(f"/dashboard/events/{event_id}/report"))
+    token = csrf_for(report, f"/dashboard/events/{event_id}/shares")
+    made = admin.post(
+        f"/dashboard/events/{event_id}/shares",
+        {"csrf": token, "wave": wave_id, "by": "region", "lang": "fr", "expires_in_days": "7"},
+    )
+    assert made.status_code == 201, page_text(made)
+    url = re.search(r'<textarea id="share-url"[^>]*>([^<]+)</textarea>', page_text(made)).group(1)
+    link = "/r/" + url.rsplit("/r/", 1)[1]
+    shared = client.http.get(link)
+    assert shared.status_code == 200 and '<html lang="fr">' in page_text(shared)
+
+    listed = page_text(admin.get(f"/dashboard/events/{event_id}/report?wave={wave_id}"))
+    share_id = re.search(r"(sh_[0-9a-f]{12})", listed).group(1)
+    assert re.search(share_id + r"</th>.*?<td class=\"num\">1</td>", listed, re.DOTALL)  # one view so far
+    refused = admin.post(f"/dashboard/events/{event_id}/shares/{share_id}/revoke", {"csrf": "forged"})
+    assert refused.status_code == 403 and client.http.get(link).status_code == 200
+    revoke = csrf_for(
+        admin.get(f"/dashboard/events/{event_id}/report"), f"/dashboard/events/{event_id}/shares/{share_id}/revoke"
+    )
+    done = admin.post(f"/dashboard/events/{event_id}/shares/{share_id}/revoke", {"csrf": revoke, "wave": wave_id})
+    assert done.status_code == 303 and "notice=share-revoked" in done.headers["Location"]
+    assert "The shared link was revoked" in page_text(admin.get(done.headers["Location"]))
+    assert client.http.get(link).status_code == 404
+    bad = admin.post(
+        f"/dashboard/events/{event_id}/shares",
+        {"csrf": token, "wave": wave_id, "expires_in_days": "400"},
+    )
+    assert bad.status_code == 400 and "365" in page_text(bad)
+
+
+def test_an_admin_names_a_wave_and_the_name_replaces_its_id_on_the_pages(client, admin, viewer):
+    event_id = create_event(admin)
+    event_page = admin.get(f"/dashboard/events/{event_id}")
+    admin.post(
+        f"/dashboard/events/{event_id}/waves",
+        {"csrf": csrf_for(event_page, f"/dashboard/events/{event_id}/waves"), **WAVE_FORM},
+    )
+    wave_id = container.store().list_waves(event_id)[0].wave_id
+    event_page = admin.get(f"/dashboard/events/{event_id}")
+    text = page_text(event_page)
+    assert re.search(r"<h3>Workshop satisfaction survey, \d{1,2} [A-Z][a-z]+ \d{4}</h3>", text), text
+    action = f"/dashboard/events/{event_id}/waves/{wave_id}/name"
+    done = admin.post(action, {"csrf": csrf_for(event_page, action), "name": "Geneva round"})
+    assert done.status_code == 303 and "notice=wave-renamed" in done.headers["Location"]
+    assert "<h3>Geneva round</h3>" in page_text(admin.get(f"/dashboard/events/{event_id}"))
+    report = page_text(viewer.get(f"/dashboard/events/{event_id}/report"))
+    assert f'<option value="{wave_id}" selected>Geneva round</option>' in report
+    assert "Geneva round (scheduled)" in page_text(viewer.get("/dashboard"))
+    programme = page_text(viewer.get("/dashboard/programme?indicator=mutual_learning"))
+    trend = re.search(r'<svg[^>]*id="trend".*?</svg>', programme, re.DOTALL)
+    assert trend and "Dialogue on Migration: Geneva round" in trend.group(0)  # the trend names the wave
+    assert admin.post(action, {"csrf": "forged", "name": "x"}).status_code == 403

@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -226,3 +226,86 @@ def test_a_user_scoped_to_one_event_sees_only_that_event_in_the_programme(client
         f"/admin/programme?year={year}&indicator=mutual_learning", headers=auth(tokens["viewer"])
     )
     assert wave_id in [w["wave_id"] for w in body(everyone)["waves"]]
+
+
+def test_a_shared_link_opens_without_sign_in_without_free_text_and_stops_when_revoked(
+    client, tokens, stack, monkeypatch
+):
+    event_id, wave_id, _ = seeded(client, tokens, stack)
+    admin = auth(tokens["admin"])
+    path = f"/admin/events/{event_id}/shares"
+    assert client.http.post(path, headers=auth(tokens["viewer"]), body=json.dumps({"wave": wave_id})).status_code == 403
+    for bad in ({"wave": wave_id, "expires_in_days": 366}, {"wave": wave_id, "expires_in_days": 0}, {"wave": "wv_x"}):
+        r = client.http.post(path, headers=admin, body=json.dumps(bad))
+        assert r.status_code in (400, 404) and "error" in body(r), r.body
+    r = client.http.post(path, headers=admin, body=json.dumps({"wave": wave_id}))
+    assert r.status_code == 201, r.body
+    made = body(r)
+    token = made["url"].rsplit("/r/", 1)[1]
+    expires = datetime.fromisoformat(made["expires_at"])
+    assert 29.9 < (expires - datetime.now(UTC)).total_seconds() / 86400 <= 30
+
+    from chalicelib.adapters.store import DynamoStore
+
+    read: list[str] = []
+    original = DynamoStore.list_responses
+    monkeypatch.setattr(DynamoStore, "list_responses", lambda self, w: read.append(w) or original(self, w))
+    page = client.http.get(f"/r/{token}")  # no Authorization header
+    assert read == []  # without the comments, no response is even read
+    assert page.status_code == 200, page.body
+    html = page.body.decode()
+    assert page.headers["X-Robots-Tag"] == "noindex, nofollow"
+    assert '<meta name="robots" content="noindex, nofollow">' in html
+    assert "<svg" in html and "n=12" in html
+    assert "Useful; call me" not in html and "Comments" not in html  # no free text by default
+    assert "suppressed" in html  # academia and media are below k
+    assert "person0@example.org" not in html
+
+    listed = body(client.http.get(path, headers=admin))["shares"]
+    assert [(s["share_id"], s["views"], s["include_comments"]) for s in listed] == [(made["share_id"], 1, False)]
+    # Only the token's hash is stored: the token appears nowhere in the tokens table.
+    from chalicelib.adapters import tables as t
+
+    assert token not in json.dumps([i.attribute_values for i in t.ShareItem.scan()], default=str)
+
+    r = client.http.post(path, headers=admin, body=json.dumps({"wave": wave_id, "include_comments": True}))
+    with_comments = body(r)["url"].rsplit("/r/", 1)[1]
+    html = client.http.get(f"/r/{with_comments}").body.decode()
+    assert read == [wave_id]
+    assert "Useful; call me on [phone removed] or write to [email removed]" in html
+
+    gone = client.http.get("/r/" + "x" * 43)
+    assert gone.status_code == 404
+    r = client.http.delete(f"{path}/{made['share_id']}", headers=admin)
+    assert r.status_code == 200 and body(r)["revoked"] is True
+    revoked = client.http.get(f"/r/{token}")
+    assert revoked.status_code == 404 and revoked.body == gone.body  # the same page for every dead link
+    assert client.http.delete(f"{path}/{made['share_id']}", headers=admin).status_code == 404
+    assert [s["include_comments"] for s in body(client.http.get(path, headers=admin))["shares"]] == [True]
+
+    later = datetime.now(UTC) + timedelta(days=31)
+    monkeypatch.setattr(container, "now", lambda: later)
+    expired = client.http.get(f"/r/{with_comments}")
+    assert expired.status_code == 404 and expired.body == gone.body
+
+
+def test_a_wave_has_a_name_editable_by_admins_and_exports_are_named_after_it(client, tokens, stack):
+    event_id, wave_id, _ = seeded(client, tokens, stack)
+    admin, viewer = auth(tokens["admin"]), auth(tokens["viewer"])
+    listed = body(client.http.get(f"/admin/events/{event_id}/waves", headers=viewer))["waves"]
+    default = listed[0]["name"]
+    assert default.startswith("Workshop satisfaction survey, ") and wave_id not in default
+    path = f"/admin/events/{event_id}/waves/{wave_id}"
+    assert client.http.patch(path, headers=viewer, body=json.dumps({"name": "x"})).status_code == 403
+    assert client.http.patch(path, headers=admin, body=json.dumps({"name": "x" * 121})).status_code == 400
+    r = client.http.patch(path, headers=admin, body=json.dumps({"name": "Genève — first round"}))
+    assert r.status_code == 200 and body(r)["name"] == "Genève — first round", r.body
+    summary = body(client.http.get(f"/admin/events/{event_id}/summary?wave={wave_id}", headers=viewer))
+    assert summary["wave_name"] == "Genève — first round" and summary["wave_id"] == wave_id
+    report = client.http.get(f"/admin/events/{event_id}/report?wave={wave_id}", headers=viewer).body.decode()
+    assert "Genève — first round" in report
+    export = client.http.get(f"/admin/events/{event_id}/export.csv?wave={wave_id}&kind=aggregates", headers=viewer)
+    disposition = export.headers["Content-Disposition"]
+    assert disposition.endswith('-geneve-first-round-aggregates.csv"') and disposition.isascii(), disposition
+    r = client.http.patch(path, headers=admin, body=json.dumps({"name": ""}))
+    assert body(r)["name"] == default

@@ -19,6 +19,7 @@ from chalicelib.domain.model import (
     OpenRule,
     Participant,
     Response,
+    Share,
     TokenGrant,
     Wave,
 )
@@ -739,3 +740,61 @@ def test_a_questionnaire_version_is_stored_once(store: Store) -> None:
     assert store.get_questionnaire_definition("post-event", 3) is None
     listed = sorted(store.list_questionnaire_definitions(), key=lambda d: d["version"])
     assert listed == [{"id": "post-event", "version": 1}, {"id": "post-event", "version": 2}]
+
+
+def share(token_hash: str, share_id: str, event_id: str = "ev-1", *, days: float = 30) -> Share:
+    now = datetime.now(UTC)
+    return Share(
+        token_hash=token_hash,
+        share_id=share_id,
+        event_id=event_id,
+        wave_id="w-1",
+        by="region",
+        lang="fr",
+        include_comments=True,
+        created_at=now,
+        expires_at=now + timedelta(days=days),
+    )
+
+
+def test_shared_links_are_stored_listed_counted_and_revoked(store: Store) -> None:
+    store.put_share(share("hash-a", "sh-a"))
+    store.put_share(share("hash-b", "sh-b"))
+    store.put_share(share("hash-c", "sh-c", "ev-2"))
+    store.put_share(share("hash-old", "sh-old", days=-1))
+    got = store.get_share("hash-a")
+    assert got is not None and (got.share_id, got.by, got.lang, got.include_comments, got.views) == (
+        "sh-a",
+        "region",
+        "fr",
+        True,
+        0,
+    )
+    assert store.get_share("hash-old") is None  # expired, whatever TTL has done yet
+    assert store.get_token("hash-a") is None  # a shared link opens no survey
+    store.count_share_view("hash-a")
+    store.count_share_view("hash-a")
+    store.count_share_view("hash-gone")  # nothing to count, no error
+    assert [(s.share_id, s.views) for s in store.list_shares("ev-1")] == [("sh-a", 2), ("sh-b", 0)]
+    assert store.delete_share("ev-2", "sh-a") is False  # another event's link
+    assert store.delete_share("ev-1", "sh-a") is True
+    assert store.delete_share("ev-1", "sh-a") is False
+    assert store.get_share("hash-a") is None
+    assert [s.share_id for s in store.list_shares("ev-1")] == ["sh-b"]
+    assert [s.share_id for s in store.list_shares("ev-2")] == ["sh-c"]
+    assert store.list_shares("ev-none") == []
+
+
+def test_a_wave_is_renamed_alone_and_back_to_no_name(store: Store) -> None:
+    store.put_wave(wave())
+    assert store.get_wave("ev-1", "w-1").name is None
+    store.rename_wave("ev-1", "w-1", "Geneva round")
+    renamed = store.get_wave("ev-1", "w-1")
+    assert (renamed.name, renamed.status, renamed.closes_at) == ("Geneva round", "open", NOW + timedelta(days=14))
+    store.put_wave(replace(renamed, status="closed"))  # a later write of the wave keeps its name
+    assert store.get_wave("ev-1", "w-1").name == "Geneva round"
+    store.rename_wave("ev-1", "w-1", None)
+    assert store.get_wave("ev-1", "w-1").name is None
+    with pytest.raises(NotFound):
+        store.rename_wave("ev-1", "w-unknown", "x")
+    assert [w.wave_id for w in store.list_waves("ev-1")] == ["w-1"]  # no item made for the unknown wave

@@ -280,6 +280,16 @@ class Driver:
         self.api("GET", "/admin/programme?year=2026&indicator=mutual_learning&compare=2025", viewer)
         self.api("GET", f"/admin/events/{event_id}/panel?from={wave_id}&to={follow_up}", viewer)
 
+        # A wave's name, and a read-only link: made, opened without signing in (with comments), listed, revoked.
+        self.api("PATCH", f"/admin/events/{event_id}/waves/{wave_id}", admin, {"name": "First round"})
+        shares = f"/admin/events/{event_id}/shares"
+        made = _json(self.api("POST", shares, admin, {"wave": wave_id, "include_comments": True}, 201))
+        link = "/r/" + made["url"].rsplit("/r/", 1)[1]
+        self.page(link)
+        self.api("GET", shares, admin)
+        self.api("DELETE", f"{shares}/{made['share_id']}", admin)
+        self.page(link, 404)
+
         # Erasure of one person.
         erased = next(p["participant_id"] for p in people if p["country"] == "GB")
         self.api("DELETE", f"/admin/participants/{erased}", admin)
@@ -345,7 +355,15 @@ class Driver:
         event_page = self.page(f"/dashboard/events/{event_id}")
         self.follow(self.form(f"{base}/remind", {"csrf": csrf_for(event_page, f"{base}/remind")}, (200, 303)))
         self.deliver_queue({"sent": people})
-        self.page(f"/dashboard/events/{event_id}/report?wave={wave_id}&by=stakeholder_group")
+        rename = f"{base}/name"
+        self.form(rename, {"csrf": csrf_for(event_page, rename), "name": "Dashboard round"}, 303)
+        report = self.page(f"/dashboard/events/{event_id}/report?wave={wave_id}&by=stakeholder_group")
+        share = f"/dashboard/events/{event_id}/shares"
+        self.form(share, {"csrf": csrf_for(report, share), "wave": wave_id, "expires_in_days": "2"}, 201)
+        report = self.page(f"/dashboard/events/{event_id}/report?wave={wave_id}")
+        share_id = re.search(r"/shares/(sh_[0-9a-f]+)/revoke", page_text(report)).group(1)
+        revoke = f"{share}/{share_id}/revoke"
+        self.form(revoke, {"csrf": csrf_for(report, revoke), "wave": wave_id}, 303)
         self.page(f"/dashboard/events/{event_id}/export.csv?wave={wave_id}&kind=aggregates")
         self.page("/dashboard/programme?year=2026&indicator=mutual_learning")
         self.page("/dashboard/static/copy.js")

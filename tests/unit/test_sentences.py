@@ -44,7 +44,7 @@ def test_given_the_three_seed_indicators_then_the_french_and_spanish_sentences_s
     sentences = report_sentences(SATISFACTION, SEED, k=K)
     assert sentences["fr"][0].startswith("Quatre-vingt-dix-huit pour cent des répondants ont indiqué que")
     assert sentences["es"][0].startswith("Noventa y ocho por ciento de los encuestados indicó que")
-    assert " et 85 pour cent que " in sentences["fr"][0]
+    assert " et 85 pour cent qu'il " in sentences["fr"][0]  # elided before a vowel, never "que il"
     assert " y 85 por ciento que " in sentences["es"][0]
 
 
@@ -101,3 +101,12 @@ def test_given_a_summary_built_from_counters_then_its_sentences_use_the_exact_co
     )
     sentences = report_sentences(SATISFACTION, summary["questions"], k=K)
     assert "(1001 of 3000 respondents; 95% confidence interval" in sentences["en"][0]
+
+
+def test_french_elides_que_before_a_vowel_and_keeps_it_before_a_consonant():
+    fr = report_sentences(SATISFACTION, SEED, k=K)["fr"]
+    assert fr[0].startswith("Quatre-vingt-dix-huit pour cent des répondants ont indiqué que l'atelier avait")
+    assert "96 pour cent qu'il avait contribué à une meilleure compréhension des enjeux" in fr[0]
+    assert "85 pour cent qu'il avait permis de recenser" in fr[0]
+    assert fr[2].startswith("Quatre-vingt-seize pour cent des répondants ont indiqué qu'il avait contribué")
+    assert not any("que il" in sentence or "que elle" in sentence for sentence in fr)

@@ -17,6 +17,7 @@ from chalicelib.adapters.store.participants import DynamoParticipants
 from chalicelib.adapters.store.questionnaires import DynamoQuestionnaires
 from chalicelib.adapters.store.responses import DynamoResponses
 from chalicelib.adapters.store.sending import DynamoSending
+from chalicelib.adapters.store.shares import DynamoShares
 from chalicelib.adapters.store.waves import DynamoWaves
 
 __all__ = ["DUE_SHARD", "DynamoStore"]
@@ -31,6 +32,7 @@ class DynamoStore(
     DynamoInvitations,
     DynamoSending,
     DynamoResponses,
+    DynamoShares,
     DynamoErasure,
     DynamoQuestionnaires,
 ):

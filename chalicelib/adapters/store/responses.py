@@ -20,6 +20,8 @@ class DynamoResponses:
             item = t.TokenItem.get(token_hash)
         except DoesNotExist:
             return None
+        if item.kind == "share":
+            return None  # a shared report's link opens no survey
         if item.expires_at is not None and item.expires_at <= datetime.now(UTC):
             return None  # TTL deletes lazily; an expired token must not work in the meantime.
         return TokenGrant(

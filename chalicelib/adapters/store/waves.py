@@ -9,7 +9,7 @@ import time
 from copy import deepcopy
 from typing import Any
 
-from pynamodb.exceptions import DoesNotExist
+from pynamodb.exceptions import DoesNotExist, UpdateError
 
 from chalicelib.adapters import tables as t
 from chalicelib.adapters.store.base import iso_second, plain
@@ -58,7 +58,18 @@ class DynamoWaves:
             closes_at=wave.closes_at,
             closes_epoch=int(wave.closes_at.timestamp()) if wave.closes_at else None,
             created_at=wave.created_at,
+            name=wave.name,
         ).save()
+
+    def rename_wave(self, event_id: str, wave_id: str, name: str | None) -> None:
+        item = t.WaveItem(event_id, wave_id)
+        action = t.WaveItem.name.set(name) if name else t.WaveItem.name.remove()
+        try:
+            item.update(actions=[action], condition=t.WaveItem.wave_id.exists())
+        except UpdateError as exc:
+            if getattr(exc, "cause_response_code", "") == "ConditionalCheckFailedException":
+                raise NotFound("wave not found") from None
+            raise
 
     def get_wave(self, event_id: str, wave_id: str) -> Wave:
         try:
@@ -106,4 +117,5 @@ class DynamoWaves:
             opened_at=item.opened_at,
             closes_at=item.closes_at,
             created_at=item.created_at,
+            name=item.name,
         )

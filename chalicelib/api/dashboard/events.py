@@ -10,7 +10,7 @@ from chalice.app import Response
 from chalicelib import container
 from chalicelib.api.dashboard.framework import LANGUAGE_NAMES, Ctx, Session, page, params, redirect, render
 from chalicelib.api.dashboard.imports import template_links
-from chalicelib.domain import catalogue, events, importing, reports, waves
+from chalicelib.domain import catalogue, events, importing, naming, reports, waves
 from chalicelib.domain.errors import Conflict, ValidationFailed
 from chalicelib.domain.importing import MAX_CSV
 from chalicelib.domain.model import LANGUAGES, Event
@@ -23,6 +23,7 @@ NOTICES = {
     "event-updated": "The event was saved.",
     "wave-created": "The wave was created. Its invitations are planned; they go out at the opening time, "
     "or now if you press “Send now”.",
+    "wave-renamed": "The wave's name was saved.",
 }
 WAVE_DEFAULTS = {
     "questionnaire": "satisfaction",
@@ -50,9 +51,17 @@ def events_page(session: Session) -> Response:
     shown = [e for e in store.list_events() if session.principal.sees(e.event_id)]
     for event in sorted(shown, key=lambda e: (e.starts_on, e.event_id), reverse=True):
         listed = []
+        names = waves.wave_names(store, event.event_id)
         for wave in waves.waves_in_order(store, event.event_id):
             summary = reports.summarize(store, event.event_id, wave.wave_id, None, k=k)
-            listed.append({"wave": wave, "funnel": summary["funnel"], "next_send": waves.next_send(store, wave, now)})
+            listed.append(
+                {
+                    "wave": wave,
+                    "name": names[wave.wave_id],
+                    "funnel": summary["funnel"],
+                    "next_send": waves.next_send(store, wave, now),
+                }
+            )
         upcoming = [w["next_send"] for w in listed if w["next_send"] is not None]
         rows.append({"event": event, "waves": listed, "next_send": min(upcoming, default=None)})
     return render("events", session=session, section="events", rows=rows, now=now)
@@ -164,7 +173,8 @@ def event_page(
             {
                 "wave": wave,
                 "view": waves.wave_view(wave),
-                "title": questionnaire.title.get("en") or questionnaire.id,
+                "title": naming.wave_name(event, wave, questionnaire),
+                "default_name": naming.default_wave_name(event, wave, questionnaire, "en"),
                 "funnel": summary["funnel"],
                 "next_send": waves.next_send(store, wave, now),
                 "closed": wave.closes_at is not None and wave.closes_at <= now,

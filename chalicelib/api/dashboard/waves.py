@@ -135,3 +135,14 @@ def dash_sending(ctx: Ctx, event_id: str, wave_id: str) -> Response:
     )
     response.headers["Cache-Control"] = "no-store"
     return response
+
+
+@page(
+    "/dashboard/events/{event_id}/waves/{wave_id}/name",
+    method="POST",
+    role="admin",
+    purpose="rename:{event_id}:{wave_id}",
+)
+def dash_rename_wave(ctx: Ctx, event_id: str, wave_id: str) -> Response:
+    waves.rename_wave(container.store(), event_id, wave_id, {"name": ctx.text("name")})
+    return redirect(f"/dashboard/events/{event_id}?notice=wave-renamed#wave-{wave_id}")
