@@ -37,6 +37,7 @@ from chalicelib.domain.errors import (
     TemporarilyUnavailable,
     TooLarge,
     Unauthenticated,
+    UnsupportedFile,
     ValidationFailed,
 )
 from chalicelib.domain.importing import MAX_CSV
@@ -160,9 +161,14 @@ def update_event(event_id: str) -> dict[str, Any]:
     "/admin/events/{event_id}/participants",
     ["POST"],
     "admin",
-    content_types=list(UPLOAD_TYPES),
+    # Every type, checked below: a route's content types must be all binary or all not (chalice deploy refuses
+    # a mix), and a workbook is binary (API Gateway hands it over as bytes) while text/csv must not be.
+    content_types=["*/*"],
 )
 def import_participants(event_id: str) -> dict[str, Any] | Response:
+    media_type = (bp.current_request.headers.get("content-type") or "").split(";")[0].strip().lower()
+    if media_type not in UPLOAD_TYPES:
+        raise UnsupportedFile(f"send the list as one of: {', '.join(UPLOAD_TYPES)}")
     raw = body_bytes(bp.current_request)
     if len(raw) > MAX_CSV:
         raise TooLarge(f"the file is larger than {MAX_CSV // (1024 * 1024)} MB; split it")

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qs
@@ -168,9 +168,23 @@ class _BadBody(Exception):
     pass
 
 
-# The other encodings a browser form can send are routed here too, so they get the friendly 415 page
-# rather than Chalice's bare JSON error.
-@bp.route("/s/{token}", methods=["POST"], content_types=[FORM, "multipart/form-data", "text/plain"])
+def _friendly_unsupported_media(request: Any, get_response: Callable[[Any], Response]) -> Response:
+    """A participant's form sent with an encoding the route does not take (``multipart/form-data``, which the
+    dashboard's uploads make a binary type: a route's content types must all be binary or all not, and these
+    are not) gets the participant's 415 page rather than Chalice's bare JSON error."""
+    response = get_response(request)
+    route = ((request.context or {}).get("resourcePath") if request is not None else None) or ""
+    if response.status_code == 415 and route in ("/s/{token}", "/u/{token}"):
+        return participant_error_page(415)
+    return response
+
+
+bp.register_middleware(_friendly_unsupported_media, "http")
+
+
+# text/plain, the other encoding a browser form can send, is routed here too (its friendly 415 page); multipart
+# reaches the same page through the middleware above.
+@bp.route("/s/{token}", methods=["POST"], content_types=[FORM, "text/plain"])
 @handled(as_json=False)
 def survey_submit(token: str) -> Response:
     """Store the answers: on the normal path one token read and one transaction. A closed wave or an
@@ -329,7 +343,7 @@ def unsubscribe_page(token: str) -> Response:
     return html_response(body)
 
 
-@bp.route("/u/{token}", methods=["POST"], content_types=[FORM, "multipart/form-data", "text/plain"])
+@bp.route("/u/{token}", methods=["POST"], content_types=[FORM, "text/plain"])
 @handled(as_json=False)
 def unsubscribe(token: str) -> Response:
     """RFC 8058 one-click: the mail client POSTs ``List-Unsubscribe=One-Click``; any POST unsubscribes."""
