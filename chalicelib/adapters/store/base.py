@@ -22,7 +22,9 @@ from chalicelib.domain.errors import TemporarilyUnavailable
 DUE_SHARD = "due"
 
 
-_THROTTLES = ("ProvisionedThroughputExceeded", "ThrottlingException", "RequestLimitExceeded")
+# ...and TransactionConflictException: a single-item write on an item a transaction in progress holds, which
+# DynamoDB asks to send again and botocore does not retry (a busy answer: 503, or the job retried).
+_THROTTLES = ("ProvisionedThroughputExceeded", "ThrottlingException", "RequestLimitExceeded", "TransactionConflict")
 
 
 def iso_second(value: datetime) -> str:

@@ -28,6 +28,10 @@ class DynamoInvitations:
                 item.save(condition=t.InvitationItem.participant_id.does_not_exist())
                 created += 1
             except PutError as exc:
+                if "TransactionConflict" in str(exc):
+                    # A transaction is writing this invitation (the scheduler or the sender, while an admin
+                    # presses "send now"): only an existing invitation is ever in one, so it exists.
+                    continue
                 if throttled(exc):
                     raise StoreBusy.from_error(exc) from exc
                 if "ConditionalCheckFailed" not in str(exc):
