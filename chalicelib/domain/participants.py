@@ -16,16 +16,7 @@ from chalicelib.domain import registration
 from chalicelib.domain.model import LANGUAGES, STAKEHOLDER_GROUPS, Participant
 from chalicelib.domain.text import one_line_problem
 
-CSV_HEADER = (
-    "email",
-    "full_name",
-    "organisation",
-    "stakeholder_group",
-    "country",
-    "language",
-    "timezone",
-    "sponsored",
-)
+CSV_HEADER = registration.FIELDS  # the contract's exact header: our fields, in their order
 MAX_ROWS = registration.MAX_ROWS
 MAX_FIELD = 300
 # Deliberately simple: one @, a dot in the domain, no spaces or angle brackets. SES rejects the rest.
