@@ -83,14 +83,10 @@ def _count_transactions() -> threading.local:
     counts = threading.local()
     real = base.Connection.dispatch
 
-    def dispatch(self: Any, operation_name: str, operation_kwargs: Any, settings: Any = None) -> Any:
+    def dispatch(self: Any, operation_name: str, *args: Any, **kwargs: Any) -> Any:
         if operation_name == "TransactWriteItems":
             counts.n = getattr(counts, "n", 0) + 1
-        return (
-            real(self, operation_name, operation_kwargs, settings)
-            if settings is not None
-            else real(self, operation_name, operation_kwargs)
-        )
+        return real(self, operation_name, *args, **kwargs)
 
     base.Connection.dispatch = dispatch  # type: ignore[method-assign]
     return counts
