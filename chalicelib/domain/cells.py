@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from chalicelib.domain.model import DIMENSIONS
+from chalicelib.domain.model import DIMENSIONS, SERIES_DIMENSION
 
 CellDeltas = dict[str, dict[str, int]]
 
@@ -15,8 +15,17 @@ def cell_key(dimension: str, value: str) -> str:
 
 
 def spread(cells: Mapping[str, str], deltas: Mapping[str, int], sign: int = 1) -> CellDeltas:
-    """The same deltas (times ``sign``) applied to this participant's cell in every reporting dimension."""
-    return {cell_key(d, cells[d]): {k: sign * v for k, v in deltas.items()} for d in DIMENSIONS if d in cells}
+    """The same deltas (times ``sign``) applied to this participant's cell in every reporting dimension. In a
+    series wave the ``event`` cell holds every event the person attended (``|``-separated): they count in each."""
+    out = {cell_key(d, cells[d]): {k: sign * v for k, v in deltas.items()} for d in DIMENSIONS if d in cells}
+    for value in series_events(cells):
+        out[cell_key(SERIES_DIMENSION, value)] = {k: sign * v for k, v in deltas.items()}
+    return out
+
+
+def series_events(cells: Mapping[str, str]) -> list[str]:
+    """The events of a series wave's invitee, from their cells (none for an event wave)."""
+    return [v for v in cells.get(SERIES_DIMENSION, "").split("|") if v]
 
 
 def merge(*parts: Mapping[str, Mapping[str, int]]) -> CellDeltas:

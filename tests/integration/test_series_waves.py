@@ -1,0 +1,138 @@
+"""Series waves through the real path, in-process with moto: one follow-up over several events, one email per
+person (matched by the keyed email hash), nobody who opted out in an event of the series, ``by=event`` with
+small-cell suppression, and erasure in one event removing the person from the series wave."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from typing import Any
+
+from tests.support.api import auth, body, event_ending, import_rows, make_wave, send_route
+from tests.support.clock import at
+from tests.support.data import ANSWERS, FORM, YEAR, row
+from tests.support.mail import Mailbox, link_token, recipient
+
+SERIES_WAVE = {
+    "questionnaire": "satisfaction",
+    "opens": {"after_event_days": 30, "local_time": "09:00"},
+    "reminders_after_days": [7],
+    "closes": {"after_open_days": 30},
+}
+
+
+def three_workshops(client: Any, admin: str) -> tuple[str, str, str]:
+    """Workshop A (seven people, one also in B), B (two) and C (six); ``both@`` is in A and B."""
+    a = event_ending(client, admin, date(YEAR, 3, 10), title="Workshop A")
+    b = event_ending(client, admin, date(YEAR, 6, 10), title="Workshop B")
+    c = event_ending(client, admin, date(YEAR, 9, 10), title="Workshop C")
+    import_rows(client, admin, a, [row(f"a{i}@example.org") for i in range(6)] + [row("both@example.org")])
+    import_rows(client, admin, b, [row("both@example.org", language="fr"), row("b0@example.org")])
+    import_rows(client, admin, c, [row(f"c{i}@example.org") for i in range(6)])
+    return a, b, c
+
+
+def create_series(client: Any, admin: str, **selection: Any) -> dict[str, Any]:
+    r = client.http.post("/admin/series-waves", headers=auth(admin), body=json.dumps({**SERIES_WAVE, **selection}))
+    assert r.status_code == 201, r.body
+    return dict(body(r))
+
+
+def series_send(client: Any, admin: str, wave_id: str) -> dict[str, Any]:
+    r = client.http.post(f"/admin/series-waves/{wave_id}/send", headers=auth(admin))
+    assert r.status_code == 202, r.body
+    return dict(body(r))
+
+
+def test_given_a_person_in_two_workshops_when_the_series_wave_is_sent_then_they_get_one_email_and_count_in_each(
+    client, tokens, stack, clock
+):
+    admin = tokens["admin"]
+    clock.now = at(date(YEAR, 9, 12), "12:00")
+    a, b, c = three_workshops(client, admin)
+    # An opt-out in an event wave of the series keeps that person out of the series wave.
+    import_rows(client, admin, a, [row("quit@example.org")])
+    event_wave = make_wave(client, admin, a)
+    send_route(client, admin, a, event_wave)
+    stack.deliver()
+    box = Mailbox(stack)
+    quit_link = next(link_token(m) for m in box.new() if recipient(m) == "quit@example.org")
+    assert client.http.post(f"/u/{quit_link}", headers=FORM, body=b"").status_code == 200
+
+    created = create_series(client, admin, event_ids=[c, a, b])
+    assert created["event_ids"] == [a, b, c]  # in the series' order
+    assert created["recipients"] == 14  # 7 + 2 + 6 records, "both" once, "quit" not at all
+    wave_id = created["wave_id"]
+    listed = body(client.http.get("/admin/series-waves", headers=auth(tokens["viewer"])))["series_waves"]
+    assert [w["wave_id"] for w in listed] == [wave_id]
+    # The event pages keep to their own waves.
+    own = body(client.http.get(f"/admin/events/{a}/summary", headers=auth(admin)))
+    assert own["wave_id"] == event_wave
+
+    sent = series_send(client, admin, wave_id)
+    assert sent["queued"] == 14
+    stack.deliver()
+    messages = box.new()
+    addresses = [recipient(m) for m in messages]
+    assert sorted(addresses) == sorted(set(addresses)) and len(addresses) == 14
+    assert addresses.count("both@example.org") == 1 and "quit@example.org" not in addresses
+    # Pressing send again sends nothing more.
+    series_send(client, admin, wave_id)
+    stack.deliver()
+    assert box.new() == []
+
+    for message in messages:
+        assert client.http.post(f"/s/{link_token(message)}", headers=FORM, body=ANSWERS).status_code == 303
+
+    by_event = body(client.http.get(f"/admin/series-waves/{wave_id}/summary?by=event", headers=auth(admin)))
+    assert by_event["funnel"]["invited"] == 14 and by_event["respondents"] == 14
+    overall = next(q for q in by_event["questions"] if q["id"] == "overall")
+    assert overall["n"] == 14
+    groups = overall["groups"]
+    assert groups[a]["n"] == 7  # "both" counts in A...
+    assert groups[b] == {"suppressed": True}  # ...and in B, whose two answers are below the threshold
+    assert groups[c] == {"suppressed": True}  # the complementary cell, so B cannot be rebuilt
+    pooled = body(client.http.get(f"/admin/series-waves/{wave_id}/summary?by=language", headers=auth(admin)))
+    assert pooled["respondents"] == 14
+    r = client.http.get(f"/admin/series-waves/{wave_id}/summary?by=nonsense", headers=auth(admin))
+    assert r.status_code == 400
+
+
+def test_given_a_person_in_two_workshops_when_erased_in_one_then_the_series_wave_stops_reaching_them(
+    client, tokens, stack, clock
+):
+    admin = tokens["admin"]
+    clock.now = at(date(YEAR, 9, 12), "12:00")
+    a, b, c = three_workshops(client, admin)
+    created = create_series(client, admin, year=YEAR)
+    assert set(created["event_ids"]) >= {a, b, c}
+    wave_id = created["wave_id"]
+    series_send(client, admin, wave_id)
+    stack.deliver()
+    box = Mailbox(stack)
+    links = {recipient(m): link_token(m) for m in box.new()}
+    assert "both@example.org" in links
+
+    # Erased through their record in A, while B's record invited them.
+    people = body(client.http.get(f"/admin/events/{a}/participants", headers=auth(admin)))["participants"]
+    person = next(p for p in people if p["email"] == "both@example.org")
+    r = client.http.delete(f"/admin/participants/{person['participant_id']}", headers=auth(admin))
+    assert r.status_code == 200, r.body
+    assert body(r)["links_revoked"] >= 1
+    assert client.http.get(f"/s/{links['both@example.org']}").status_code == 404
+
+    r = client.http.post(f"/admin/series-waves/{wave_id}/remind", headers=auth(admin))
+    assert r.status_code == 202, r.body
+    stack.deliver()
+    reminded = [recipient(m) for m in box.new()]
+    assert "both@example.org" not in reminded and len(reminded) == 13
+
+
+def test_series_wave_requests_are_checked(client, tokens):
+    admin = tokens["admin"]
+    for bad in ({}, {"event_ids": []}, {"event_ids": ["ev_nope"]}, {"year": "2012"}, {"year": 1066}):
+        r = client.http.post("/admin/series-waves", headers=auth(admin), body=json.dumps({**SERIES_WAVE, **bad}))
+        assert r.status_code == 400, (bad, r.body)
+    assert client.http.get("/admin/series-waves/sw_unknown", headers=auth(admin)).status_code == 404
+    r = client.http.post("/admin/series-waves", headers=auth(tokens["viewer"]), body=json.dumps(SERIES_WAVE))
+    assert r.status_code == 403
