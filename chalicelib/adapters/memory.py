@@ -521,6 +521,19 @@ class MemoryStore(OutcomeMarks):
                 self._tokens.pop(token_hash, None)
             return len(revoked)
 
+    def revoke_invitation(self, wave_id: str, participant_id: str, now: datetime) -> int:
+        with self._lock:
+            row = self._invitations.get((wave_id, participant_id))
+            if row is None:
+                return 0
+            revoked = set(row.token_hashes)
+            row.token_hashes = set()
+            row.invitation.due_at = row.invitation.due_kind = None
+            row.invitation.opted_out_at = row.invitation.opted_out_at or _utc(now)
+            for token_hash in revoked:
+                self._tokens.pop(token_hash, None)
+            return len(revoked)
+
     # Suppressions --------------------------------------------------------------------------------
     def suppress(self, email_key: str, reason: str, now: datetime) -> bool:
         with self._lock:

@@ -278,9 +278,7 @@ def series_summary(store: Store, wave_id: str, *, by: str, k: int) -> dict[str, 
     wave = get_series_wave(store, wave_id)
     questionnaire = catalogue.resolve(store, wave.questionnaire_id, wave.questionnaire_version)
     groups = store.read_cells(wave_id, by)
-    overall = add_counters(
-        (store.read_cells(wave_id, "language") if by == SERIES_DIMENSION else groups).values()
-    )
+    overall = add_counters((store.read_cells(wave_id, "language") if by == SERIES_DIMENSION else groups).values())
     funnel_counts = funnel(overall)
     return {
         "wave_id": wave_id,
@@ -294,4 +292,4 @@ def series_summary(store: Store, wave_id: str, *, by: str, k: int) -> dict[str, 
     }
 
 
-__all__ = ["series_events", "create_series_wave", "series_summary"]
+__all__ = ["create_series_wave", "series_events", "series_summary"]

@@ -136,3 +136,47 @@ def test_series_wave_requests_are_checked(client, tokens):
     assert client.http.get("/admin/series-waves/sw_unknown", headers=auth(admin)).status_code == 404
     r = client.http.post("/admin/series-waves", headers=auth(tokens["viewer"]), body=json.dumps(SERIES_WAVE))
     assert r.status_code == 403
+
+
+IMPACT_COMMON = (
+    "applied_in_work=yes&informed_policy_or_research=4&best_practices=4&shared_with_colleagues=yes&kept_contacts=no"
+)
+
+
+def test_given_a_per_event_question_when_a_person_of_two_workshops_answers_then_each_answer_counts_for_its_event(
+    client, tokens, stack, clock
+):
+    admin = tokens["admin"]
+    clock.now = at(date(YEAR, 9, 12), "12:00")
+    a, b, c = three_workshops(client, admin)
+    wave_id = create_series(client, admin, event_ids=[a, b, c], questionnaire="impact")["wave_id"]
+    series_send(client, admin, wave_id)
+    stack.deliver()
+    links = {recipient(m): link_token(m) for m in Mailbox(stack).new()}
+
+    # Their form asks the relevance question once per workshop, labelled with its title.
+    page = client.http.get(f"/s/{links['both@example.org']}").body.decode()
+    assert f'name="content_relevant@{a}"' in page and f'name="content_relevant@{b}"' in page
+    assert f'name="content_relevant@{c}"' not in page and 'name="content_relevant"' not in page
+    assert "Workshop A" in page and "Workshop B" in page
+    # One answer per workshop is required.
+    r = client.http.post(
+        f"/s/{links['both@example.org']}", headers=FORM, body=f"content_relevant@{a}=5&{IMPACT_COMMON}"
+    )
+    assert r.status_code != 303
+    both = f"content_relevant@{a}=5&content_relevant@{b}=1&{IMPACT_COMMON}"
+    assert client.http.post(f"/s/{links['both@example.org']}", headers=FORM, body=both).status_code == 303
+    for address, link in links.items():
+        if address == "both@example.org":
+            continue
+        event = a if address.startswith("a") else b if address.startswith("b") else c
+        answers = f"content_relevant@{event}=4&{IMPACT_COMMON}"
+        assert client.http.post(f"/s/{link}", headers=FORM, body=answers).status_code == 303, address
+
+    by_event = body(client.http.get(f"/admin/series-waves/{wave_id}/summary?by=event", headers=auth(admin)))
+    relevant = next(q for q in by_event["questions"] if q["id"] == "content_relevant")
+    assert relevant["n"] == 15  # one answer per event attended: 14 people, "both" twice
+    assert relevant["distribution"] == {"1": 1, "2": 0, "3": 0, "4": 13, "5": 1}
+    assert (relevant["groups"][a]["n"], relevant["groups"][a]["agree"], relevant["groups"][a]["mean"]) == (7, 7, 4.14)
+    shared = next(q for q in by_event["questions"] if q["id"] == "shared_with_colleagues")
+    assert shared["n"] == 14  # asked once
