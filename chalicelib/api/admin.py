@@ -444,3 +444,27 @@ def series_summary(wave_id: str) -> dict[str, Any]:
     _series_wave("viewer", wave_id)
     by = query(bp.current_request).get("by") or "stakeholder_group"
     return series.series_summary(container.store(), wave_id, by=by, k=container.settings().suppression_k)
+
+
+@admin_route("/admin/series-waves/{wave_id}/report", ["GET"], "viewer")
+def series_report(wave_id: str) -> Response:
+    from chalicelib.domain import series
+
+    _series_wave("viewer", wave_id)
+    params = query(bp.current_request)
+    lang = params.get("lang", "en") if params.get("lang") in ("en", "fr", "es") else "en"
+    data = series.series_report_data(container.store(), wave_id, params.get("by"), k=container.settings().suppression_k)
+    html = container.renderer().render_page("report", lang, {**data, "report_lang": lang})
+    return html_response(html)
+
+
+@admin_route("/admin/series-waves/{wave_id}/export.csv", ["GET"], "viewer")
+def series_export(wave_id: str) -> Response:
+    from chalicelib.domain import series
+
+    _series_wave("viewer", wave_id)
+    params = query(bp.current_request)
+    filename, text = series.series_export_csv(
+        container.store(), wave_id, params.get("kind", "aggregates"), k=container.settings().suppression_k
+    )
+    return csv_response(filename, text)

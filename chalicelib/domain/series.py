@@ -23,6 +23,7 @@ from chalicelib.domain.errors import NotFound, ValidationFailed
 from chalicelib.domain.model import (
     DIMENSIONS,
     INVITATION,
+    LANGUAGES,
     SERIES_DIMENSION,
     SERIES_HOME,
     Event,
@@ -36,6 +37,7 @@ from chalicelib.domain.model import (
 from chalicelib.domain.planning import participant_zone
 from chalicelib.domain.ports import SendQueue, Store
 from chalicelib.domain.schedule import closes_at, invitation_due, opening_reference, parse_wave_rules
+from chalicelib.domain.sentences import pooled_sentences
 from chalicelib.domain.tokens import panel_id
 
 SERIES_BY = (*DIMENSIONS, SERIES_DIMENSION)
@@ -173,7 +175,12 @@ def plan_series(store: Store, wave: Wave, *, panel_secret: str, now: datetime, d
             continue
         event, person = records[-1]
         tz = participant_zone(person, event)
-        cells = {**person.cells(), SERIES_DIMENSION: "|".join(e.event_id for e, _ in records)}
+        cells = {
+            **person.cells(),
+            SERIES_DIMENSION: "|".join(e.event_id for e, _ in records),
+            # Their pseudonymous panel ID in each event: links the series answers to each event's own waves.
+            "panels": "|".join(f"{e.event_id}:{panel_id(panel_secret, p.participant_id)}" for e, p in records),
+        }
         fresh.append(
             Invitation(
                 wave_id=wave.wave_id,
@@ -280,16 +287,81 @@ def series_summary(store: Store, wave_id: str, *, by: str, k: int) -> dict[str, 
     groups = store.read_cells(wave_id, by)
     overall = add_counters((store.read_cells(wave_id, "language") if by == SERIES_DIMENSION else groups).values())
     funnel_counts = funnel(overall)
+    questions = [question_summary(q, overall, groups, k) for q in questionnaire.questions]
     return {
         "wave_id": wave_id,
         "event_ids": list(wave.event_ids),
+        "events": {e: store.get_event(e).title for e in wave.event_ids},
         "questionnaire": questionnaire.key,
         "by": by,
         "funnel": funnel_counts,
         "respondents": funnel_counts["completed"],
-        "questions": [question_summary(q, overall, groups, k) for q in questionnaire.questions],
+        "questions": questions,
         "suppression_threshold": k,
+        "sentences": pooled_sentences(questionnaire, questions, k=k, events=len(wave.event_ids)),
     }
 
 
-__all__ = ["create_series_wave", "series_events", "series_summary"]
+def _series_event(store: Store, wave: Wave) -> Event:
+    """The series as one event for the report's heading: the titles, from the first start to the last end."""
+    events = [store.get_event(e) for e in wave.event_ids]
+    last = anchor_event(events)
+    return Event(
+        event_id=SERIES_HOME,
+        title=" · ".join(e.title for e in events),
+        starts_on=min(e.starts_on for e in events),
+        ends_on=last.ends_on,
+        timezone=last.timezone,
+        languages=sorted({lang for e in events for lang in e.languages}, key=list(LANGUAGES).index),
+    )
+
+
+def series_report_data(store: Store, wave_id: str, by: str | None, *, k: int) -> dict[str, Any]:
+    """What the HTML report (templates/pages/report.html) shows for a series wave: the pooled summary with its
+    sentences, ``by=event`` groups named by the events' titles, and the free text (redacted)."""
+    from chalicelib.domain.naming import wave_name
+    from chalicelib.domain.reporting import redact
+
+    dimension = by or "stakeholder_group"
+    summary = series_summary(store, wave_id, by=dimension, k=k)
+    wave = get_series_wave(store, wave_id)
+    questionnaire = catalogue.resolve(store, wave.questionnaire_id, wave.questionnaire_version)
+    if dimension == SERIES_DIMENSION:
+        for entry in summary["questions"]:
+            entry["groups"] = {summary["events"].get(e, e): cell for e, cell in entry["groups"].items()}
+    event = _series_event(store, wave)
+    texts: dict[str, list[str]] = {}
+    if summary["respondents"] >= k:
+        for response in store.list_responses(wave_id):
+            for q in questionnaire.questions:
+                value = response.answers.get(q.id)
+                if q.type == "text" and isinstance(value, str) and value.strip():
+                    texts.setdefault(q.id, []).append(redact(value))
+    return {
+        "summary": summary,
+        "questionnaire": questionnaire,
+        "wave": wave,
+        "comparison": [],
+        "texts": texts,
+        "event": event,
+        "wave_title": {lang: wave_name(event, wave, questionnaire, lang) for lang in LANGUAGES},
+    }
+
+
+def series_export_csv(store: Store, wave_id: str, kind: str, *, k: int) -> tuple[str, str]:
+    """(filename, CSV text) of a series wave: ``aggregates`` (every dimension and ``event``, suppressed as for
+    event waves) or ``responses`` (one column per per-event answer, and each person's panel ID per event)."""
+    from chalicelib.domain.naming import slug
+    from chalicelib.domain.questionnaires import for_events
+    from chalicelib.domain.reporting import aggregates_csv, responses_csv
+
+    wave = get_series_wave(store, wave_id)
+    questionnaire = catalogue.resolve(store, wave.questionnaire_id, wave.questionnaire_version)
+    base = slug(f"series {wave.questionnaire_id} {wave_id}", limit=90)
+    if kind == "aggregates":
+        summaries = {dim: series_summary(store, wave_id, by=dim, k=k) for dim in SERIES_BY}
+        return f"{base}-aggregates.csv", aggregates_csv(summaries, questionnaire)
+    if kind == "responses":
+        asked = for_events(questionnaire, [(e, store.get_event(e).title) for e in wave.event_ids])
+        return f"{base}-responses.csv", responses_csv(asked, store.list_responses(wave_id), k, linked=True)
+    raise ValidationFailed("kind must be aggregates or responses")

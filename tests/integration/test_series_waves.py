@@ -56,8 +56,11 @@ def test_given_a_person_in_two_workshops_when_the_series_wave_is_sent_then_they_
     send_route(client, admin, a, event_wave)
     stack.deliver()
     box = Mailbox(stack)
-    quit_link = next(link_token(m) for m in box.new() if recipient(m) == "quit@example.org")
-    assert client.http.post(f"/u/{quit_link}", headers=FORM, body=b"").status_code == 200
+    event_links = {recipient(m): link_token(m) for m in box.new()}
+    assert client.http.post(f"/u/{event_links['quit@example.org']}", headers=FORM, body=b"").status_code == 200
+    for address in ("a0@example.org", "a1@example.org", "a2@example.org", "a3@example.org", "a4@example.org"):
+        assert client.http.post(f"/s/{event_links[address]}", headers=FORM, body=ANSWERS).status_code == 303
+    assert client.http.post(f"/s/{event_links['both@example.org']}", headers=FORM, body=ANSWERS).status_code == 303
 
     created = create_series(client, admin, event_ids=[c, a, b])
     assert created["event_ids"] == [a, b, c]  # in the series' order
@@ -96,6 +99,34 @@ def test_given_a_person_in_two_workshops_when_the_series_wave_is_sent_then_they_
     assert pooled["respondents"] == 14
     r = client.http.get(f"/admin/series-waves/{wave_id}/summary?by=nonsense", headers=auth(admin))
     assert r.status_code == 400
+
+    # The pooled sentences, in the three languages, in the summary and the report.
+    assert pooled["sentences"]["en"][0] == "Figures pooled across the 3 events of the series."
+    assert pooled["sentences"]["en"][1].startswith("Most respondents (100 per cent) reported that")
+    assert pooled["sentences"]["fr"][1].startswith("La plupart des répondants (100 pour cent) ont indiqué")
+    assert pooled["sentences"]["es"][1].startswith("La mayoría de los encuestados (100 por ciento) indicó")
+    for lang in ("en", "fr", "es"):
+        r = client.http.get(f"/admin/series-waves/{wave_id}/report?by=event&lang={lang}", headers=auth(admin))
+        assert r.status_code == 200, r.body
+        page = r.body.decode()
+        assert pooled["sentences"][lang][1] in page.replace("&#39;", "'")
+        assert "Workshop A" in page and a not in page.replace(f"/{a}", "")
+
+    # The exports: every dimension and the event one; the responses linked to each event's own waves.
+    r = client.http.get(f"/admin/series-waves/{wave_id}/export.csv?kind=aggregates", headers=auth(admin))
+    assert r.status_code == 200 and f'"event","{a}"' in r.body.decode()
+    assert f'"event","{b}","overall",' in r.body.decode() and "both@" not in r.body.decode()
+    series_rows = client.http.get(f"/admin/series-waves/{wave_id}/export.csv?kind=responses", headers=auth(admin))
+    event_rows = client.http.get(f"/admin/events/{a}/export.csv?wave={event_wave}&kind=responses", headers=auth(admin))
+    import csv
+    import io
+
+    linked = [row["event_panel_ids"] for row in csv.DictReader(io.StringIO(series_rows.body.decode().lstrip("\ufeff")))]
+    satisfaction = [row["panel_id"] for row in csv.DictReader(io.StringIO(event_rows.body.decode().lstrip("\ufeff")))]
+    assert len(linked) == 14 and len(satisfaction) == 6
+    for panel in satisfaction:
+        assert sum(f"{a}:{panel}" in links.split("|") for links in linked) == 1
+    assert sum(len(links.split("|")) == 2 for links in linked) == 1  # "both" has a panel ID in A and in B
 
 
 def test_given_a_person_in_two_workshops_when_erased_in_one_then_the_series_wave_stops_reaching_them(
