@@ -18,7 +18,6 @@ from datetime import datetime
 from typing import Any
 
 from chalicelib.domain import catalogue
-from chalicelib.domain.cells import series_events
 from chalicelib.domain.errors import NotFound, ValidationFailed
 from chalicelib.domain.model import (
     DIMENSIONS,
