@@ -211,3 +211,56 @@ def test_given_a_per_event_question_when_a_person_of_two_workshops_answers_then_
     assert (relevant["groups"][a]["n"], relevant["groups"][a]["agree"], relevant["groups"][a]["mean"]) == (7, 7, 4.14)
     shared = next(q for q in by_event["questions"] if q["id"] == "shared_with_colleagues")
     assert shared["n"] == 14  # asked once
+
+
+def test_the_dashboard_creates_a_follow_up_across_events_then_sends_reminds_and_reports_it(
+    client, tokens, stack, clock, admin
+):
+    from tests.support.visitor import csrf_for, page_text
+
+    clock.now = at(date(YEAR, 9, 12), "12:00")
+    a, b, _ = three_workshops(client, tokens["admin"])
+    programme = admin.get(f"/dashboard/programme?year={YEAR}")
+    assert programme.status_code == 200
+    assert "New follow-up across events" in page_text(programme)
+    token = csrf_for(programme, "/dashboard/series-waves")
+    fields = [
+        ("csrf", token),
+        ("select", "events"),
+        ("event_ids", a),
+        ("event_ids", b),
+        ("questionnaire", "impact"),
+        ("opens_after_days", "30"),
+        ("opens_local_time", "09:00"),
+        ("reminders", "7"),
+        ("closes_after_days", "30"),
+    ]
+    refused = admin.post("/dashboard/series-waves", [f for f in fields if f[0] != "event_ids"])
+    assert refused.status_code == 422 and "Choose at least one event" in page_text(refused)
+    created = admin.post("/dashboard/series-waves", fields)
+    assert created.status_code == 303, created.body
+    location = created.headers["Location"]
+    wave_id = location.split("/dashboard/series-waves/")[1].split("?")[0]
+    page = admin.get(f"/dashboard/series-waves/{wave_id}?notice=created")
+    text = page_text(page)
+    assert page.status_code == 200 and "8 people" in text and "Workshop A" in text and "Workshop C" not in text
+
+    sent = admin.post(
+        f"/dashboard/series-waves/{wave_id}/send", {"csrf": csrf_for(page, f"/dashboard/series-waves/{wave_id}/send")}
+    )
+    assert sent.status_code == 303
+    stack.deliver()
+    assert len(stack.ses_messages()) == 8
+    page = admin.get(f"/dashboard/series-waves/{wave_id}")
+    assert 'data-stage="invited">8<' in page_text(page)
+    reminded = admin.post(
+        f"/dashboard/series-waves/{wave_id}/remind",
+        {"csrf": csrf_for(page, f"/dashboard/series-waves/{wave_id}/remind")},
+    )
+    assert reminded.status_code == 303
+    stack.deliver()
+    assert len(stack.ses_messages()) == 16
+    report = admin.get(f"/dashboard/series-waves/{wave_id}/report?by=event")
+    assert report.status_code == 200 and "Workshop A" in page_text(report)
+    listed = page_text(admin.get(f"/dashboard/programme?year={YEAR}"))
+    assert f"/dashboard/series-waves/{wave_id}" in listed
