@@ -26,6 +26,7 @@ from chalicelib.domain.cells import spread
 from chalicelib.domain.errors import Conflict, NotFound
 from chalicelib.domain.model import (
     INVITATION,
+    SERIES_HOME,
     CloseRule,
     Event,
     ImportJob,
@@ -256,15 +257,18 @@ class MemoryStore(OutcomeMarks):
                 if wave.closes.at
                 else CloseRule(after_open_days=wave.closes.after_open_days)
             )
-            self._waves[(wave.event_id, wave.wave_id)] = replace(
-                _copy(wave),
-                opens=opens,
-                closes=closes,
-                reminders_after_days=list(wave.reminders_after_days),
-                opened_at=_utc(wave.opened_at),
-                closes_at=_utc(wave.closes_at),
-                created_at=_utc(wave.created_at),
-            )
+            for home in [SERIES_HOME, *wave.event_ids] if wave.event_ids else [wave.event_id]:
+                self._waves[(home, wave.wave_id)] = replace(
+                    _copy(wave),
+                    event_id=home,
+                    opens=opens,
+                    closes=closes,
+                    reminders_after_days=list(wave.reminders_after_days),
+                    opened_at=_utc(wave.opened_at),
+                    closes_at=_utc(wave.closes_at),
+                    created_at=_utc(wave.created_at),
+                    event_ids=list(wave.event_ids),
+                )
 
     def get_wave(self, event_id: str, wave_id: str) -> Wave:
         with self._lock:
@@ -513,6 +517,19 @@ class MemoryStore(OutcomeMarks):
                 revoked |= row.token_hashes
                 row.token_hashes = set()
                 row.invitation.due_at = row.invitation.due_kind = None
+            for token_hash in revoked:
+                self._tokens.pop(token_hash, None)
+            return len(revoked)
+
+    def revoke_invitation(self, wave_id: str, participant_id: str, now: datetime) -> int:
+        with self._lock:
+            row = self._invitations.get((wave_id, participant_id))
+            if row is None:
+                return 0
+            revoked = set(row.token_hashes)
+            row.token_hashes = set()
+            row.invitation.due_at = row.invitation.due_kind = None
+            row.invitation.opted_out_at = row.invitation.opted_out_at or _utc(now)
             for token_hash in revoked:
                 self._tokens.pop(token_hash, None)
             return len(revoked)

@@ -107,6 +107,8 @@ class WaveItem(Model):
     closes_epoch = NumberAttribute(null=True)
     created_at = UTCDateTimeAttribute()
     name = UnicodeAttribute(null=True)  # set by an admin (UpdateItem); absent: the default name is computed
+    # A series wave: its events; it is stored once under each of them and once under "series" (domain/series.py).
+    event_ids = ListAttribute(of=UnicodeAttribute, null=True)  # type: ignore[var-annotated]
 
 
 class DueIndex(GlobalSecondaryIndex["InvitationItem"]):

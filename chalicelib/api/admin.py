@@ -354,3 +354,117 @@ def list_shares(event_id: str) -> dict[str, Any]:
 def revoke_share(event_id: str, share_id: str) -> dict[str, Any]:
     shares.revoke_share(container.store(), event_id, share_id)
     return {"share_id": share_id, "revoked": True}
+
+
+# Series waves: one follow-up over several events (domain/series.py) ------------------------------------------
+
+
+def _series_scope(role: str, event_ids: list[str]) -> None:
+    """A series wave is open to whoever may act on every one of its events."""
+    principal = _principal(role)
+    for event_id in event_ids:
+        principal.require_event(event_id)
+
+
+def _series_wave(role: str, wave_id: str) -> Any:
+    from chalicelib.domain import series
+
+    wave = series.get_series_wave(container.store(), wave_id)
+    _series_scope(role, wave.event_ids)
+    return wave
+
+
+@admin_route("/admin/series-waves", ["POST"], "admin")
+def create_series_wave() -> Response:
+    from chalicelib.domain import series
+
+    _principal("admin").require_all_events("creating a follow-up across events")
+    wave, recipients = series.create_series_wave(
+        container.store(), _json_body(), panel_secret=container.settings().panel_secret, now=container.now()
+    )
+    return _created({**series.series_view(container.store(), wave), "recipients": recipients})
+
+
+@admin_route("/admin/series-waves", ["GET"], "viewer")
+def list_series_waves() -> dict[str, Any]:
+    from chalicelib.domain import series
+
+    store = container.store()
+    principal = _principal("viewer")
+    shown = []
+    for wave in series.list_series_waves(store):
+        try:
+            for event_id in wave.event_ids:
+                principal.require_event(event_id)
+        except Forbidden:
+            continue
+        shown.append(series.series_view(store, wave))
+    return {"series_waves": shown}
+
+
+@admin_route("/admin/series-waves/{wave_id}", ["GET"], "viewer")
+def get_series_wave(wave_id: str) -> dict[str, Any]:
+    from chalicelib.domain import series
+
+    wave = _series_wave("viewer", wave_id)
+    store = container.store()
+    return {**series.series_view(store, wave), "recipients": len(store.list_invitations(wave_id))}
+
+
+@admin_route("/admin/series-waves/{wave_id}/send", ["POST"], "admin")
+def send_series_wave(wave_id: str) -> Response:
+    from chalicelib.domain import series
+
+    _series_wave("admin", wave_id)
+    s = container.settings()
+    result = series.send_series_now(
+        container.store(),
+        container.send_queue(),
+        wave_id,
+        panel_secret=s.panel_secret,
+        now=container.now(),
+        limit=s.schedule_batch,
+    )
+    return Response(body=json.dumps(result), status_code=202, headers={"Content-Type": "application/json"})
+
+
+@admin_route("/admin/series-waves/{wave_id}/remind", ["POST"], "admin")
+def remind_series_wave(wave_id: str) -> Response:
+    from chalicelib.domain import series
+
+    _series_wave("admin", wave_id)
+    result = series.remind_series_now(container.store(), container.send_queue(), wave_id, container.now())
+    return Response(body=json.dumps(result), status_code=202, headers={"Content-Type": "application/json"})
+
+
+@admin_route("/admin/series-waves/{wave_id}/summary", ["GET"], "viewer")
+def series_summary(wave_id: str) -> dict[str, Any]:
+    from chalicelib.domain import series
+
+    _series_wave("viewer", wave_id)
+    by = query(bp.current_request).get("by") or "stakeholder_group"
+    return series.series_summary(container.store(), wave_id, by=by, k=container.settings().suppression_k)
+
+
+@admin_route("/admin/series-waves/{wave_id}/report", ["GET"], "viewer")
+def series_report(wave_id: str) -> Response:
+    from chalicelib.domain import series
+
+    _series_wave("viewer", wave_id)
+    params = query(bp.current_request)
+    lang = params.get("lang", "en") if params.get("lang") in ("en", "fr", "es") else "en"
+    data = series.series_report_data(container.store(), wave_id, params.get("by"), k=container.settings().suppression_k)
+    html = container.renderer().render_page("report", lang, {**data, "report_lang": lang})
+    return html_response(html)
+
+
+@admin_route("/admin/series-waves/{wave_id}/export.csv", ["GET"], "viewer")
+def series_export(wave_id: str) -> Response:
+    from chalicelib.domain import series
+
+    _series_wave("viewer", wave_id)
+    params = query(bp.current_request)
+    filename, text = series.series_export_csv(
+        container.store(), wave_id, params.get("kind", "aggregates"), k=container.settings().suppression_k
+    )
+    return csv_response(filename, text)

@@ -12,11 +12,11 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from chalicelib.domain import catalogue
-from chalicelib.domain.cells import merge, spread
+from chalicelib.domain.cells import merge, series_events, spread
 from chalicelib.domain.errors import NotFound, OptedOut, TemporarilyUnavailable, WaveClosed
 from chalicelib.domain.model import Response, TokenGrant, Wave
 from chalicelib.domain.ports import Store, SubmitOutcome
-from chalicelib.domain.questionnaires import AnswerCheck, Questionnaire, aggregate_deltas, check_answers
+from chalicelib.domain.questionnaires import AnswerCheck, Questionnaire, aggregate_deltas, check_answers, for_events
 from chalicelib.domain.tokens import hash_token, looks_like_token
 
 MAX_STALE_RETRIES = 8  # edits of one link racing each other: each is applied in turn on the stored answers
@@ -46,6 +46,15 @@ def resolve_token(store: Store, token: str) -> TokenGrant:
     return grant
 
 
+def asked(store: Store, questionnaire: Questionnaire, grant: TokenGrant) -> Questionnaire:
+    """The questions this link asks: in a series wave, each per-event question once per event the person
+    attended (one GetItem per event for its title); otherwise the questionnaire as it is, with no read."""
+    events = series_events(grant.cells)
+    if not events or not any(q.per_event for q in questionnaire.questions):
+        return questionnaire
+    return for_events(questionnaire, [(e, store.get_event(e).title) for e in events])
+
+
 def open_survey(store: Store, token: str, *, now: datetime, lang: str | None = None, mark_open: bool = True) -> Survey:
     """Load the form for a token: questionnaire, previous answers, and whether it can still be answered.
 
@@ -54,7 +63,7 @@ def open_survey(store: Store, token: str, *, now: datetime, lang: str | None = N
     from the code. Answers already given are read too (an edit's form)."""
     grant = resolve_token(store, token)
     wave = store.get_wave_cached(grant.event_id, grant.wave_id)
-    questionnaire = catalogue.resolve(store, grant.questionnaire_id, grant.questionnaire_version)
+    questionnaire = asked(store, catalogue.resolve(store, grant.questionnaire_id, grant.questionnaire_version), grant)
     language = lang if lang in questionnaire.languages else grant.language
     if language not in questionnaire.languages:
         language = questionnaire.languages[0]
@@ -155,7 +164,7 @@ def submit(
     copy (``form_key``); only when that copy is missing, forged or stale does it read them (a third call).
     """
     grant = resolve_token(store, token)
-    questionnaire = catalogue.resolve(store, grant.questionnaire_id, grant.questionnaire_version)
+    questionnaire = asked(store, catalogue.resolve(store, grant.questionnaire_id, grant.questionnaire_version), grant)
     language = lang if lang in questionnaire.languages else grant.language
     wave = store.get_wave_cached(grant.event_id, grant.wave_id)
     if wave.closes_at is None or wave.closes_at <= now:

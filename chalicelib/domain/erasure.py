@@ -36,6 +36,10 @@ def erase_participant(store: Store, participant_id: str, *, now: datetime) -> di
                 scrubbed += 1
                 break
     revoked = store.erase_participant(participant, [w.wave_id for w in waves], now)
+    # A series wave may have invited this person through their record in another event of the series.
+    from chalicelib.domain.series import revoke_erased
+
+    revoked += revoke_erased(store, participant, waves, now)
     # Rows of a background import still waiting: the chunk would not write them any more (the participant
     # writes are conditional), and their copy goes too.
     store.scrub_import_chunks(participant.event_id, participant_id)

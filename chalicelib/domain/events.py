@@ -105,7 +105,8 @@ def update_event(store: Store, event_id: str, body: Any, *, now: datetime) -> Ev
                     "the dates and the time zone cannot change once a wave has started sending; "
                     "create a new event instead"
                 )
-            plans.append((wave, invitations))
+            if not wave.event_ids:  # a series wave counts from the series' last event: it keeps its plan
+                plans.append((wave, invitations))
     store.put_event(event)
     if plans:
         people = {p.participant_id: p for p in store.list_participants(event_id)}

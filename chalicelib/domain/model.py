@@ -121,6 +121,14 @@ class Wave:
     closes_at: datetime | None = None
     created_at: datetime | None = None
     name: str | None = None  # an admin's name for it; None: named from its questionnaire and opening date
+    # A series wave (domain/series.py): the events it covers. Empty for a wave of one event. The store keeps a
+    # copy of a series wave under each of its events and under SERIES_HOME, so every path that reads a wave by
+    # (invitation's event, wave) finds it.
+    event_ids: list[str] = field(default_factory=list)
+
+
+SERIES_HOME = "series"  # the partition listing every series wave
+SERIES_DIMENSION = "event"  # a series wave's breakdown by event: a person counts in every event they attended
 
 
 @dataclass

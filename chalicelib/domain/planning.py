@@ -90,7 +90,7 @@ def write_participants(
     participants = [p for p in participants if p.participant_id not in refused]
     planned = 0
     for wave in store.list_waves(event.event_id):
-        if wave.status != "closed":
+        if wave.status != "closed" and not wave.event_ids:  # a series wave invites each person once, when planned
             planned += plan_wave(store, event, wave, panel_secret=panel_secret, now=now, only=participants)
     return planned
 

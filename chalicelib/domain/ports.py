@@ -341,6 +341,10 @@ class ErasureStore(Protocol):
 
     def erase_participant(self, participant: Participant, wave_ids: Iterable[str], now: datetime) -> int: ...
 
+    def revoke_invitation(self, wave_id: str, participant_id: str, now: datetime) -> int:
+        """Revoke one invitation's links and stop its emails for good; how many links were revoked."""
+        ...
+
 
 class QuestionnaireStore(Protocol):
     """Stored questionnaire definitions (JSON text), by ID and version."""

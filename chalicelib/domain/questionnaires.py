@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from chalicelib.domain.errors import ValidationFailed
@@ -50,6 +50,8 @@ class Question:
     max_length: int = DEFAULT_TEXT_LIMIT
     show_if: Condition | None = None
     help: Mapping[str, str] | None = None
+    per_event: bool = False  # asked once per event attended, in a series wave (``for_events``)
+    event_id: str | None = None  # on a per-event copy: the event it asks about (its id is ``<question>@<event>``)
 
     @property
     def closed(self) -> bool:
@@ -182,7 +184,19 @@ def _parse_question(
     if not isinstance(raw, dict):
         problems.append(f"{where}: must be an object")
         return None
-    known = {"id", "type", "text", "required", "indicator", "statement", "options", "max_length", "show_if", "help"}
+    known = {
+        "id",
+        "type",
+        "text",
+        "required",
+        "indicator",
+        "statement",
+        "options",
+        "max_length",
+        "show_if",
+        "help",
+        "per_event",
+    }
     for extra in sorted(set(raw) - known):
         problems.append(f"{where}.{extra}: unknown field")
     before = len(problems)
@@ -198,6 +212,9 @@ def _parse_question(
     required = raw.get("required", False)
     if not isinstance(required, bool):
         problems.append(f"{where}.required: must be true or false")
+    per_event = raw.get("per_event", False)
+    if not isinstance(per_event, bool):
+        problems.append(f"{where}.per_event: must be true or false")
     indicator = raw.get("indicator")
     if indicator is not None and (not _valid_id(indicator) or qtype == "text"):
         problems.append(f"{where}.indicator: must be an identifier, on a closed question")
@@ -256,7 +273,41 @@ def _parse_question(
         max_length=max_length,
         show_if=show_if,
         help=help_text,
+        per_event=per_event is True,
     )
+
+
+PER_EVENT_SEPARATOR = "@"  # a per-event answer's key: ``<question>@<event_id>``
+
+
+def for_events(questionnaire: Questionnaire, events: Sequence[tuple[str, str]]) -> Questionnaire:
+    """The questionnaire as a series wave's invitee sees it: each per-event question asked once for each of their
+    events (``events``: ID and title, in the series' order), labelled with the event's title; the others once.
+    With no events (an event wave) it is the questionnaire itself."""
+    if not events or not any(q.per_event for q in questionnaire.questions):
+        return questionnaire
+    questions: list[Question] = []
+    for q in questionnaire.questions:
+        if not q.per_event:
+            questions.append(q)
+            continue
+        for event_id, title in events:
+            questions.append(
+                replace(
+                    q,
+                    id=f"{q.id}{PER_EVENT_SEPARATOR}{event_id}",
+                    text={lang: f"{title}: {text}" for lang, text in q.text.items()},
+                    per_event=False,
+                    event_id=event_id,
+                )
+            )
+    return replace(questionnaire, questions=tuple(questions))
+
+
+def per_event_answers(question: Question, answers: Mapping[str, str | list[str]]) -> dict[str, str | list[str]]:
+    """A per-event question's answers, by event ID."""
+    prefix = f"{question.id}{PER_EVENT_SEPARATOR}"
+    return {key[len(prefix) :]: value for key, value in answers.items() if key.startswith(prefix)}
 
 
 # Answer validation ---------------------------------------------------------------------------------
@@ -321,15 +372,20 @@ def check_answers(questionnaire: Questionnaire, form: Mapping[str, Sequence[str]
 
 
 def aggregate_deltas(questionnaire: Questionnaire, answers: Mapping[str, str | list[str]]) -> dict[str, int]:
-    """The counter increments one response contributes: ``n:<q>`` answered, ``a:<q>:<value>`` per value."""
+    """The counter increments one response contributes: ``n:<q>`` answered, ``a:<q>:<value>`` per value. A per-event
+    answer counts under ``<q>@<event>``; ``cells.spread`` counts it towards its question, and its event's cell."""
     deltas: dict[str, int] = {}
     for q in questionnaire.questions:
-        value = answers.get(q.id)
-        if value is None or value == [] or value == "":
-            continue
-        deltas[f"n:{q.id}"] = 1
-        if not q.closed:
-            continue
-        for v in value if isinstance(value, list) else [value]:
-            deltas[f"a:{q.id}:{v}"] = 1
+        # In an event wave a per-event question is asked once, under its own ID.
+        given: dict[str, str | list[str] | None] = {q.id: answers.get(q.id)}
+        if q.per_event:
+            given.update({f"{q.id}{PER_EVENT_SEPARATOR}{e}": v for e, v in per_event_answers(q, answers).items()})
+        for key, value in given.items():
+            if value is None or value == [] or value == "":
+                continue
+            deltas[f"n:{key}"] = 1
+            if not q.closed:
+                continue
+            for v in value if isinstance(value, list) else [value]:
+                deltas[f"a:{key}:{v}"] = 1
     return deltas

@@ -218,14 +218,18 @@ def generalise(rows: list[dict[str, str]], k: int) -> list[dict[str, str]]:
     return rows
 
 
-def responses_csv(questionnaire: Questionnaire, responses: Iterable[Response], k: int) -> str:
+def responses_csv(questionnaire: Questionnaire, responses: Iterable[Response], k: int, *, linked: bool = False) -> str:
     """Pseudonymised responses: panel ID, breakdown attributes (generalised to k-anonymity), answers.
-    No name, email, participant ID or token; free text has addresses and phone numbers removed."""
+    No name, email, participant ID or token; free text has addresses and phone numbers removed. ``linked`` (a
+    series wave): also the person's panel ID in each event of the series they attended (``event_panel_ids``),
+    which links their series answers to their answers in each event's own waves."""
     rows: list[dict[str, str]] = []
     for r in sorted(responses, key=lambda x: x.panel_id):
         row = {a: str(r.cells.get(a, "")) for a in QUASI_IDENTIFIERS}
         row["panel_id"] = r.panel_id
         row["language_answered"] = r.language
+        if linked:
+            row["event_panel_ids"] = r.cells.get("panels", "")
         for q in questionnaire.questions:
             value = r.answers.get(q.id)
             if isinstance(value, list):
@@ -239,6 +243,8 @@ def responses_csv(questionnaire: Questionnaire, responses: Iterable[Response], k
         rows = []  # too few respondents to export anything at all
     generalise(rows, k)
     header = ["panel_id", *QUASI_IDENTIFIERS, "language_answered", *(q.id for q in questionnaire.questions)]
+    if linked:
+        header.insert(1, "event_panel_ids")
     return csv_text(header, ([row[h] for h in header] for row in rows))
 
 

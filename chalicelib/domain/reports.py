@@ -137,6 +137,8 @@ def programme(
             if only_events is not None and event.event_id not in only_events:
                 continue  # a user scoped to some events sees only those
             for wave in store.list_waves(event.event_id):
+                if wave.event_ids:
+                    continue  # a series wave is one row of its own (``series_rows``), not one per event
                 questionnaire = catalogue.resolve(store, wave.questionnaire_id, wave.questionnaire_version)
                 question = next((q for q in questionnaire.questions if q.indicator == indicator), None)
                 if question is None:

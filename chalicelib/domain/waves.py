@@ -20,7 +20,8 @@ _BEFORE_ANY = datetime.min.replace(tzinfo=UTC)
 
 def waves_in_order(store: Store, event_id: str) -> list[Wave]:
     """The event's waves, oldest first: the order every page, report and comparison shows them in."""
-    return sorted(store.list_waves(event_id), key=lambda w: (w.created_at or _BEFORE_ANY, w.wave_id))
+    waves = [w for w in store.list_waves(event_id) if not w.event_ids]  # a series wave has its own page
+    return sorted(waves, key=lambda w: (w.created_at or _BEFORE_ANY, w.wave_id))
 
 
 def wave_names(store: Store, event_id: str, lang: str = "en") -> dict[str, str]:

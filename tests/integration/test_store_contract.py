@@ -317,6 +317,22 @@ def test_waves_read_back_with_their_rules_to_the_second(store: Store) -> None:
     assert read.closes_at == absolute.closes_at  # a timestamp keeps its microseconds
 
 
+def test_a_series_wave_is_read_under_each_of_its_events_and_under_series(store: Store) -> None:
+    series = replace(wave("sw-1"), event_id="series", event_ids=["ev-1", "ev-2"])
+    store.put_wave(series)
+    for home in ("series", "ev-1", "ev-2"):
+        read = store.get_wave(home, "sw-1")
+        assert read == replace(series, event_id=home)
+        assert [w.wave_id for w in store.list_waves(home)] == ["sw-1"]
+    with pytest.raises(NotFound):
+        store.get_wave("ev-3", "sw-1")
+    store.create_invitations([replace(invitation("p-1"), wave_id="sw-1")])
+    assert store.revoke_invitation("sw-1", "p-1", NOW) == 0
+    assert store.get_invitation("sw-1", "p-1").opted_out_at is not None
+    assert store.get_invitation("sw-1", "p-1").due_at is None
+    assert store.revoke_invitation("sw-1", "p-unknown", NOW) == 0
+
+
 # Invitations and the due index -------------------------------------------------------------------------------
 def test_invitations_are_created_once_and_never_overwritten(store: Store) -> None:
     assert store.create_invitations([invitation("p-2"), invitation("p-1")]) == 2

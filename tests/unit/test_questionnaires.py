@@ -545,3 +545,28 @@ def test_given_unanswered_questions_when_aggregated_then_they_get_no_counter_at_
 def test_given_empty_values_when_aggregated_then_they_count_as_unanswered():
     deltas = aggregate_deltas(IMPACT, {"applied_how": [], "example": "", "kept_contacts": "no"})
     assert deltas == {"n:kept_contacts": 1, "a:kept_contacts:no": 1}
+
+
+def test_given_a_per_event_question_when_expanded_for_two_events_then_it_is_asked_once_per_event_and_counted_apart():
+    from chalicelib.domain.cells import spread
+    from chalicelib.domain.questionnaires import for_events
+
+    assert IMPACT.question("content_relevant").per_event
+    assert for_events(IMPACT, []) is IMPACT
+    asked = for_events(IMPACT, [("ev_a", "Workshop A"), ("ev_b", "Workshop B")])
+    ids = [q.id for q in asked.questions]
+    assert "content_relevant" not in ids and ids[:2] == ["content_relevant@ev_a", "content_relevant@ev_b"]
+    assert asked.question("content_relevant@ev_b").text["fr"].startswith("Workshop B: ")
+    form = {k: v for k, v in VALID_IMPACT.items() if k != "content_relevant"}
+    assert not check_answers(asked, form).ok  # each event's answer is required
+    check = check_answers(asked, {**form, "content_relevant@ev_a": ["5"], "content_relevant@ev_b": ["2"]})
+    assert check.ok, check.errors
+    deltas = aggregate_deltas(IMPACT, check.answers)
+    assert deltas == aggregate_deltas(asked, check.answers)
+    cells = spread({"language": "en", "event": "ev_a|ev_b"}, deltas)
+    assert cells["language#en"]["n:content_relevant"] == 2
+    assert cells["language#en"]["a:content_relevant:5"] == 1 and cells["language#en"]["a:content_relevant:2"] == 1
+    assert cells["event#ev_a"]["n:content_relevant"] == 1 and cells["event#ev_a"]["a:content_relevant:5"] == 1
+    assert "a:content_relevant:2" not in cells["event#ev_a"]
+    assert cells["event#ev_b"]["a:content_relevant:2"] == 1
+    assert cells["event#ev_a"]["n:shared_with_colleagues"] == 1  # the other questions count in each event once

@@ -110,3 +110,28 @@ def test_french_elides_que_before_a_vowel_and_keeps_it_before_a_consonant():
     assert "85 pour cent qu'il avait permis de recenser" in fr[0]
     assert fr[2].startswith("Quatre-vingt-seize pour cent des répondants ont indiqué qu'il avait contribué")
     assert not any("que il" in sentence or "que elle" in sentence for sentence in fr)
+
+
+def test_given_pooled_impact_figures_then_the_series_sentences_say_almost_all_only_when_the_interval_allows():
+    from chalicelib.domain.sentences import pooled_quantifier, pooled_sentences
+
+    impact = builtin("impact")
+    questions = [
+        entry("shared_with_colleagues", 188, 200, 94.0),  # interval from about 90: "almost all"
+        entry("kept_contacts", 14, 15, 93.3),  # the same share of 15: interval from about 70, only "most"
+        entry("applied_in_work", 110, 200, 55.0),  # interval from about 48: no word, the percentage alone
+        entry("best_practices", 3, 4, 75.0, suppressed=True),
+    ]
+    out = pooled_sentences(impact, questions, k=K, events=2)
+    assert out["en"][0] == "Figures pooled across the 2 events of the series."
+    assert out["en"][1] == (
+        "Almost all respondents (94 per cent) reported that they had shared information and workshop materials "
+        "with colleagues in their institution (188 of 200 respondents; 95% confidence interval 90–96 per cent)."
+    )
+    assert out["en"][2].startswith("Most respondents (93 per cent) reported that they had kept in touch")
+    assert out["en"][3].startswith("Fifty-five per cent of respondents indicated that they had applied")
+    assert len(out["en"]) == 4  # nothing from the suppressed figure
+    assert out["fr"][1].startswith("La quasi-totalité des répondants (94 pour cent) ont indiqué qu'ils avaient")
+    assert out["es"][1].startswith("Casi todos los encuestados (94 por ciento) indicaron que")
+    assert pooled_quantifier(96.0, [84.9, 98.0]) == "most"
+    assert pooled_quantifier(89.0, [86.0, 91.0]) == "most"  # "almost all" also needs 90 per cent or more

@@ -48,3 +48,25 @@ class DynamoErasure:
                 ]
             )
         return len(revoked)
+
+    def revoke_invitation(self, wave_id: str, participant_id: str, now: datetime) -> int:
+        """Revoke one invitation's links and stop its emails for good (``opted_out_at`` set, uncounted): a series
+        wave's invitation of a person erased in another event of the series. Returns how many links went."""
+        try:
+            item = t.InvitationItem.get(wave_id, participant_id, consistent_read=True)
+        except DoesNotExist:
+            return 0
+        revoked = set(item.token_hashes or ())
+        with t.TokenItem.batch_write() as batch:
+            for token_hash in revoked:
+                batch.delete(t.TokenItem(token_hash))
+        actions = [
+            t.InvitationItem.due_shard.remove(),
+            t.InvitationItem.due_at.remove(),
+            t.InvitationItem.due_kind.remove(),
+            t.InvitationItem.token_hashes.remove(),
+        ]
+        if item.opted_out_at is None:
+            actions.append(t.InvitationItem.opted_out_at.set(now))
+        item.update(actions=actions)
+        return len(revoked)

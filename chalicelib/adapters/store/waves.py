@@ -15,6 +15,7 @@ from chalicelib.adapters import tables as t
 from chalicelib.adapters.store.base import iso_second, plain
 from chalicelib.domain.errors import NotFound
 from chalicelib.domain.model import (
+    SERIES_HOME,
     CloseRule,
     OpenRule,
     Wave,
@@ -35,8 +36,14 @@ def _cache_key(event_id: str, wave_id: str) -> tuple[str, str, str]:
 
 class DynamoWaves:
     def put_wave(self, wave: Wave) -> None:
+        """A series wave is written under each of its events and under SERIES_HOME (the same item each time)."""
+        homes = [SERIES_HOME, *wave.event_ids] if wave.event_ids else [wave.event_id]
+        for home in homes:
+            self._put_wave(wave, home)
+
+    def _put_wave(self, wave: Wave, home: str) -> None:
         with _wave_cache_lock:
-            _wave_cache.pop(_cache_key(wave.event_id, wave.wave_id), None)
+            _wave_cache.pop(_cache_key(home, wave.wave_id), None)
         opens: dict[str, Any] = {}
         if wave.opens.at is not None:
             opens["at"] = iso_second(wave.opens.at)
@@ -46,7 +53,7 @@ class DynamoWaves:
             {"at": iso_second(wave.closes.at)} if wave.closes.at else {"after_open_days": wave.closes.after_open_days}
         )
         t.WaveItem(
-            wave.event_id,
+            home,
             wave.wave_id,
             questionnaire_id=wave.questionnaire_id,
             questionnaire_version=wave.questionnaire_version,
@@ -59,6 +66,7 @@ class DynamoWaves:
             closes_epoch=int(wave.closes_at.timestamp()) if wave.closes_at else None,
             created_at=wave.created_at,
             name=wave.name,
+            event_ids=list(wave.event_ids) or None,
         ).save()
 
     def rename_wave(self, event_id: str, wave_id: str, name: str | None) -> None:
@@ -118,4 +126,5 @@ class DynamoWaves:
             closes_at=item.closes_at,
             created_at=item.created_at,
             name=item.name,
+            event_ids=list(item.event_ids or []),
         )

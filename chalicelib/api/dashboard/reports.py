@@ -4,6 +4,7 @@ sentences ready to paste), its CSV exports, and the programme view of one indica
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from chalice.app import Response
 
@@ -114,6 +115,13 @@ def dash_export(ctx: Ctx, event_id: str) -> Response:
 
 @page("/dashboard/programme")
 def dash_programme(ctx: Ctx) -> Response:
+    return programme_page(ctx)
+
+
+def programme_page(ctx: Ctx, *, status: int = 200, **extra: Any) -> Response:
+    """The programme page; ``extra`` is the follow-up form's kept values and error, when it was refused."""
+    from chalicelib.api.dashboard.series import series_form_context
+
     store = container.store()
     wanted = params()
     now = container.now()
@@ -143,7 +151,9 @@ def dash_programme(ctx: Ctx) -> Response:
     return render(
         "programme",
         session=ctx.session,
+        status=status,
         section="programme",
+        **{**series_form_context(ctx, extra.pop("series_values", None)), **extra},
         year=year,
         years=years,
         indicator=indicator,
