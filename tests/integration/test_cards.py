@@ -107,3 +107,17 @@ def test_an_erased_participants_card_stops_working_and_is_not_printed_again(clie
     assert client.http.post(path, headers=FORM, body=ANSWERS).status_code == 404
     again = cards_csv(client, admin, event_id, wave_id)
     assert len(again) == 3 and card["link"] not in {row["link"] for row in again}
+
+
+def test_the_dashboard_wave_offers_print_qr_cards_and_serves_the_same_sheet(client, tokens, admin):
+    event_id, wave_id = planned_wave(client, tokens)
+    page = admin.get(f"/dashboard/events/{event_id}")
+    text = page.body.decode() if isinstance(page.body, bytes) else page.body
+    link = f"/dashboard/events/{event_id}/waves/{wave_id}/cards"
+    assert f'href="{link}">Print QR cards' in text
+    sheet = admin.get(link)
+    assert sheet.status_code == 200
+    sheet_text = sheet.body.decode() if isinstance(sheet.body, bytes) else sheet.body
+    assert sheet_text.count('<li class="card"') == 4
+    download = admin.get(link + "?format=csv")
+    assert download.status_code == 200 and download.headers["Content-Type"].startswith("text/csv")
