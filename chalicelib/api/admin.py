@@ -331,6 +331,22 @@ def cards_response(event_id: str, wave_id: str, fmt: str) -> Response:
     return html_response(html)
 
 
+@admin_route("/admin/events/{event_id}/waves/{wave_id}/open-link", ["POST"], "admin")
+def open_link(event_id: str, wave_id: str) -> Response:
+    """An open link for a closing slide, answerable in ``{opens_at, closes_at}``: 201 ``{url, qr_url}``."""
+    from chalicelib.domain import openlinks
+
+    made = openlinks.create_open_link(
+        container.store(),
+        event_id,
+        wave_id,
+        _json_body(),
+        base_url=container.settings().public_base_url,
+        now=container.now(),
+    )
+    return _created(made)
+
+
 @admin_route("/admin/events/{event_id}/waves/{wave_id}/unconfirmed", ["GET"], "admin")
 def unconfirmed(event_id: str, wave_id: str) -> dict[str, Any]:
     return waves.unconfirmed_sends(container.store(), event_id, wave_id, now=container.now())
