@@ -128,3 +128,21 @@ def test_bad_open_link_bodies_are_refused_as_json(client, tokens):
         r = client.http.post(url, headers=auth(admin), body=json.dumps(payload))
         assert r.status_code == 400 and "error" in body(r), payload
     assert client.http.post(url, headers=auth(tokens["viewer"]), body="{}").status_code == 403
+
+
+def test_the_dashboard_makes_an_open_link_for_a_slide(client, tokens, admin):
+    from tests.support.visitor import csrf_for, page_text
+
+    event_id = make_event(client, tokens["admin"])
+    wave_id = make_wave(client, tokens["admin"], event_id)
+    page = admin.get(f"/dashboard/events/{event_id}")
+    action = f"/dashboard/events/{event_id}/waves/{wave_id}/open-link"
+    assert "Open link for a slide" in page_text(page)
+    r = admin.post(action, {"csrf": csrf_for(page, action), "starts_in": "0", "minutes": "60"})
+    assert r.status_code == 200, page_text(r)
+    shown = page_text(r)
+    url = next(part for part in shown.split('"') if "/o/" in part and part.endswith("/slide"))
+    slide = client.http.get("/o/" + url.split("/o/", 1)[1])
+    assert slide.status_code == 200
+    refused = admin.post(action, {"csrf": csrf_for(page, action), "starts_in": "0", "minutes": "x"})
+    assert refused.status_code == 400
