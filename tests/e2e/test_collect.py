@@ -78,3 +78,56 @@ def test_a_printed_qr_card_reads_back_to_its_link_and_answers_as_personal_qr(liv
     assert row.locator("th").inner_text().strip() == "Personal QR"
     assert row.locator("td").inner_text().strip() == "1"
     report.close()
+
+
+def test_the_slide_qr_code_reads_back_to_the_open_link_which_takes_one_answer_per_browser(
+    live: Live, browser: Any
+) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    event_id, wave_id = new_event(live, "Slide workshop")
+    now = datetime.now(UTC)
+    made = live.json(
+        "POST",
+        f"/admin/events/{event_id}/waves/{wave_id}/open-link",
+        {"opens_at": (now - timedelta(minutes=1)).isoformat(), "closes_at": (now + timedelta(hours=1)).isoformat()},
+    )
+    assert made.status == 201, made.body
+    link = made.json()
+    ARTIFACTS.mkdir(exist_ok=True)
+    screen = browser.new_context()
+    slide = screen.new_page()
+    slide.goto(f"{live.base}{urllib.parse.urlsplit(link['slide_url']).path}")
+    audit(slide, "slide")
+    slide.set_viewport_size({"width": 1280, "height": 720})  # a projector
+    assert decoded(slide.screenshot(path=str(ARTIFACTS / "collect-slide-projector.png"))) == [link["url"]]
+    screen.close()
+
+    phone = browser.new_context(viewport={"width": 390, "height": 844})
+    form = phone.new_page()
+    path = urllib.parse.urlsplit(link["url"]).path
+    for overall in ("5 – Excellent", "1 – Very poor"):
+        form.goto(f"{live.base}{path}")
+        if overall.startswith("5"):
+            audit(form, "open-form")
+            form.set_viewport_size({"width": 390, "height": 844})
+        form.get_by_label("Academia").check()
+        form.locator("#q-overall").get_by_label(overall).check()
+        form.locator('input[name="mutual_learning"][value="5"]').check()
+        form.locator('input[name="understanding"][value="4"]').check()
+        form.locator('input[name="cooperation_measures"][value="4"]').check()
+        form.get_by_role("button").click()
+        form.wait_for_load_state("load")
+    assert axe_violations(form) == []
+    form.screenshot(path=str(ARTIFACTS / "collect-open-already.png"))
+    phone.close()
+    summary = live.json("GET", f"/admin/events/{event_id}/summary?wave={wave_id}&by=mode").json()
+    assert summary["funnel"]["by_mode"]["open"] == 1 and summary["funnel"]["completed"] == 0
+
+    closed = live.json(
+        "POST",
+        f"/admin/events/{event_id}/waves/{wave_id}/open-link",
+        {"opens_at": (now + timedelta(hours=2)).isoformat(), "closes_at": (now + timedelta(hours=3)).isoformat()},
+    ).json()
+    gone = live.call("GET", urllib.parse.urlsplit(closed["url"]).path, auth=False)
+    assert gone.status == 410 and b"<html" in gone.body
