@@ -131,3 +131,30 @@ def test_the_slide_qr_code_reads_back_to_the_open_link_which_takes_one_answer_pe
     ).json()
     gone = live.call("GET", urllib.parse.urlsplit(closed["url"]).path, auth=False)
     assert gone.status == 410 and b"<html" in gone.body
+
+
+def test_the_dashboard_wave_prints_qr_cards_and_makes_an_open_link_for_a_slide(live: Live, browser: Any) -> None:
+    event_id, wave_id = new_event(live, "Dashboard collect workshop")
+    email, password = live.stack.credentials["admin"]
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.goto(live.base + "/dashboard")
+    page.get_by_label("Email address").fill(email)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_load_state("load")
+    page.goto(f"{live.base}/dashboard/events/{event_id}#wave-{wave_id}")
+    wave = page.locator(f"#wave-{wave_id}")
+    assert wave.get_by_role("link", name="Print QR cards").count() == 1
+    wave.screenshot(path=str(ARTIFACTS / "collect-dashboard-wave.png"))
+    audit(page, "dashboard-event")
+    page.set_viewport_size({"width": 1280, "height": 900})
+    wave.get_by_role("button", name="Open link for a slide").click()
+    page.wait_for_load_state("load")
+    assert page.get_by_role("heading", name="Open link for a slide").count() == 1
+    audit(page, "dashboard-open-link")
+    slide = page.locator("a", has_text="/slide").first.get_attribute("href")
+    assert slide is not None and "/o/" in slide
+    page.set_viewport_size({"width": 1280, "height": 900})
+    page.locator(f"#wave-{wave_id}").count()
+    context.close()
