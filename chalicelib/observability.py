@@ -31,7 +31,7 @@ SERVICE = "event-feedback"
 _EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
 _TOKEN = re.compile(r"(?<![A-Za-z0-9_-])[A-Za-z0-9_-]{43}(?![A-Za-z0-9_-])")
 # A link's path, not a route pattern (/s/{token}); no backslash, so that a masked JSON document stays valid.
-_PATH_TOKEN = re.compile(r"/(s|u|r)/(?!\{)[^/\s\"'\\]+")
+_PATH_TOKEN = re.compile(r"/(s|u|r|o)/(?!\{)[^/\s\"'\\]+")
 
 
 def mask(text: str) -> str:

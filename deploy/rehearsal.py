@@ -176,4 +176,4 @@ def rehearse() -> int:
 
 
 # An e-mail address, or a survey link's token (43 URL-safe characters), in what the functions logged.
-_PERSONAL = re.compile(r"[\w.+-]+@[\w-]+\.[\w.-]+|/[sur]/[A-Za-z0-9_-]{40,}")
+_PERSONAL = re.compile(r"[\w.+-]+@[\w-]+\.[\w.-]+|/[suro]/[A-Za-z0-9_-]{40,}")

@@ -38,6 +38,7 @@ from chalicelib.domain.model import (
     TokenGrant,
     Wave,
 )
+from chalicelib.domain.openlinks import OpenLink
 from chalicelib.domain.ports import ClaimOutcome, Deltas, LinkState, SendingRead, Store, SubmitOutcome
 
 T = TypeVar("T")
@@ -83,6 +84,8 @@ class MemoryStore(OutcomeMarks):
         self._invitations: dict[tuple[str, str], _InvitationRow] = {}
         self._responses: dict[tuple[str, str], Response] = {}
         self._cells: dict[str, dict[str, dict[str, int]]] = {}
+        self._open_links: dict[str, OpenLink] = {}
+        self._hits: dict[str, int] = {}
         self._suppressions: dict[str, tuple[str, datetime]] = {}
         self._tokens: dict[str, TokenGrant] = {}
         self._shares: dict[str, Share] = {}
@@ -580,6 +583,44 @@ class MemoryStore(OutcomeMarks):
             if token is None or (token.expires_at is not None and token.expires_at <= datetime.now(UTC)):
                 return None
             return _copy(token)
+
+    def put_open_link(self, link: OpenLink) -> None:
+        with self._lock:
+            self._open_links[link.token_hash] = _copy(link)
+
+    def get_open_link(self, token_hash: str) -> OpenLink | None:
+        with self._lock:
+            return _copy(self._open_links.get(token_hash))
+
+    def store_open_response(self, response: Response, *, deltas: Deltas, now: datetime) -> SubmitOutcome:
+        with self._lock:
+            key = (response.wave_id, response.participant_id)
+            if key in self._responses:
+                return SubmitOutcome.STALE
+            self._responses[key] = replace(
+                _copy(response), submitted_at=_utc(response.submitted_at), updated_at=_utc(now)
+            )
+            self._count(response.wave_id, deltas)
+            return SubmitOutcome.STORED
+
+    def count_hit(self, key: str, expires_at: datetime) -> int:
+        with self._lock:
+            self._hits[key] = self._hits.get(key, 0) + 1
+            return self._hits[key]
+
+    def put_card_tokens(self, grants: Sequence[TokenGrant], now: datetime) -> int:
+        new = 0
+        with self._lock:
+            for grant in grants:
+                row = self._invitations.get((grant.wave_id, grant.participant_id))
+                if row is None or grant.token_hash in self._tokens:
+                    continue
+                stored = _copy(grant)
+                stored.expires_at = _second(grant.expires_at)
+                self._tokens[grant.token_hash] = stored
+                row.token_hashes.add(grant.token_hash)
+                new += 1
+        return new
 
     def get_response(self, wave_id: str, participant_id: str) -> Response | None:
         with self._lock:

@@ -209,6 +209,36 @@ class ShareItem(Model):
     views = NumberAttribute(default=0)
 
 
+class OpenLinkItem(Model):
+    """tokens, kind "open": GetItem by the SHA-256 of a slide's open link (PutItem on creation), expiring by
+    TTL after its window. ``get_token`` refuses this kind: it opens the anonymous form only."""
+
+    class Meta(_Meta):
+        logical = "tokens"
+
+    token_hash = UnicodeAttribute(hash_key=True)
+    kind = UnicodeAttribute(default="open")
+    event_id = UnicodeAttribute()
+    wave_id = UnicodeAttribute()
+    opens_at = UTCDateTimeAttribute()
+    closes_at = UTCDateTimeAttribute()
+    ask_group = BooleanAttribute(default=True)
+    created_at = UTCDateTimeAttribute()
+    expires_at = TTLAttribute()
+
+
+class HitItem(Model):
+    """tokens, key "rate#<hash>#<window>": a rate limit's counter (UpdateItem ADD hits), gone by TTL."""
+
+    class Meta(_Meta):
+        logical = "tokens"
+
+    token_hash = UnicodeAttribute(hash_key=True)
+    kind = UnicodeAttribute(default="rate")
+    hits = NumberAttribute(default=0)
+    expires_at = TTLAttribute()
+
+
 class ShareListItem(Model):
     """tokens, key "shares#<event_id>": the hashes of an event's shared links (UpdateItem ADD/DELETE on the
     set), so that listing them is one GetItem and one BatchGetItem, never a Scan."""
@@ -370,6 +400,8 @@ MODELS: tuple[type[Model], ...] = (
     TokenItem,
     ShareItem,
     ShareListItem,
+    OpenLinkItem,  # two more kinds of item in the tokens table
+    HitItem,
     ResponseItem,
     AggregateItem,
     SuppressionItem,

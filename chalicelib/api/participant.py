@@ -357,3 +357,181 @@ def unsubscribe(token: str) -> Response:
     lang = _override() or grant.language
     body = render("unsubscribe", lang, {"token": token, "done": True})
     return html_response(body)
+
+
+# The open link of a closing slide (domain/openlinks.py) ------------------------------------------------
+
+BROWSER_COOKIE = "ef_browser"
+_BROWSER_MAX_AGE = 60 * 60 * 24 * 60
+
+
+def _browser_mac(browser_id: str) -> str:
+    secret = container.settings().session_secret
+    return hmac.new(secret.encode(), b"open-link-browser\x00" + browser_id.encode(), hashlib.sha256).hexdigest()[:32]
+
+
+def _browser() -> tuple[str, bool]:
+    """This browser's random ID from its signed cookie, or a new one (True: the cookie must be set)."""
+    import secrets as random
+    from http.cookies import SimpleCookie
+
+    jar: SimpleCookie = SimpleCookie()
+    try:
+        jar.load(bp.current_request.headers.get("cookie") or "")
+    except Exception:  # noqa: BLE001 - a malformed cookie header is no cookie
+        jar = SimpleCookie()
+    morsel = jar.get(BROWSER_COOKIE)
+    if morsel is not None:
+        browser_id, _, mac = morsel.value.partition(".")
+        if browser_id and len(browser_id) <= 64 and hmac.compare_digest(mac, _browser_mac(browser_id)):
+            return browser_id, False
+    return random.token_urlsafe(16), True
+
+
+def _browser_cookie(browser_id: str) -> str:
+    secure = "; Secure" if container.settings().public_base_url.startswith("https://") else ""
+    return (
+        f"{BROWSER_COOKIE}={browser_id}.{_browser_mac(browser_id)}; Path={root() or '/'}; Max-Age={_BROWSER_MAX_AGE}; "
+        f"HttpOnly; SameSite=Lax{secure}"
+    )
+
+
+def _open_form_page(
+    opened: Any, token: str, *, values: Mapping[str, Any], errors: Mapping[str, str], status: int, group: str = ""
+) -> Response:
+    from chalicelib.domain.model import STAKEHOLDER_GROUPS
+
+    body = render(
+        "survey",
+        opened.language,
+        {
+            "questionnaire": opened.questionnaire,
+            "q_lang": opened.language,
+            "token": token,
+            "values": values,
+            "errors": errors,
+            "version": 0,
+            "sealed": "",
+            "closes_at": None,
+            "editing": False,
+            "languages": opened.questionnaire.languages,
+            "form_action": f"{root()}/o/{token}",
+            "ask_group": opened.link.ask_group,
+            "groups": STAKEHOLDER_GROUPS,
+            "group": group,
+        },
+    )
+    return html_response(body, status)
+
+
+@bp.route("/o/{token}", methods=["GET"])
+@handled(as_json=False)
+def open_link_form(token: str) -> Response:
+    from chalicelib.domain import openlinks
+
+    opened = openlinks.open_form(container.store(), token, now=container.now(), lang=_override())
+    return _open_form_page(opened, token, values={}, errors={}, status=200)
+
+
+@bp.route("/o/{token}", methods=["POST"], content_types=[FORM, "text/plain"])
+@handled(as_json=False)
+def open_link_submit(token: str) -> Response:
+    """An anonymous answer: one per browser (its signed cookie), slowed past the address's limit."""
+    from chalicelib.domain import openlinks
+
+    media_type = (bp.current_request.headers.get("content-type") or "").split(";")[0].strip().lower()
+    if media_type != FORM:
+        return participant_error_page(415)
+    try:
+        form = _read_form()
+    except _TooLarge:
+        return participant_error_page(413)
+    except _BadBody:
+        return participant_error_page(400)
+    browser_id, new_browser = _browser()
+    context = bp.current_request.context or {}
+    address = str((context.get("identity") or {}).get("sourceIp") or "unknown")
+    try:
+        result = openlinks.submit_open(
+            container.store(),
+            token,
+            form,
+            browser_id=browser_id,
+            address=address,
+            now=container.now(),
+            lang=_override(),
+        )
+    except TemporarilyUnavailable:
+        count("OpenLinkSlowed")
+        log_event("open-link answer slowed")
+        raise
+    cookie = {"Set-Cookie": _browser_cookie(browser_id)} if new_browser else {}
+    if not result.stored and not result.already:
+        errors = dict(result.check.errors)
+        if result.check.unknown:
+            errors["_form"] = "unknown_field"
+        page = _open_form_page(
+            result.form,
+            token,
+            values=result.check.answers,
+            errors=errors,
+            status=422,
+            group=(form.get(openlinks.GROUP_FIELD) or [""])[-1],
+        )
+        page.headers.update(cookie)
+        return page
+    if result.stored:
+        count("OpenLinkResponsesStored")
+        log_event("open-link response stored", wave_id=result.form.link.wave_id)
+    else:
+        count("OpenLinkRepeatsRefused")
+    body = render("thanks", result.form.language, {"open_link": True, "already": result.already, "closes_at": None})
+    page = html_response(body)
+    page.headers.update(cookie)
+    return page
+
+
+@bp.route("/o/{token}/slide", methods=["GET"])
+@handled(as_json=False)
+def open_link_slide(token: str) -> Response:
+    """The closing slide: a large QR code of the open link and the link written out, for a screen or a poster.
+    Shown whatever the window (it says when the link opens and closes)."""
+    from chalicelib.adapters.qr import qr_svg
+    from chalicelib.domain import openlinks
+
+    store = container.store()
+    link = openlinks.resolve(store, token)
+    event = store.get_event(link.event_id)
+    settings = container.settings()
+    url = f"{settings.public_base_url}/o/{token}"
+    body = container.renderer().render_page(
+        "slide",
+        "en",
+        {
+            "event": event,
+            "link": link,
+            "url": url,
+            "shown_url": url.split("://", 1)[-1],
+            "code": qr_svg(url, label="QR code of the feedback form", scale=10, border=2),
+            "open_now": openlinks.is_open(link, store.get_wave_cached(link.event_id, link.wave_id), container.now()),
+        },
+    )
+    return html_response(body)
+
+
+@bp.route("/o/{token}/qr.svg", methods=["GET"])
+@handled(as_json=False)
+def open_link_qr(token: str) -> Response:
+    """The open link's QR code alone, as an SVG image (for a slide deck or a poster)."""
+    from chalicelib.adapters.qr import qr_svg
+    from chalicelib.domain import openlinks
+
+    openlinks.resolve(container.store(), token)
+    url = f"{container.settings().public_base_url}/o/{token}"
+    svg = str(qr_svg(url, label="QR code of the feedback form", scale=10, border=4))
+    svg = svg.replace("<svg ", '<svg xmlns="http://www.w3.org/2000/svg" ', 1)
+    return Response(
+        body=svg,
+        status_code=200,
+        headers={"Content-Type": "image/svg+xml", "Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"},
+    )

@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from chalicelib.domain import catalogue
+from chalicelib.domain import catalogue, modes
 from chalicelib.domain.cells import merge, series_events, spread
 from chalicelib.domain.errors import NotFound, OptedOut, TemporarilyUnavailable, WaveClosed
 from chalicelib.domain.model import Response, TokenGrant, Wave
@@ -155,6 +155,7 @@ def submit(
     now: datetime,
     lang: str | None = None,
     form_key: str | None = None,
+    mode: str | None = None,
 ) -> SubmitResult:
     """Validate and store the answers of one personal link: one response, edited in place until closing.
 
@@ -162,8 +163,11 @@ def submit(
     one link racing each other store one first answer; the others become edits of it, in turn, or, when they
     carry the same answers, are already done. An edit takes the stored answers from the form's sealed
     copy (``form_key``); only when that copy is missing, forged or stale does it read them (a third call).
+    A first answer records its ``mode`` (domain/modes.py; by default the one the link's kind says: a QR
+    card's is ``qr``, an email's ``email``); an edit keeps the mode of the first answer.
     """
     grant = resolve_token(store, token)
+    mode = mode or link_mode(grant)
     questionnaire = asked(store, catalogue.resolve(store, grant.questionnaire_id, grant.questionnaire_version), grant)
     language = lang if lang in questionnaire.languages else grant.language
     wave = store.get_wave_cached(grant.event_id, grant.wave_id)
@@ -183,14 +187,15 @@ def submit(
             previous = store.get_response(grant.wave_id, grant.participant_id)
     for _ in range(MAX_STALE_RETRIES):
         if previous is None:
-            deltas = spread(grant.cells, {**new_counts, "f:completed": 1})
+            cells = modes.with_mode(grant.cells, mode)
+            deltas = spread(cells, {**new_counts, **modes.completion(mode)})
             response = Response(
                 wave_id=grant.wave_id,
                 participant_id=grant.participant_id,
                 event_id=grant.event_id,
                 panel_id=grant.panel_id,
                 answers=check.answers,
-                cells=grant.cells,
+                cells=cells,
                 language=language,
                 version=1,
                 submitted_at=now,
@@ -222,6 +227,11 @@ def submit(
             # Nothing to write; the participant sees the thank-you page as for the first.
             return SubmitResult(True, check, language, questionnaire, grant.wave_id, True)
     raise TemporarilyUnavailable("the answers changed while saving; please submit again")
+
+
+def link_mode(grant: TokenGrant) -> str:
+    """The response mode of answers given through this personal link."""
+    return modes.QR if grant.kind == "card" else modes.EMAIL
 
 
 def unsubscribe(store: Store, token: str, *, now: datetime) -> None:

@@ -17,7 +17,8 @@ STAKEHOLDER_GROUPS = (
     "other",
 )
 LANGUAGES = ("en", "fr", "es")
-DIMENSIONS = ("stakeholder_group", "region", "income_group", "sponsored", "language")
+# ``mode`` (how an answer came: domain/modes.py) is counted for responses only; invitations have none.
+DIMENSIONS = ("stakeholder_group", "region", "income_group", "sponsored", "language", "mode")
 FUNNEL_STAGES = ("invited", "delivered", "bounced", "opened", "completed", "opted_out")
 # Counted too, beyond the contract's funnel: skipped before sending, SES refused, complaints.
 EXTRA_STAGES = ("suppressed", "failed", "complained")
@@ -204,6 +205,11 @@ class Response:
     version: int = 1
     submitted_at: datetime | None = None
     updated_at: datetime | None = None
+
+    @property
+    def mode(self) -> str:
+        """How it was answered (domain/modes.py): kept in its cells; ``email`` when stored before modes."""
+        return self.cells.get("mode") or "email"
 
 
 @dataclass

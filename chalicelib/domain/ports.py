@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     from chalicelib.domain.model import Event, ImportJob, Invitation, Participant, Response, Share, TokenGrant, Wave
+    from chalicelib.domain.openlinks import OpenLink
 
 # Per aggregate cell, the counter deltas one write applies.
 Deltas = Mapping[str, Mapping[str, int]]
@@ -309,6 +310,28 @@ class TokenStore(Protocol):
 
     def get_token(self, token_hash: str) -> TokenGrant | None:
         """None for an unknown token and for an expired one (DynamoDB's TTL deletes lazily)."""
+        ...
+
+    def put_open_link(self, link: OpenLink) -> None:
+        """Store an open link (by its token's hash), expiring after its window."""
+        ...
+
+    def get_open_link(self, token_hash: str) -> OpenLink | None:
+        """None for an unknown token, and for any token that is not an open link's."""
+        ...
+
+    def store_open_response(self, response: Response, *, deltas: Deltas, now: datetime) -> SubmitOutcome:
+        """An anonymous open-link response and its counters, atomically; STALE when this browser's response
+        exists (one per browser), and nothing is written then."""
+        ...
+
+    def count_hit(self, key: str, expires_at: datetime) -> int:
+        """Add one to a short-lived counter (a rate limit's) and return its new value."""
+        ...
+
+    def put_card_tokens(self, grants: Sequence[TokenGrant], now: datetime) -> int:
+        """Store the QR cards' tokens not stored yet, each listed on its invitation so that erasure revokes
+        it; none for an invitation that is gone. Returns how many were new."""
         ...
 
 

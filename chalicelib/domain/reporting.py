@@ -15,6 +15,7 @@ from typing import Any
 
 from chalicelib.domain.cells import merge, spread
 from chalicelib.domain.model import INVITATION, Invitation, Response
+from chalicelib.domain.modes import completion
 from chalicelib.domain.questionnaires import Questionnaire, aggregate_deltas
 from chalicelib.domain.summary import build_summary
 
@@ -76,7 +77,7 @@ def recount(
 ) -> dict[str, dict[str, int]]:
     """Every counter the aggregates should hold, rebuilt from the raw responses and invitations."""
     parts = [
-        spread(response.cells, {**aggregate_deltas(questionnaire, response.answers), "f:completed": 1})
+        spread(response.cells, {**aggregate_deltas(questionnaire, response.answers), **completion(response.mode)})
         for response in responses
     ]
     for inv in invitations:
@@ -95,8 +96,8 @@ def compare_counters(
     recounted: Mapping[str, Mapping[str, int]],
 ) -> list[dict[str, Any]]:
     """Mismatches between the maintained aggregates and a recount. Only counters a recount can rebuild
-    are compared (answers, completed, invited, delivered, bounced, opened)."""
-    comparable = ("a:", "n:", "f:completed", "f:invited", "f:delivered", "f:bounced", "f:opened")
+    are compared (answers, modes, completed, invited, delivered, bounced, opened)."""
+    comparable = ("a:", "n:", "m:", "f:completed", "f:invited", "f:delivered", "f:bounced", "f:opened")
     mismatches = []
     for cell in sorted(set(stored) | set(recounted)):
         left, right = stored.get(cell, {}), recounted.get(cell, {})

@@ -9,11 +9,20 @@ from typing import Any
 from chalicelib.domain import catalogue
 from chalicelib.domain.errors import ValidationFailed
 from chalicelib.domain.model import DIMENSIONS, LANGUAGES, Wave
+from chalicelib.domain.modes import mode_breakdown
 from chalicelib.domain.naming import slug, wave_name
 from chalicelib.domain.ports import Store
 from chalicelib.domain.sentences import report_sentences
 from chalicelib.domain.summary import build_summary
 from chalicelib.domain.waves import latest_wave, waves_in_order
+
+
+def read_breakdown(store: Store, wave_id: str, dimension: str) -> dict[str, dict[str, int]]:
+    """The counters of one dimension, by value: one Query; ``mode`` two, since only responses have a mode
+    and email is what the other modes leave of a complete dimension (language)."""
+    if dimension == "mode":
+        return mode_breakdown(store.read_cells(wave_id, "language"), store.read_cells(wave_id, "mode"))
+    return store.read_cells(wave_id, dimension)
 
 
 def summarize(store: Store, event_id: str, wave_id: str | None, by: str | None, *, k: int) -> dict[str, Any]:
@@ -24,7 +33,7 @@ def summarize(store: Store, event_id: str, wave_id: str | None, by: str | None, 
     event = store.get_event(event_id)
     wave = latest_wave(store, event_id) if wave_id is None else store.get_wave(event_id, wave_id)
     questionnaire = catalogue.resolve(store, wave.questionnaire_id, wave.questionnaire_version)
-    cells = store.read_cells(wave.wave_id, dimension)
+    cells = read_breakdown(store, wave.wave_id, dimension)
     summary = build_summary(
         event_id=event_id, wave_id=wave.wave_id, questionnaire=questionnaire, cells=cells, by=dimension, k=k
     )
@@ -63,7 +72,7 @@ def export_csv(store: Store, event_id: str, wave_id: str | None, kind: str, *, k
     # Named as people read it, in ASCII only, so that the Content-Disposition header is safe everywhere.
     base = slug(f"{event.title[:40]} {wave_name(event, wave, questionnaire)}", limit=90)
     if kind == "aggregates":
-        cells = {dim: store.read_cells(wave.wave_id, dim) for dim in DIMENSIONS}
+        cells = {dim: read_breakdown(store, wave.wave_id, dim) for dim in DIMENSIONS}
         summaries = summaries_for_export(event_id, wave.wave_id, questionnaire, cells, k)
         return f"{base}-aggregates.csv", aggregates_csv(summaries, questionnaire)
     if kind == "responses":

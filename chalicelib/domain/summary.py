@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from chalicelib.domain.model import DIMENSIONS, EXTRA_STAGES, FUNNEL_STAGES
+from chalicelib.domain.modes import by_mode
 from chalicelib.domain.questionnaires import AGREE_VALUES, NUMERIC_TYPES, Question, Questionnaire
 from chalicelib.domain.stats import mean_of, net_promoter_score, percent, wilson_interval
 
@@ -26,10 +27,12 @@ def add_counters(items: Iterable[Counters]) -> dict[str, int]:
 
 
 def funnel(counters: Counters) -> dict[str, Any]:
-    """Funnel counts; the response rate is completed / delivered, as the README defines."""
+    """Funnel counts; the response rate is completed / delivered, as the README defines. ``by_mode``: the
+    answers by response mode (open-link answers are in it but not in ``completed``)."""
     stages = FUNNEL_STAGES + EXTRA_STAGES
     out: dict[str, Any] = {stage: int(counters.get(funnel_key(stage), 0)) for stage in stages}
     out["response_rate"] = percent(out["completed"], out["delivered"])
+    out["by_mode"] = by_mode(counters)
     return out
 
 

@@ -34,7 +34,7 @@ def browser() -> Iterator[Any]:
 # chalice local's access log (the development server's, not the app's: API Gateway's is off) names each
 # request's path, and a participant's path holds their token. `make run` masks it on the console; here it
 # is masked the same way, and everything else the stack printed is checked as it was.
-_ACCESS_LOG_LINK = re.compile(r'(?<=\] ")([A-Z]+ /[sur]/)[^/\s?"]+')
+_ACCESS_LOG_LINK = re.compile(r'(?<=\] ")([A-Z]+ /[suro]/)[^/\s?"]+')
 
 
 def _mask_access_log(text: str) -> str:

@@ -309,3 +309,23 @@ def test_a_wave_has_a_name_editable_by_admins_and_exports_are_named_after_it(cli
     assert disposition.endswith('-geneve-first-round-aggregates.csv"') and disposition.isascii(), disposition
     r = client.http.patch(path, headers=admin, body=json.dumps({"name": ""}))
     assert body(r)["name"] == default
+
+
+def test_a_response_records_its_mode_and_summary_by_mode_counts_email_answers(client, tokens, stack):
+    event_id, wave_id, _ = seeded(client, tokens, stack)
+    stored = next(r for r in container.store().list_responses(wave_id))
+    assert stored.mode == "email" and stored.cells["mode"] == "email"
+    s = body(
+        client.http.get(f"/admin/events/{event_id}/summary?wave={wave_id}&by=mode", headers=auth(tokens["viewer"]))
+    )
+    assert s["by"] == "mode"
+    assert s["funnel"]["by_mode"] == {"email": len(PATTERN), "qr": 0, "open": 0, "paper": 0}
+    assert s["funnel"]["invited"] == len(GROUPS) and s["funnel"]["completed"] == len(PATTERN)
+    q = next(x for x in s["questions"] if x["id"] == "mutual_learning")
+    assert set(q["groups"]) == {"email"} and q["groups"]["email"]["n"] == len(PATTERN)
+    # The other dimensions' funnels say the same.
+    s2 = body(client.http.get(f"/admin/events/{event_id}/summary?wave={wave_id}", headers=auth(tokens["viewer"])))
+    assert s2["funnel"]["by_mode"]["email"] == len(PATTERN)
+    assert body(client.http.post(f"/admin/events/{event_id}/waves/{wave_id}/recount", headers=auth(tokens["admin"])))[
+        "ok"
+    ]

@@ -290,6 +290,28 @@ class Driver:
         self.api("DELETE", f"{shares}/{made['share_id']}", admin)
         self.page(link, 404)
 
+        # At the event: the personal QR cards (sheet and CSV), an answer through one; an open link for a slide.
+        if "/admin/events/{event_id}/waves/{wave_id}/cards" in self.app.routes:
+            from datetime import UTC, datetime, timedelta
+
+            cards = f"/admin/events/{event_id}/waves/{wave_id}/cards"
+            self.api("GET", cards, admin)
+            listed = self.api("GET", f"{cards}?format=csv", admin)
+            text = listed.body.decode("utf-8-sig") if isinstance(listed.body, bytes) else str(listed.body)
+            card = "/s/" + text.splitlines()[1].split(",")[-1].strip('"').rsplit("/s/", 1)[1]
+            self._status(self.request("POST", card, headers=FORM, body=SATISFACTION), (303, 410), "POST card")
+            now = datetime.now(UTC)
+            window = {
+                "opens_at": (now - timedelta(minutes=1)).isoformat(),
+                "closes_at": (now + timedelta(hours=1)).isoformat(),
+            }
+            made = _json(self.api("POST", f"/admin/events/{event_id}/waves/{wave_id}/open-link", admin, window, 201))
+            slide = "/o/" + made["url"].rsplit("/o/", 1)[1]
+            self.page(slide)
+            self._status(self.request("POST", slide, headers=FORM, body=SATISFACTION), 200, "POST /o/{token}")
+            self.page(f"{slide}/slide")
+            self.page(f"{slide}/qr.svg")
+
         # Erasure of one person.
         erased = next(p["participant_id"] for p in people if p["country"] == "GB")
         self.api("DELETE", f"/admin/participants/{erased}", admin)
@@ -357,6 +379,10 @@ class Driver:
         self.deliver_queue({"sent": people})
         rename = f"{base}/name"
         self.form(rename, {"csrf": csrf_for(event_page, rename), "name": "Dashboard round"}, 303)
+        if "/dashboard/events/{event_id}/waves/{wave_id}/cards" in self.app.routes:
+            self.page(f"{base}/cards")
+            opened = f"{base}/open-link"
+            self.form(opened, {"csrf": csrf_for(event_page, opened), "starts_in": "0", "minutes": "60"}, 200)
         report = self.page(f"/dashboard/events/{event_id}/report?wave={wave_id}&by=stakeholder_group")
         share = f"/dashboard/events/{event_id}/shares"
         self.form(share, {"csrf": csrf_for(report, share), "wave": wave_id, "expires_in_days": "2"}, 201)

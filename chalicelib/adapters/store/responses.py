@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
-from datetime import UTC, datetime
+from collections.abc import Iterator, Mapping, Sequence
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pynamodb.exceptions import DoesNotExist, TransactWriteError, UpdateError
@@ -11,6 +11,7 @@ from pynamodb.exceptions import DoesNotExist, TransactWriteError, UpdateError
 from chalicelib.adapters import tables as t
 from chalicelib.adapters.store.base import Tx, plain, unshard
 from chalicelib.domain.model import Response, TokenGrant
+from chalicelib.domain.openlinks import OpenLink
 from chalicelib.domain.ports import Deltas, SubmitOutcome
 
 
@@ -20,8 +21,8 @@ class DynamoResponses:
             item = t.TokenItem.get(token_hash)
         except DoesNotExist:
             return None
-        if item.kind == "share":
-            return None  # a shared report's link opens no survey
+        if item.kind in ("share", "open", "rate"):
+            return None  # a shared report's link, a slide's open link or a counter opens no personal survey
         if item.expires_at is not None and item.expires_at <= datetime.now(UTC):
             return None  # TTL deletes lazily; an expired token must not work in the meantime.
         return TokenGrant(
@@ -37,6 +38,109 @@ class DynamoResponses:
             questionnaire_version=int(item.questionnaire_version),
             expires_at=item.expires_at,
         )
+
+    def put_open_link(self, link: OpenLink) -> None:
+        t.OpenLinkItem(
+            link.token_hash,
+            event_id=link.event_id,
+            wave_id=link.wave_id,
+            opens_at=link.opens_at,
+            closes_at=link.closes_at,
+            ask_group=link.ask_group,
+            created_at=link.created_at,
+            expires_at=link.closes_at + timedelta(days=30),
+        ).save(condition=t.OpenLinkItem.token_hash.does_not_exist())
+
+    def get_open_link(self, token_hash: str) -> OpenLink | None:
+        try:
+            item = t.OpenLinkItem.get(token_hash)
+        except DoesNotExist:
+            return None
+        if item.kind != "open":
+            return None
+        return OpenLink(
+            token_hash=item.token_hash,
+            event_id=item.event_id,
+            wave_id=item.wave_id,
+            opens_at=item.opens_at,
+            closes_at=item.closes_at,
+            created_at=item.created_at,
+            ask_group=bool(item.ask_group),
+        )
+
+    def store_open_response(self, response: Response, *, deltas: Deltas, now: datetime) -> SubmitOutcome:
+        """One transaction: the response, which must not exist (one per browser), and its counters."""
+        item = t.ResponseItem(
+            response.wave_id,
+            response.participant_id,
+            event_id=response.event_id,
+            panel_id=response.panel_id,
+            answers=response.answers,
+            cells=response.cells,
+            language=response.language,
+            version=response.version,
+            submitted_at=response.submitted_at,
+            updated_at=now,
+        )
+        tx = Tx()
+        try:
+            with tx:
+                tx.save("response", item, condition=t.ResponseItem.participant_id.does_not_exist())
+                tx.counters(response.wave_id, deltas)
+        except TransactWriteError as exc:
+            if "response" in tx.failed(exc):
+                return SubmitOutcome.STALE
+            raise
+        return SubmitOutcome.STORED
+
+    def count_hit(self, key: str, expires_at: datetime) -> int:
+        item = t.HitItem(key)
+        item.update(actions=[t.HitItem.hits.add(1), t.HitItem.expires_at.set(expires_at)])
+        return int(item.hits)
+
+    def put_card_tokens(self, grants: Sequence[TokenGrant], now: datetime) -> int:
+        """BatchGetItem finds the cards stored before (a sheet printed again writes nothing); each new one is
+        one transaction: its token and its hash on the invitation, which must exist."""
+        wanted = {g.token_hash: g for g in grants}
+        stored: set[str] = set()
+        hashes = list(wanted)
+        for start in range(0, len(hashes), 100):
+            for item in t.TokenItem.batch_get(hashes[start : start + 100], attributes_to_get=["token_hash"]):
+                stored.add(item.token_hash)
+        new = 0
+        for token_hash, grant in wanted.items():
+            if token_hash in stored:
+                continue
+            token = t.TokenItem(
+                token_hash,
+                event_id=grant.event_id,
+                wave_id=grant.wave_id,
+                participant_id=grant.participant_id,
+                kind=grant.kind,
+                cells=dict(grant.cells),
+                language=grant.language,
+                panel_id=grant.panel_id,
+                questionnaire_id=grant.questionnaire_id,
+                questionnaire_version=grant.questionnaire_version,
+                created_at=now,
+                expires_at=grant.expires_at,
+            )
+            tx = Tx()
+            try:
+                with tx:
+                    tx.save("token", token, condition=t.TokenItem.token_hash.does_not_exist())
+                    tx.update(
+                        "invitation",
+                        t.InvitationItem(grant.wave_id, grant.participant_id),
+                        actions=[t.InvitationItem.token_hashes.add({token_hash})],
+                        condition=t.InvitationItem.participant_id.exists(),
+                    )
+            except TransactWriteError as exc:
+                if not tx.failed(exc):
+                    raise
+                continue  # stored meanwhile, or the invitation is gone
+            new += 1
+        return new
 
     def get_response(self, wave_id: str, participant_id: str) -> Response | None:
         try:

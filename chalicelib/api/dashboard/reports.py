@@ -21,6 +21,7 @@ DIMENSION_NAMES = {
     "income_group": "Income group",
     "sponsored": "Sponsored or not",
     "language": "Language",
+    "mode": "Response mode",
 }
 NOTICES = {"share-revoked": "The shared link was revoked: it no longer opens the report."}
 _MAIN = re.compile(r"<main\b[^>]*>(.*)</main>", re.DOTALL)
