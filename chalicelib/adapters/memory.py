@@ -601,6 +601,17 @@ class MemoryStore(OutcomeMarks):
             self._count(response.wave_id, deltas)
             return SubmitOutcome.STORED
 
+    def store_anonymous_response(self, response: Response, *, deltas: Deltas, now: datetime) -> SubmitOutcome:
+        with self._lock:
+            key = (response.wave_id, response.participant_id)
+            if key in self._responses or key in self._invitations:
+                return SubmitOutcome.STALE
+            self._responses[key] = replace(
+                _copy(response), submitted_at=_utc(response.submitted_at), updated_at=_utc(now)
+            )
+            self._count(response.wave_id, deltas)
+            return SubmitOutcome.STORED
+
     # Aggregates ----------------------------------------------------------------------------------
     def _count(self, wave_id: str, per_cell: Deltas) -> None:
         cells = self._cells.setdefault(wave_id, {})

@@ -64,18 +64,7 @@ class DynamoResponses:
         version must be the one read, so two concurrent edits cannot both apply their deltas.
         Either way the participant must not have opted out. The wave's closing is the caller's check.
         """
-        item = t.ResponseItem(
-            response.wave_id,
-            response.participant_id,
-            event_id=response.event_id,
-            panel_id=response.panel_id,
-            answers=response.answers,
-            cells=response.cells,
-            language=response.language,
-            version=response.version,
-            submitted_at=response.submitted_at,
-            updated_at=now,
-        )
+        item = self._item(response, now)
         if previous is None:
             condition = t.ResponseItem.participant_id.does_not_exist()
         else:
@@ -106,6 +95,21 @@ class DynamoResponses:
             if "invitation" in failed:
                 return SubmitOutcome.OPTED_OUT
             if "response" in failed:
+                return SubmitOutcome.STALE
+            raise
+        return SubmitOutcome.STORED
+
+    def store_anonymous_response(self, response: Response, *, deltas: Deltas, now: datetime) -> SubmitOutcome:
+        """An answer that is no invitation's, and its counters, in one transaction (``Tx``: retried on
+        conflicts, counters spread where a burst meets)."""
+        item = self._item(response, now)
+        tx = Tx()
+        try:
+            with tx:
+                tx.save("response", item, condition=t.ResponseItem.participant_id.does_not_exist())
+                tx.counters(response.wave_id, deltas)
+        except TransactWriteError as exc:
+            if "response" in tx.failed(exc):
                 return SubmitOutcome.STALE
             raise
         return SubmitOutcome.STORED
@@ -149,6 +153,21 @@ class DynamoResponses:
                 raise
             return False
         return True
+
+    @staticmethod
+    def _item(response: Response, now: datetime) -> t.ResponseItem:
+        return t.ResponseItem(
+            response.wave_id,
+            response.participant_id,
+            event_id=response.event_id,
+            panel_id=response.panel_id,
+            answers=response.answers,
+            cells=response.cells,
+            language=response.language,
+            version=response.version,
+            submitted_at=response.submitted_at,
+            updated_at=now,
+        )
 
     @staticmethod
     def _response(item: t.ResponseItem) -> Response:
