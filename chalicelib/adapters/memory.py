@@ -564,6 +564,20 @@ class MemoryStore(OutcomeMarks):
                 return None
             return _copy(token)
 
+    def put_card_tokens(self, grants: Sequence[TokenGrant], now: datetime) -> int:
+        new = 0
+        with self._lock:
+            for grant in grants:
+                row = self._invitations.get((grant.wave_id, grant.participant_id))
+                if row is None or grant.token_hash in self._tokens:
+                    continue
+                stored = _copy(grant)
+                stored.expires_at = _second(grant.expires_at)
+                self._tokens[grant.token_hash] = stored
+                row.token_hashes.add(grant.token_hash)
+                new += 1
+        return new
+
     def get_response(self, wave_id: str, participant_id: str) -> Response | None:
         with self._lock:
             return _copy(self._responses.get((wave_id, participant_id)))

@@ -304,6 +304,45 @@ def export_response(event_id: str, params: dict[str, str]) -> Response:
     return csv_response(filename, text)
 
 
+@admin_route("/admin/events/{event_id}/waves/{wave_id}/cards", ["GET"], "admin")
+def wave_cards(event_id: str, wave_id: str) -> Response:
+    """The wave's personal QR cards: an A4 print sheet, or (``?format=csv``) name, email and link."""
+    return cards_response(event_id, wave_id, query(bp.current_request).get("format", "html"))
+
+
+def cards_response(event_id: str, wave_id: str, fmt: str) -> Response:
+    """The cards sheet or its CSV; the dashboard serves the very same ones."""
+    from chalicelib.adapters.qr import qr_svg
+    from chalicelib.domain import cards
+    from chalicelib.domain.naming import slug, wave_name
+
+    if fmt not in ("html", "csv"):
+        raise ValidationFailed("format must be html or csv")
+    settings = container.settings()
+    store = container.store()
+    sheet = cards.wave_cards(
+        store,
+        event_id,
+        wave_id,
+        secret=settings.panel_secret,
+        base_url=settings.public_base_url,
+        now=container.now(),
+    )
+    questionnaire = catalogue.resolve(store, sheet.wave.questionnaire_id, sheet.wave.questionnaire_version)
+    title = wave_name(sheet.event, sheet.wave, questionnaire)
+    if fmt == "csv":
+        return csv_response(
+            slug(f"{sheet.event.title[:40]} {title} qr-cards", limit=90) + ".csv", cards.cards_csv(sheet)
+        )
+    codes = {
+        c.participant_id: qr_svg(c.link, label=f"QR code of the personal link of {c.full_name}") for c in sheet.cards
+    }
+    html = container.renderer().render_page(
+        "cards", "en", {"event": sheet.event, "wave_title": title, "cards": sheet.cards, "codes": codes}
+    )
+    return html_response(html)
+
+
 @admin_route("/admin/events/{event_id}/waves/{wave_id}/unconfirmed", ["GET"], "admin")
 def unconfirmed(event_id: str, wave_id: str) -> dict[str, Any]:
     return waves.unconfirmed_sends(container.store(), event_id, wave_id, now=container.now())

@@ -91,7 +91,8 @@ def dispatch_due(store: Store, queue: SendQueue, now: datetime, *, limit: int) -
             kind in inv.sent_kinds
             or wave.closes_at is None
             or wave.closes_at <= now
-            or (kind != INVITATION and (inv.completed_at or inv.opted_out_at or inv.bounced_at))
+            or inv.completed_at  # answered already (in the room, through a QR card or on paper): no email
+            or (kind != INVITATION and (inv.opted_out_at or inv.bounced_at))
         ):
             store.reschedule(inv, None, None)
             report.skipped += 1
@@ -168,8 +169,9 @@ def send_job(
     person, inv = found.participant, found.invitation
     if person is None or person.erased_at is not None or not person.email:
         return "erased"
-    if inv is None:
-        return str(ClaimOutcome.ALREADY.value)  # as the claim would say: no invitation to claim
+    if inv is None or inv.completed_at is not None:
+        # No invitation to claim, or it was answered (at the event, through a QR card) since it was queued.
+        return str(ClaimOutcome.ALREADY.value)
     if found.wave is None or found.event is None:
         return str(ClaimOutcome.CLOSED.value)
     letter = Letter.of(job, inv, person, found.event, found.wave)

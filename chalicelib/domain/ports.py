@@ -316,6 +316,11 @@ class TokenStore(Protocol):
         """None for an unknown token and for an expired one (DynamoDB's TTL deletes lazily)."""
         ...
 
+    def put_card_tokens(self, grants: Sequence[TokenGrant], now: datetime) -> int:
+        """Store the QR cards' tokens not stored yet, each listed on its invitation so that erasure revokes
+        it; none for an invitation that is gone. Returns how many were new."""
+        ...
+
 
 class ShareStore(Protocol):
     """Read-only report links, by the hash of their token, listed by event."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -37,6 +37,50 @@ class DynamoResponses:
             questionnaire_version=int(item.questionnaire_version),
             expires_at=item.expires_at,
         )
+
+    def put_card_tokens(self, grants: Sequence[TokenGrant], now: datetime) -> int:
+        """BatchGetItem finds the cards stored before (a sheet printed again writes nothing); each new one is
+        one transaction: its token and its hash on the invitation, which must exist."""
+        wanted = {g.token_hash: g for g in grants}
+        stored: set[str] = set()
+        hashes = list(wanted)
+        for start in range(0, len(hashes), 100):
+            for item in t.TokenItem.batch_get(hashes[start : start + 100], attributes_to_get=["token_hash"]):
+                stored.add(item.token_hash)
+        new = 0
+        for token_hash, grant in wanted.items():
+            if token_hash in stored:
+                continue
+            token = t.TokenItem(
+                token_hash,
+                event_id=grant.event_id,
+                wave_id=grant.wave_id,
+                participant_id=grant.participant_id,
+                kind=grant.kind,
+                cells=dict(grant.cells),
+                language=grant.language,
+                panel_id=grant.panel_id,
+                questionnaire_id=grant.questionnaire_id,
+                questionnaire_version=grant.questionnaire_version,
+                created_at=now,
+                expires_at=grant.expires_at,
+            )
+            tx = Tx()
+            try:
+                with tx:
+                    tx.save("token", token, condition=t.TokenItem.token_hash.does_not_exist())
+                    tx.update(
+                        "invitation",
+                        t.InvitationItem(grant.wave_id, grant.participant_id),
+                        actions=[t.InvitationItem.token_hashes.add({token_hash})],
+                        condition=t.InvitationItem.participant_id.exists(),
+                    )
+            except TransactWriteError as exc:
+                if not tx.failed(exc):
+                    raise
+                continue  # stored meanwhile, or the invitation is gone
+            new += 1
+        return new
 
     def get_response(self, wave_id: str, participant_id: str) -> Response | None:
         try:

@@ -10,12 +10,12 @@ English (the dashboard is for the secretariat), so it has no gettext strings.
 The rooms: ``framework`` (the session, the ``page`` decorator, forms, rendering and the one error page),
 ``signin`` (the sign-in page, its challenges and sign-out), ``events`` (the events list, the event form
 and the event page), ``imports``, ``waves`` (a wave, send now, remind now and the sending page),
-``previews``, ``paper`` (paper forms to print and key in) and ``reports`` (the report, the export and the
-programme). Importing them registers their
+``previews``, ``reports`` (the report, the export and the programme), ``collect`` (answers at the event:
+the QR cards) and ``paper`` (paper forms to print and key in). Importing them registers their
 pages on ``bp`` (the order does not matter: API Gateway and ``chalice local`` match concrete paths first).
 """
 
-from chalicelib.api.dashboard import events, imports, paper, previews, reports, signin, waves
+from chalicelib.api.dashboard import collect, events, imports, paper, previews, reports, signin, waves
 from chalicelib.api.dashboard.framework import bp
 
-__all__ = ["bp", "events", "imports", "paper", "previews", "reports", "signin", "waves"]
+__all__ = ["bp", "collect", "events", "imports", "paper", "previews", "reports", "signin", "waves"]
