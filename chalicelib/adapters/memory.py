@@ -618,7 +618,7 @@ class MemoryStore(OutcomeMarks):
     def store_anonymous_response(self, response: Response, *, deltas: Deltas, now: datetime) -> SubmitOutcome:
         with self._lock:
             key = (response.wave_id, response.participant_id)
-            if key in self._responses or key in self._invitations:
+            if key in self._responses:
                 return SubmitOutcome.STALE
             self._responses[key] = replace(
                 _copy(response), submitted_at=_utc(response.submitted_at), updated_at=_utc(now)
