@@ -592,17 +592,6 @@ class MemoryStore(OutcomeMarks):
         with self._lock:
             return _copy(self._open_links.get(token_hash))
 
-    def store_open_response(self, response: Response, *, deltas: Deltas, now: datetime) -> SubmitOutcome:
-        with self._lock:
-            key = (response.wave_id, response.participant_id)
-            if key in self._responses:
-                return SubmitOutcome.STALE
-            self._responses[key] = replace(
-                _copy(response), submitted_at=_utc(response.submitted_at), updated_at=_utc(now)
-            )
-            self._count(response.wave_id, deltas)
-            return SubmitOutcome.STORED
-
     def count_hit(self, key: str, expires_at: datetime) -> int:
         with self._lock:
             self._hits[key] = self._hits.get(key, 0) + 1
@@ -656,6 +645,17 @@ class MemoryStore(OutcomeMarks):
             if previous is None:
                 row.invitation.completed_at = _utc(now)
                 row.invitation.status = "completed"
+            self._count(response.wave_id, deltas)
+            return SubmitOutcome.STORED
+
+    def store_anonymous_response(self, response: Response, *, deltas: Deltas, now: datetime) -> SubmitOutcome:
+        with self._lock:
+            key = (response.wave_id, response.participant_id)
+            if key in self._responses:
+                return SubmitOutcome.STALE
+            self._responses[key] = replace(
+                _copy(response), submitted_at=_utc(response.submitted_at), updated_at=_utc(now)
+            )
             self._count(response.wave_id, deltas)
             return SubmitOutcome.STORED
 

@@ -25,6 +25,7 @@ from chalicelib.domain import (
     erasure,
     events,
     importing,
+    paper,
     planning,
     registration,
     reports,
@@ -43,7 +44,7 @@ from chalicelib.domain.errors import (
 from chalicelib.domain.importing import MAX_CSV
 from chalicelib.domain.model import ImportJob
 from chalicelib.domain.registration import UPLOAD_TYPES
-from chalicelib.observability import log_refusal, logger, traced
+from chalicelib.observability import log_event, log_refusal, logger, traced
 
 bp = Blueprint(__name__)
 
@@ -254,6 +255,17 @@ def send_wave(event_id: str, wave_id: str) -> Response:
 def remind_wave(event_id: str, wave_id: str) -> Response:
     result = distribution.remind_now(container.store(), container.send_queue(), event_id, wave_id, container.now())
     return Response(body=json.dumps(result), status_code=202, headers={"Content-Type": "application/json"})
+
+
+@admin_route("/admin/events/{event_id}/waves/{wave_id}/paper", ["POST"], "admin")
+def enter_paper(event_id: str, wave_id: str) -> Response:
+    """A paper form keyed in: the participant's response (by ``participant_id`` or ``code``) or an anonymous one."""
+    secret = container.settings().pseudonym_secret
+    stored = paper.enter_paper_json(
+        container.store(), event_id, wave_id, _json_body(), code_secret=secret, now=container.now()
+    )
+    log_event("paper form stored", event_id=event_id, wave_id=wave_id, linked=stored["linked"])
+    return _created(stored)
 
 
 @admin_route("/admin/events/{event_id}/summary", ["GET"], "viewer")

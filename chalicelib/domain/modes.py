@@ -17,6 +17,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from chalicelib.domain.model import STAKEHOLDER_GROUPS
+
 EMAIL, QR, OPEN, PAPER = "email", "qr", "open", "paper"
 MODES = (EMAIL, QR, OPEN, PAPER)
 MODE_NAMES = {EMAIL: "Email link", QR: "Personal QR", OPEN: "Open link", PAPER: "Paper"}
@@ -35,20 +37,45 @@ def with_mode(cells: Mapping[str, str], mode: str) -> dict[str, str]:
     return {**cells, "mode": mode}
 
 
-def completion(mode: str) -> dict[str, int]:
-    """The counters a first answer of this mode adds, beside its answers' counters (to every cell)."""
+def completion(mode: str, *, anonymous: bool = False) -> dict[str, int]:
+    """The counters a first answer of this mode adds, beside its answers' counters (to every cell). An
+    anonymous answer (every open-link one, a paper form of nobody in particular) is not a participant's
+    completion: it counts under its mode only, and ``m:anonymous_paper`` says which paper forms those are."""
     if mode not in MODES:
         raise ValueError(f"unknown response mode {mode!r}")
-    counts = {} if mode == OPEN else {"f:completed": 1}
+    counts = {} if mode == OPEN or anonymous else {"f:completed": 1}
     if mode != EMAIL:
         counts[f"m:{mode}"] = 1
+    if anonymous and mode == PAPER:
+        counts["m:anonymous_paper"] = 1
     return counts
+
+
+ANONYMOUS = "anonymous"  # ``cells["respondent"]`` of an answer that is nobody's in particular
+
+
+def is_anonymous(cells: Mapping[str, str]) -> bool:
+    return cells.get("respondent") == ANONYMOUS or mode_of(cells) == OPEN
+
+
+def anonymous_cells(group: str | None, language: str) -> dict[str, str]:
+    """The cells of an answer that belongs to no participant: the stakeholder group it gives, if the
+    questionnaire asks it, its language, and "unknown" for what only a registration says."""
+    return {
+        "stakeholder_group": group if group in STAKEHOLDER_GROUPS else "unknown",
+        "region": "unknown",
+        "income_group": "unknown",
+        "sponsored": "unknown",
+        "language": language,
+        "respondent": ANONYMOUS,
+    }
 
 
 def by_mode(counters: Mapping[str, int]) -> dict[str, int]:
     """Answers by mode, from the counters of one dimension added up: email is the completed rest."""
     counts = {mode: int(counters.get(f"m:{mode}", 0)) for mode in MODES if mode != EMAIL}
-    email = int(counters.get("f:completed", 0)) - counts[QR] - counts[PAPER]
+    linked_paper = counts[PAPER] - int(counters.get("m:anonymous_paper", 0))
+    email = int(counters.get("f:completed", 0)) - counts[QR] - linked_paper
     return {EMAIL: max(0, email), **counts}
 
 

@@ -19,7 +19,7 @@ from typing import Any
 from chalicelib.domain import catalogue, modes
 from chalicelib.domain.cells import spread
 from chalicelib.domain.errors import NotFound, TemporarilyUnavailable, ValidationFailed, WaveClosed
-from chalicelib.domain.model import STAKEHOLDER_GROUPS, Response, Wave
+from chalicelib.domain.model import Response, Wave
 from chalicelib.domain.ports import Store, SubmitOutcome
 from chalicelib.domain.questionnaires import AnswerCheck, Questionnaire, aggregate_deltas, check_answers
 from chalicelib.domain.tokens import hash_token, looks_like_token, new_token
@@ -158,16 +158,7 @@ def submit_open(
     if not check.ok:
         return OpenResult(False, False, check, opened)
     group = (form.get(GROUP_FIELD) or [""])[-1]
-    cells = modes.with_mode(
-        {
-            "stakeholder_group": group if link.ask_group and group in STAKEHOLDER_GROUPS else "unknown",
-            "region": "unknown",
-            "income_group": "unknown",
-            "sponsored": "unknown",
-            "language": opened.language,
-        },
-        modes.OPEN,
-    )
+    cells = modes.with_mode(modes.anonymous_cells(group if link.ask_group else None, opened.language), modes.OPEN)
     response = Response(
         wave_id=link.wave_id,
         participant_id=respondent_key(link, browser_id),
@@ -181,5 +172,5 @@ def submit_open(
         updated_at=now,
     )
     deltas = spread(cells, {**aggregate_deltas(opened.questionnaire, check.answers), **modes.completion(modes.OPEN)})
-    outcome = store.store_open_response(response, deltas=deltas, now=now)
+    outcome = store.store_anonymous_response(response, deltas=deltas, now=now)
     return OpenResult(outcome is SubmitOutcome.STORED, outcome is not SubmitOutcome.STORED, check, opened)

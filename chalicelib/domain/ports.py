@@ -294,6 +294,11 @@ class ResponseStore(Protocol):
         condition on the wave's item would make every answer of the wave conflict with every other."""
         ...
 
+    def store_anonymous_response(self, response: Response, *, deltas: Deltas, now: datetime) -> SubmitOutcome:
+        """An answer that is nobody's invitation (a paper form without a code, an open-link answer) and its
+        counters, atomically; STALE when its ID exists already."""
+        ...
+
     def read_cells(self, wave_id: str, dimension: str) -> dict[str, dict[str, int]]: ...
 
     def scrub_response(self, response: Response, answers: Mapping[str, Any], now: datetime) -> bool: ...
@@ -318,11 +323,6 @@ class TokenStore(Protocol):
 
     def get_open_link(self, token_hash: str) -> OpenLink | None:
         """None for an unknown token, and for any token that is not an open link's."""
-        ...
-
-    def store_open_response(self, response: Response, *, deltas: Deltas, now: datetime) -> SubmitOutcome:
-        """An anonymous open-link response and its counters, atomically; STALE when this browser's response
-        exists (one per browser), and nothing is written then."""
         ...
 
     def count_hit(self, key: str, expires_at: datetime) -> int:

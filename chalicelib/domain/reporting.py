@@ -15,7 +15,7 @@ from typing import Any
 
 from chalicelib.domain.cells import merge, spread
 from chalicelib.domain.model import INVITATION, Invitation, Response
-from chalicelib.domain.modes import completion
+from chalicelib.domain.modes import completion, is_anonymous
 from chalicelib.domain.questionnaires import Questionnaire, aggregate_deltas
 from chalicelib.domain.summary import build_summary
 
@@ -77,7 +77,13 @@ def recount(
 ) -> dict[str, dict[str, int]]:
     """Every counter the aggregates should hold, rebuilt from the raw responses and invitations."""
     parts = [
-        spread(response.cells, {**aggregate_deltas(questionnaire, response.answers), **completion(response.mode)})
+        spread(
+            response.cells,
+            {
+                **aggregate_deltas(questionnaire, response.answers),
+                **completion(response.mode, anonymous=is_anonymous(response.cells)),
+            },
+        )
         for response in responses
     ]
     for inv in invitations:

@@ -646,6 +646,17 @@ def test_an_edit_applies_only_on_top_of_the_version_it_read(store: Store) -> Non
     assert [r.participant_id for r in store.list_responses("w-1")] == ["p-1"]
 
 
+def test_an_anonymous_answer_is_stored_once_with_its_counters_and_touches_no_invitation(store: Store) -> None:
+    sent_wave(store, "p-1")
+    anonymous = replace(response("paper_0123456789abcdef"), panel_id="", cells={**CELLS, "respondent": "anonymous"})
+    deltas = answer_deltas("agree")
+    assert store.store_anonymous_response(anonymous, deltas=deltas, now=NOW) is SubmitOutcome.STORED
+    assert store.get_response("w-1", anonymous.participant_id) == replace(anonymous, updated_at=NOW)
+    assert store.store_anonymous_response(anonymous, deltas=deltas, now=NOW) is SubmitOutcome.STALE
+    assert store.read_cells("w-1", "stakeholder_group")["government"]["n:useful"] == 1
+    assert store.get_invitation("w-1", "p-1").completed_at is None
+
+
 def test_no_answer_is_stored_once_the_participant_opted_out(store: Store) -> None:
     sent_wave(store, "p-1", "p-2")
     store.mark_opted_out("w-1", "p-2", CELLS, NOW)

@@ -68,31 +68,6 @@ class DynamoResponses:
             ask_group=bool(item.ask_group),
         )
 
-    def store_open_response(self, response: Response, *, deltas: Deltas, now: datetime) -> SubmitOutcome:
-        """One transaction: the response, which must not exist (one per browser), and its counters."""
-        item = t.ResponseItem(
-            response.wave_id,
-            response.participant_id,
-            event_id=response.event_id,
-            panel_id=response.panel_id,
-            answers=response.answers,
-            cells=response.cells,
-            language=response.language,
-            version=response.version,
-            submitted_at=response.submitted_at,
-            updated_at=now,
-        )
-        tx = Tx()
-        try:
-            with tx:
-                tx.save("response", item, condition=t.ResponseItem.participant_id.does_not_exist())
-                tx.counters(response.wave_id, deltas)
-        except TransactWriteError as exc:
-            if "response" in tx.failed(exc):
-                return SubmitOutcome.STALE
-            raise
-        return SubmitOutcome.STORED
-
     def count_hit(self, key: str, expires_at: datetime) -> int:
         item = t.HitItem(key)
         item.update(actions=[t.HitItem.hits.add(1), t.HitItem.expires_at.set(expires_at)])
@@ -168,18 +143,7 @@ class DynamoResponses:
         version must be the one read, so two concurrent edits cannot both apply their deltas.
         Either way the participant must not have opted out. The wave's closing is the caller's check.
         """
-        item = t.ResponseItem(
-            response.wave_id,
-            response.participant_id,
-            event_id=response.event_id,
-            panel_id=response.panel_id,
-            answers=response.answers,
-            cells=response.cells,
-            language=response.language,
-            version=response.version,
-            submitted_at=response.submitted_at,
-            updated_at=now,
-        )
+        item = self._item(response, now)
         if previous is None:
             condition = t.ResponseItem.participant_id.does_not_exist()
         else:
@@ -210,6 +174,21 @@ class DynamoResponses:
             if "invitation" in failed:
                 return SubmitOutcome.OPTED_OUT
             if "response" in failed:
+                return SubmitOutcome.STALE
+            raise
+        return SubmitOutcome.STORED
+
+    def store_anonymous_response(self, response: Response, *, deltas: Deltas, now: datetime) -> SubmitOutcome:
+        """An answer that is no invitation's, and its counters, in one transaction (``Tx``: retried on
+        conflicts, counters spread where a burst meets)."""
+        item = self._item(response, now)
+        tx = Tx()
+        try:
+            with tx:
+                tx.save("response", item, condition=t.ResponseItem.participant_id.does_not_exist())
+                tx.counters(response.wave_id, deltas)
+        except TransactWriteError as exc:
+            if "response" in tx.failed(exc):
                 return SubmitOutcome.STALE
             raise
         return SubmitOutcome.STORED
@@ -253,6 +232,21 @@ class DynamoResponses:
                 raise
             return False
         return True
+
+    @staticmethod
+    def _item(response: Response, now: datetime) -> t.ResponseItem:
+        return t.ResponseItem(
+            response.wave_id,
+            response.participant_id,
+            event_id=response.event_id,
+            panel_id=response.panel_id,
+            answers=response.answers,
+            cells=response.cells,
+            language=response.language,
+            version=response.version,
+            submitted_at=response.submitted_at,
+            updated_at=now,
+        )
 
     @staticmethod
     def _response(item: t.ResponseItem) -> Response:

@@ -16,7 +16,7 @@ print and key in). Importing them registers their pages on ``bp`` (the order doe
 and ``chalice local`` match concrete paths first).
 """
 
-from chalicelib.api.dashboard import collect, events, imports, previews, reports, series, signin, waves
+from chalicelib.api.dashboard import collect, events, imports, paper, previews, reports, series, signin, waves
 from chalicelib.api.dashboard.framework import bp
 
-__all__ = ["bp", "collect", "events", "imports", "previews", "reports", "series", "signin", "waves"]
+__all__ = ["bp", "collect", "events", "imports", "paper", "previews", "reports", "series", "signin", "waves"]
