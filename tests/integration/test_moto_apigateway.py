@@ -180,7 +180,7 @@ def test_admin_routes_use_the_cognito_jwt_authorizer_and_the_others_none(patched
     assert authorizer["authorizerUri"] == invocation_uri(AUTHORIZER_ARN)
     assert authorizer["identitySource"] == "method.request.header.Authorization"
     assert authorizer["authorizerResultTtlInSeconds"] == 0  # no cached verdict outlives a sign-out
-    public = ("/s/", "/u/", "/r/", "/health", "/dashboard")
+    public = ("/s/", "/u/", "/r/", "/o/", "/health", "/dashboard")
     seen = {"admin": 0, "public": 0}
     for path, resource in resources(patched, api["id"]).items():
         for method_type, method in methods(resource).items():

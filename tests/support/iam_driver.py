@@ -153,7 +153,9 @@ class Driver:
                 self.jar[name] = rest.split(";", 1)[0]
         return response
 
-    def api(self, method: str, path: str, token: str, payload: Any = None, expected: int = 200) -> Any:
+    def api(
+        self, method: str, path: str, token: str, payload: Any = None, expected: int | tuple[int, ...] = 200
+    ) -> Any:
         headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
         body = b"" if payload is None else json.dumps(payload).encode()
         return self._status(self.request(method, path, headers=headers, body=body), expected, f"{method} {path}")
@@ -188,6 +190,12 @@ class Driver:
         payload = self.client.events.generate_sqs_event(bodies, queue_name="event-feedback-send")
         outcomes = self.invoke("sender", payload)
         assert outcomes == expected, outcomes
+
+    def deliver_queue_any(self) -> None:
+        """Hand whatever the queue holds to the sender Lambda, whatever each job's outcome."""
+        bodies = self.queue_bodies()
+        if bodies:
+            self.invoke("sender", self.client.events.generate_sqs_event(bodies, queue_name="event-feedback-send"))
 
     def feed_back(self, emails: list[Email]) -> list[str]:
         """What SES publishes for each accepted email, as the feedback queue hands it to its handler."""
@@ -312,6 +320,28 @@ class Driver:
             self.page(f"{slide}/slide")
             self.page(f"{slide}/qr.svg")
 
+        # A paper form keyed in for a participant, and an anonymous one.
+        if "/admin/events/{event_id}/waves/{wave_id}/paper" in self.app.routes:
+            paper = f"/admin/events/{event_id}/waves/{wave_id}/paper"
+            answers = {"overall": "4", "mutual_learning": "5", "understanding": "4", "cooperation_measures": "3"}
+            unanswered = next(p["participant_id"] for p in people if p["country"] == "CN")
+            self.api("POST", paper, admin, {"participant_id": unanswered, "answers": answers}, (201, 409))
+            self.api("POST", paper, admin, {"answers": answers, "language": "fr"}, 201)
+
+        # A follow-up across events (here the one event), sent, reminded, summarised, reported and exported.
+        if "/admin/series-waves" in self.app.routes:
+            series = {**FOLLOW_UP, "event_ids": [event_id]}
+            series_id = _json(self.api("POST", "/admin/series-waves", admin, series, 201))["wave_id"]
+            self.api("GET", "/admin/series-waves", viewer)
+            self.api("GET", f"/admin/series-waves/{series_id}", viewer)
+            self.api("POST", f"/admin/series-waves/{series_id}/send", admin, None, 202)
+            self.deliver_queue_any()
+            self.api("POST", f"/admin/series-waves/{series_id}/remind", admin, None, 202)
+            self.deliver_queue_any()
+            self.api("GET", f"/admin/series-waves/{series_id}/summary?by=event", viewer)
+            self.api("GET", f"/admin/series-waves/{series_id}/report?by=event&lang=es", viewer)
+            self.api("GET", f"/admin/series-waves/{series_id}/export.csv?kind=responses", viewer)
+
         # Erasure of one person.
         erased = next(p["participant_id"] for p in people if p["country"] == "GB")
         self.api("DELETE", f"/admin/participants/{erased}", admin)
@@ -383,6 +413,35 @@ class Driver:
             self.page(f"{base}/cards")
             opened = f"{base}/open-link"
             self.form(opened, {"csrf": csrf_for(event_page, opened), "starts_in": "0", "minutes": "60"}, 200)
+        if "/dashboard/events/{event_id}/waves/{wave_id}/paper" in self.app.routes:
+            self.page(f"{base}/paper?lang=fr&personal=1")
+            self.page(f"{base}/paper/entry?q=a")
+            entry = self.page(f"{base}/paper/entry?anonymous=1")
+            fields = {"csrf": csrf_for(entry, f"{base}/paper/entry"), "_lang": "en", "overall": "5"}
+            self.form(f"{base}/paper/entry", fields, 303)
+        if "/dashboard/series-waves" in self.app.routes:
+            programme = self.page("/dashboard/programme?year=2026")
+            fields = {
+                "csrf": csrf_for(programme, "/dashboard/series-waves"),
+                "select": "events",
+                "event_ids": [event_id],
+                "questionnaire": "impact",
+                "opens_after_days": "0",
+                "opens_local_time": "09:00",
+                "reminders": "7",
+                "closes_after_days": "30",
+            }
+            made = self.form("/dashboard/series-waves", fields, 303)
+            series_page = self.follow(made)
+            series_base = made.headers["Location"].split("?")[0]
+            send = f"{series_base}/send"
+            self.follow(self.form(send, {"csrf": csrf_for(series_page, send)}, 303))
+            self.deliver_queue_any()
+            series_page = self.page(series_base)
+            remind = f"{series_base}/remind"
+            self.follow(self.form(remind, {"csrf": csrf_for(series_page, remind)}, 303))
+            self.deliver_queue_any()
+            self.page(f"{series_base}/report")
         report = self.page(f"/dashboard/events/{event_id}/report?wave={wave_id}&by=stakeholder_group")
         share = f"/dashboard/events/{event_id}/shares"
         self.form(share, {"csrf": csrf_for(report, share), "wave": wave_id, "expires_in_days": "2"}, 201)
