@@ -234,6 +234,10 @@ class AnsweringWorld:
         self.saved_env = {k: os.environ.get(k) for k in env}
         os.environ.update(env)
         reset_settings()
+        # Each example is a fresh container: new clients, so that botocore's standard-mode retry quota (a token
+        # bucket per client, drained by every retry) does not carry the throttles of earlier examples over and
+        # refuse a retry that a fresh Lambda container would make.
+        container.reset()
         container.jwks_fetcher = moto_jwks
         self.people = [Person(**{**p.__dict__, "tokens": []}) for p in PEOPLE]
         self.secrets = [s for p in self.people for s in p.personal()]
