@@ -446,6 +446,7 @@ def seed_programme(
     panel_secret: str,
     new_tokens: Any,
     limit: int = 2000,
+    programme: tuple[Workshop, ...] = PROGRAMME,
 ) -> Programme:
     """The note's 2011 and 2012 workshops: participants (some in several workshops, matched by the keyed email
     hash), 2012's end-of-event satisfaction waves answered in the note's pattern, and each year's series
@@ -457,7 +458,7 @@ def seed_programme(
     rng = random.Random(2012)
     ids: dict[int, list[str]] = {}
     answered: dict[str, int] = {}
-    for workshop in PROGRAMME:
+    for workshop in programme:
         event = events.create_event(
             store,
             {
@@ -518,8 +519,8 @@ def seed_programme(
             answering.submit(store, token, form, now=datetime.now(UTC))
         follow_ups[year] = wave.wave_id
         answered[wave.wave_id] = len(chosen)
-    registrations = sum(len(w.people) for w in PROGRAMME)
-    people = len({i for w in PROGRAMME for i in w.people})
+    registrations = sum(len(w.people) for w in programme)
+    people = len({i for w in programme for i in w.people})
     return Programme(ids, follow_ups, registrations, people, answered)
 
 
