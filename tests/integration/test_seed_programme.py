@@ -13,7 +13,6 @@ from typing import Any
 from devstack.seed import COUNTRIES, PROGRAMME, Outbox, Workshop, pool_row, seed_programme
 from tests.support.api import auth, body
 
-
 SMALL_PEOPLE = (range(0, 10), range(7, 17), range(17, 67), range(57, 107))  # 3 and 10 people in both
 
 
