@@ -1,6 +1,10 @@
-"""The demo: an event modelled on the organisation's note, with synthetic participants from 70+ countries,
-its satisfaction wave sent through the normal path, and most participants already answered in the
-pattern the note reports (about 98 / 96 / 85 per cent agreeing with the three statements)."""
+"""The demo: the programme the organisation's note describes, with synthetic participants from 70+ countries.
+
+``seed_demo``: the single 2013 event, its satisfaction wave sent through the normal path and most participants
+already answered (one link left open for a visitor). ``seed_programme``: the two 2011 workshops and their
+year-end follow-up, the two 2012 workshops with their satisfaction waves answered in the pattern the note
+reports (98 / 96 / 85 per cent agreeing with the three statements) and their series follow-up; some people
+attended several workshops, so the follow-ups match them into one invitation by the keyed email hash."""
 
 from __future__ import annotations
 
@@ -278,6 +282,248 @@ class Demo:
     answered: int
 
 
+@dataclass(frozen=True)
+class Workshop:
+    """One event of the note's programme, with the slice of the people pool who attended it."""
+
+    year: int
+    title: str
+    theme: str
+    starts_on: str
+    ends_on: str
+    people: range  # indices into the pool: overlapping ranges are people who attended both
+    satisfaction: bool  # an end-of-event satisfaction wave, answered in the note's pattern
+
+
+# The note (paragraphs 3, 4, 17 and footnote 9): two workshops in 2011 (their attendance is not given), two in
+# 2012 (272 and nearly 250 participants from more than 70 countries), then the single 2013 event (seed_demo).
+# Contiguous ranges over a pool whose countries cycle through COUNTRIES give every event 70+ countries.
+PROGRAMME = (
+    Workshop(
+        2011,
+        "Climate change, environmental degradation and migration",
+        "Climate change and migration",
+        "2011-03-29",
+        "2011-03-30",
+        range(0, 180),
+        False,
+    ),
+    Workshop(
+        2011,
+        "Economic cycles, demographic change and migration",
+        "Economic cycles and migration",
+        "2011-07-12",
+        "2011-07-13",
+        range(140, 300),  # 40 people of the first 2011 workshop
+        False,
+    ),
+    Workshop(
+        2012,
+        "Moving to safety: Migration consequences of complex crises",
+        "Managing migration in crisis situations",
+        "2012-04-24",
+        "2012-04-25",
+        range(260, 532),  # 272; 40 of them also came in 2011
+        True,
+    ),
+    Workshop(
+        2012,
+        "Protecting migrants during times of crisis: Immediate responses and sustainable strategies",
+        "Managing migration in crisis situations",
+        "2012-09-13",
+        "2012-09-14",
+        range(472, 720),  # 248; 60 of them also attended the April workshop
+        True,
+    ),
+)
+# The note's satisfaction figures for 2012: 98 / 96 / "over 85" per cent agreeing.
+PATTERN = {"mutual_learning": 0.98, "understanding": 0.96, "cooperation_measures": 0.86}
+SATISFACTION_SHARE = 0.8  # of the participants answered their end-of-event survey
+FOLLOW_UP_SHARE = {2011: 0.7, 2012: 0.55}  # answered the year-end follow-up (2012's is still open)
+
+
+@dataclass
+class Programme:
+    """What seed_programme made: the events by year and the series follow-up of each year."""
+
+    events: dict[int, list[str]]
+    follow_ups: dict[int, str]
+    registrations: int
+    people: int
+    answered: dict[str, int]
+
+
+def pool_row(index: int) -> str:
+    """One synthetic person of the programme's pool, the same row (so the same address) in every event."""
+    rng = random.Random(index * 7919 + 2011)
+    groups = [g for g, weight in GROUPS for _ in range(weight)]
+    country, language = COUNTRIES[index % len(COUNTRIES)]
+    group = rng.choice(groups)
+    first, last = rng.choice(FIRST), rng.choice(LAST)
+    email = f"{first}.{last}.p{index}@demo.example.org".lower().encode("ascii", "ignore").decode()
+    sponsored = "yes" if rng.random() < SOUTH_SPONSORED / 2 else "no"
+    return f"{email},{first} {last},{ORGS[group]},{group},{country},{language},,{sponsored}"
+
+
+def workshop_csv(workshop: Workshop) -> str:
+    return "\n".join([HEADER, *(pool_row(i) for i in workshop.people)]) + "\n"
+
+
+def satisfaction_forms(rng: random.Random, count: int) -> list[dict[str, list[str]]]:
+    """``count`` respondents' answers with the note's shares exactly: of ``count``, round(98 %) agree that the
+    workshop furthered mutual learning, round(96 %) understanding, round(86 %) cooperation measures."""
+    forms = [answers(rng) for _ in range(count)]
+    for question, share in PATTERN.items():
+        agreeing = set(rng.sample(range(count), round(share * count)))
+        for n, form in enumerate(forms):
+            form[question] = [rng.choice(["4", "5", "5"]) if n in agreeing else rng.choice(["1", "2", "3", "3"])]
+    return forms
+
+
+def impact_form(rng: random.Random, question_ids: list[str]) -> dict[str, list[str]]:
+    """One answer to the impact follow-up: relevant and applied, shared with colleagues by almost all."""
+
+    def likert(agree: float) -> str:
+        return rng.choice(["4", "5"]) if rng.random() < agree else rng.choice(["2", "3"])
+
+    form: dict[str, list[str]] = {}
+    applied = rng.random() < 0.85
+    for qid in question_ids:
+        base = qid.split("@", 1)[0]
+        if base == "content_relevant":
+            form[qid] = [likert(0.9)]
+        elif base == "applied_in_work":
+            form[qid] = ["yes" if applied else "no"]
+        elif base == "applied_how" and applied:
+            form[qid] = rng.sample(["policy_discussion", "research", "best_practices", "training"], rng.randint(1, 3))
+        elif base in ("informed_policy_or_research", "best_practices"):
+            form[qid] = [likert(0.8)]
+        elif base == "shared_with_colleagues":
+            form[qid] = ["yes" if rng.random() < 0.95 else "no"]
+        elif base == "kept_contacts":
+            form[qid] = ["yes" if rng.random() < 0.7 else "no"]
+        elif base == "recommend":
+            form[qid] = [str(rng.choice([6, 7, 8, 8, 9, 9, 10, 10]))]
+    return form
+
+
+class Outbox:
+    """The invitations that reached the outbox since the last call (so each wave's tokens, in turn)."""
+
+    def __init__(self, outbox: Path) -> None:
+        self.outbox = outbox
+        self.seen: set[str] = {p.name for p in outbox.glob("*.eml")}  # mail of earlier waves
+
+    def new_tokens(self) -> list[tuple[str, str]]:
+        fresh = [p for p in sorted(self.outbox.glob("*.eml")) if p.name not in self.seen]
+        self.seen.update(p.name for p in fresh)
+        found = []
+        for path in fresh:
+            parsed = message_from_string(path.read_text(encoding="utf-8"), policy=default_policy)
+            body = parsed.get_body(preferencelist=("plain",))
+            match = _SURVEY.search(body.get_content() if body else "")
+            if match:
+                found.append((str(parsed["To"]), match.group(1)))
+        return found
+
+
+def open_now_rules(now: datetime) -> dict[str, Any]:
+    """The seeded waves open now and close in 60 days, at absolute instants: their events lie years back, and a
+    relative rule (days after the event) would make a wave already closed, so it could not be sent."""
+    return {
+        "opens": {"at": now.isoformat()},
+        "reminders_after_days": [14],
+        "closes": {"at": (now + timedelta(days=60)).isoformat()},
+    }
+
+
+def seed_programme(
+    store: Any,
+    pump: Any,
+    queue: Any,
+    *,
+    pseudonym_secret: str,
+    panel_secret: str,
+    new_tokens: Any,
+    limit: int = 2000,
+    programme: tuple[Workshop, ...] = PROGRAMME,
+) -> Programme:
+    """The note's 2011 and 2012 workshops: participants (some in several workshops, matched by the keyed email
+    hash), 2012's end-of-event satisfaction waves answered in the note's pattern, and each year's series
+    follow-up (the impact questionnaire) sent once per person and answered; all through the normal use cases.
+    ``new_tokens()`` gives (recipient, token) for the invitations sent since its last call."""
+    from chalicelib.domain import answering, events, planning, series, waves
+
+    now = datetime.now(UTC)
+    rng = random.Random(2012)
+    ids: dict[int, list[str]] = {}
+    answered: dict[str, int] = {}
+    for workshop in programme:
+        event = events.create_event(
+            store,
+            {
+                "title": workshop.title,
+                "theme": workshop.theme,
+                "venue": "Geneva",
+                "starts_on": workshop.starts_on,
+                "ends_on": workshop.ends_on,
+                "timezone": "Europe/Zurich",
+                "languages": ["en", "fr", "es"],
+            },
+            now,
+        )
+        ids.setdefault(workshop.year, []).append(event.event_id)
+        planning.import_participants(
+            store,
+            event.event_id,
+            workshop_csv(workshop),
+            secret=pseudonym_secret,
+            panel_secret=panel_secret,
+            now=now,
+        )
+        if not workshop.satisfaction:
+            continue
+        wave = waves.create_wave(
+            store,
+            event.event_id,
+            {"questionnaire": "satisfaction", **open_now_rules(now)},
+            panel_secret=panel_secret,
+            now=now,
+        )
+        waves.rename_wave(store, event.event_id, wave.wave_id, {"name": "End-of-event satisfaction"})
+        waves.send_now(store, event.event_id, wave.wave_id, panel_secret=panel_secret, now=now)
+        pump.settle()
+        sent = new_tokens()
+        chosen = rng.sample(sent, round(SATISFACTION_SHARE * len(sent)))
+        for (_, token), form in zip(chosen, satisfaction_forms(rng, len(chosen)), strict=True):
+            answering.submit(store, token, form, now=datetime.now(UTC))
+        answered[wave.wave_id] = len(chosen)
+    follow_ups: dict[int, str] = {}
+    for year in sorted(ids):
+        wave, _ = series.create_series_wave(
+            store,
+            {"year": year, "questionnaire": "impact", **open_now_rules(now)},
+            panel_secret=panel_secret,
+            now=now,
+        )
+        # A series wave has no rename use case of its own; its name is set as the store keeps it.
+        wave.name = f"{year} year-end follow-up"
+        store.put_wave(wave)
+        series.send_series_now(store, queue, wave.wave_id, panel_secret=panel_secret, now=now, limit=limit)
+        pump.settle()
+        sent = new_tokens()
+        chosen = rng.sample(sent, round(FOLLOW_UP_SHARE[year] * len(sent)))
+        for _, token in chosen:
+            survey = answering.open_survey(store, token, now=datetime.now(UTC))
+            form = impact_form(rng, [q.id for q in survey.questionnaire.questions])
+            answering.submit(store, token, form, now=datetime.now(UTC))
+        follow_ups[year] = wave.wave_id
+        answered[wave.wave_id] = len(chosen)
+    registrations = sum(len(w.people) for w in programme)
+    people = len({i for w in programme for i in w.people})
+    return Programme(ids, follow_ups, registrations, people, answered)
+
+
 def seed_demo(
     store: Any,
     pump: Any,
@@ -291,15 +537,14 @@ def seed_demo(
     from chalicelib.domain import answering, events, planning, waves
 
     now = datetime.now(UTC)
-    ends = (now - timedelta(days=2)).date()
     event = events.create_event(
         store,
         {
             "title": "International Dialogue on Migration: Migrants and development",
             "theme": "Migrants and development",
-            "venue": "Geneva",
-            "starts_on": (ends - timedelta(days=1)).isoformat(),
-            "ends_on": ends.isoformat(),
+            "venue": "Geneva, International Conference Centre",
+            "starts_on": "2013-06-18",  # the note, paragraph 10: the single IDM event of 2013
+            "ends_on": "2013-06-19",
             "timezone": "Europe/Zurich",
             "languages": ["en", "fr", "es"],
         },
@@ -311,15 +556,11 @@ def seed_demo(
     wave = waves.create_wave(
         store,
         event.event_id,
-        {
-            "questionnaire": "satisfaction",
-            "opens": {"after_event_days": 1, "local_time": "09:00"},
-            "reminders_after_days": [7, 14],
-            "closes": {"after_open_days": 30},
-        },
+        {"questionnaire": "satisfaction", **open_now_rules(now)},
         panel_secret=panel_secret,
         now=now,
     )
+    waves.rename_wave(store, event.event_id, wave.wave_id, {"name": "End-of-event satisfaction"})
     waves.send_now(store, event.event_id, wave.wave_id, panel_secret=panel_secret, now=now)
     pump.settle()
     rng = random.Random(7)
