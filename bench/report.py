@@ -24,6 +24,9 @@ from bench.meter import Call, Window
 from bench.next_send import NextSend
 from bench.programme import BY, INDICATOR, K, Programme, Volume
 from bench.scenarios import CallsResult
+from bench.series import EVENTS as SERIES_EVENTS
+from bench.series import PEOPLE as SERIES_PEOPLE
+from bench.series import SHARE_IN_SEVERAL, SeriesBench
 from bench.summary_reads import Checkpoint
 from bench.throughput import Throughput
 
@@ -52,6 +55,7 @@ class Results:
     next_send: NextSend | None = None
     list_import: ListImport | None = None
     burst: Comparison | None = None
+    series: SeriesBench | None = None
     seconds: float = 0.0
     load: tuple[float, float, float] = (0.0, 0.0, 0.0)  # at start
     load_end: tuple[float, float, float] = (0.0, 0.0, 0.0)
@@ -498,6 +502,59 @@ def _section_list_import(li: ListImport) -> list[str]:
     ]
 
 
+def series_rows(r: SeriesBench) -> list[Row]:
+    plan_per = len(r.plan) / max(r.recipients, 1)
+    dispatch_per = len(r.dispatch) / max(r.dispatched, 1)
+    send_per = len(r.send) / max(r.sent, 1)
+    shapes = {(len(e), tuple(sorted(e.by_operation().items())), len(lang)) for e, lang in r.summaries.values()}
+    flat = len(shapes) == 1
+    volumes = " / ".join(f"{v:,}" for v in r.summaries)
+    by_event, by_language = next(iter(r.summaries.values()))
+    return [
+        Row(
+            "11",
+            f"A series wave over {SERIES_EVENTS} events, {SERIES_PEOPLE:,} distinct people "
+            f"({r.records:,} registrations, {SHARE_IN_SEVERAL:.0%} in two or more): AWS calls to plan it, per "
+            f"invitation dispatched and sent, and for its summary at {volumes} responses",
+            f"{r.recipients:,} invitations (one per person); plan {len(r.plan):,} calls ({plan_per:.2f} per "
+            f"invitation); dispatch {dispatch_per:.2f} and sender {send_per:.2f} calls per invitation (as figure 2); "
+            f"summary by=event {by_event.describe()}, by=language {by_language.describe()}"
+            + (" at every volume" if flat else " (**varies with responses**)"),
+            "one invitation per person; plan ≤ 1.1 calls per invitation; summary flat in responses",
+            flat and r.recipients == SERIES_PEOPLE and plan_per <= 1.1,
+            why="The summary should read counters only (the same calls at every volume), and planning should "
+            "write each invitation once, reading the series' participants in pages.",
+        )
+    ]
+
+
+def _section_series(r: SeriesBench) -> list[str]:
+    body = [
+        ["plan (`series.create_series_wave`)", r.plan.describe(), f"{len(r.plan) / max(r.recipients, 1):.2f}"],
+        [
+            f"send now: dispatch of {r.dispatched:,}",
+            r.dispatch.describe(),
+            f"{len(r.dispatch) / max(r.dispatched, 1):.2f}",
+        ],
+        [f"sender, {r.sent} invitations", r.send.describe(), f"{len(r.send) / max(r.sent, 1):.2f}"],
+    ]
+    for volume, (by_event, by_language) in r.summaries.items():
+        body.append([f"summary at {volume:,} responses, by=event", by_event.describe(), "–"])
+        body.append([f"summary at {volume:,} responses, by=language", by_language.describe(), "–"])
+    return [
+        f"## 11. A series wave over {SERIES_EVENTS} events",
+        "",
+        f"`python -m bench.series`: {SERIES_EVENTS} events, {SERIES_PEOPLE:,} distinct people of whom "
+        f"{SHARE_IN_SEVERAL:.0%} are registered in two or more events ({r.records:,} registrations, written with "
+        "`put_participants`, not metered). One series wave over all of them (`POST /admin/series-waves`): people are "
+        "matched by their keyed email hash, so each gets one invitation. The sender runs on a sample of the queued "
+        "jobs; the summary is read at two response volumes.",
+        "",
+        *_table(["Step", "AWS calls", "Per invitation"], body),
+        "",
+    ]
+
+
 def burst_rows(c: Comparison) -> list[Row]:
     b, ref = c.now, c.reference
     versus = (
@@ -596,6 +653,9 @@ def windows(results: Results) -> list[Window]:
         out += [w for s in results.next_send.sizes for w in (s.read, s.scan)]
     if results.list_import:
         out += [f.window for f in results.list_import.formats]
+    if results.series:
+        out += [results.series.plan, results.series.dispatch, results.series.send]
+        out += [w for pair in results.series.summaries.values() for w in pair]
     return out
 
 
@@ -619,6 +679,8 @@ def rows(results: Results) -> list[Row]:
         out += list_import_rows(results.list_import)
     if results.burst:
         out += burst_rows(results.burst)
+    if results.series:
+        out += series_rows(results.series)
     return out
 
 
@@ -1074,6 +1136,8 @@ def markdown(results: Results, m: Machine) -> str:
         out += _section_list_import(results.list_import)
     if results.burst:
         out += _section_burst(results.burst)
+    if results.series:
+        out += _section_series(results.series)
     out += [
         "## Method",
         "",

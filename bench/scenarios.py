@@ -15,7 +15,17 @@ from typing import Any
 
 from bench.calls import ResponseCalls, SendCalls
 
-SCENARIOS = ("burst", "summary", "throughput", "calls", "deployment", "programme", "next_send", "list_import")
+SCENARIOS = (
+    "burst",
+    "summary",
+    "throughput",
+    "series",
+    "calls",
+    "deployment",
+    "programme",
+    "next_send",
+    "list_import",
+)
 
 
 @dataclass
@@ -76,6 +86,10 @@ def _run(name: str) -> Any:
             from bench import programme
 
             return programme.run(meter)
+        if name == "series":
+            from bench import series
+
+            return series.run(meter)
         if name == "next_send":
             from bench import next_send
 

@@ -2,8 +2,8 @@
 plan it (``series.create_series_wave``), per invitation sent (the scheduler's dispatch, then the sender on a
 sample of queued jobs), and for its summary at two response volumes (flat: the summary reads counters only).
 
-Standalone for now: ``python -m bench.series`` prints the figures; it is not yet part of ``make bench`` or
-RESULTS.md. Participants are written with ``put_participants`` (no import), so only the series wave's own work
+Part of ``make bench`` (figure 11 of RESULTS.md); ``python -m bench.series`` prints the figures alone.
+Participants are written with ``put_participants`` (no import), so only the series wave's own work
 is metered.
 """
 
